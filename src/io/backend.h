@@ -1,0 +1,61 @@
+// Backend: the primitive file operations one worker thread issues. The
+// executor (executor.h) drives every backend with the same state machine, so
+// the io_uring and posix engines differ only here.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "lsio/status.h"
+
+#ifndef STATX_DIOALIGN
+#define STATX_DIOALIGN 0x00002000U
+#endif
+
+namespace lsio::io {
+
+// A finished operation: the tag it was issued with and its result
+// (>= 0 success, bytes for reads; -errno on failure). Like a CQE.
+struct Completion {
+  uint64_t tag;
+  int64_t res;
+};
+
+struct BackendOptions {
+  unsigned file_slots = 64;    // files open at once on this worker
+  unsigned queue_depth = 128;  // reads in flight on this worker
+};
+
+// Owned and used by exactly one worker thread. Operations are queued by the
+// issue calls and performed (posix) or submitted (io_uring) no later than the
+// next poll(); each produces exactly one Completion. Buffers and the statx
+// struct must stay valid until their completion is returned.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+
+  // Opens `path` read-only into file slot `slot` (res 0 on success).
+  virtual void open(uint32_t slot, const char* path, int flags, uint64_t tag) = 0;
+  // statx(path) into *out (res 0 on success).
+  virtual void stat(const char* path, unsigned mask, struct statx* out, uint64_t tag) = 0;
+  virtual void read(uint32_t slot, void* buf, uint32_t len, uint64_t offset, uint64_t tag) = 0;
+  virtual void close(uint32_t slot, uint64_t tag) = 0;
+
+  // Submits what is queued and returns finished operations into `out`.
+  // With `wait`, blocks until at least one completes (if any is in flight).
+  virtual size_t poll(std::span<Completion> out, bool wait) = 0;
+};
+
+std::unique_ptr<Backend> make_posix_backend(const BackendOptions& options);
+// Fails with kUnavailable when the kernel refuses io_uring (old kernel,
+// seccomp, kernel.io_uring_disabled), naming the reason.
+Result<std::unique_ptr<Backend>> make_uring_backend(const BackendOptions& options);
+
+}  // namespace lsio::io

@@ -1,0 +1,64 @@
+// Shared helpers for the C++ tests: temporary directories and real files.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lsio/store.h"
+
+namespace lsio::testing {
+
+// A fresh directory under $TMPDIR (or /var/tmp: a real disk, so O_DIRECT works), removed at the end.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("LSIO_TEST_DIR");
+    std::string templ = std::string(base ? base : "/var/tmp") + "/lsio-test-XXXXXX";
+    path_ = ::mkdtemp(templ.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+inline std::vector<std::byte> random_bytes(size_t n, uint64_t seed) {
+  std::vector<std::byte> out(n);
+  std::mt19937_64 rng(seed);
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t v = rng();
+    for (size_t k = 0; k < 8 && i + k < n; ++k) out[i + k] = static_cast<std::byte>(v >> (8 * k));
+  }
+  return out;
+}
+
+inline void write_file(const std::string& path, std::span<const std::byte> data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot create " + path);
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n <= 0) throw std::runtime_error("cannot write " + path);
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+}
+
+inline long peak_rss_kib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+}  // namespace lsio::testing
