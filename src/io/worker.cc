@@ -133,9 +133,10 @@ void Worker::fail_file(FileState& f, const Status& status) {
 void Worker::finish_file_if_done(uint32_t slot) {
   FileState& f = files_[slot];
   const bool reads_left = f.next_read < f.plan.reads.size() && f.error.ok();
-  if (f.pending_setup > 0 || f.reads_in_flight > 0 || reads_left) return;
+  if (f.closing || f.pending_setup > 0 || f.reads_in_flight > 0 || reads_left) return;
   if (f.open_ok) {
     f.open_ok = false;
+    f.closing = true;
     backend_.close(slot, tag(kClose, slot));
     ++ops_in_flight_;
     return;
@@ -174,6 +175,8 @@ bool Worker::start_next_read() {
     rs = ReadState{};
     rs.file = slot;
     rs.read = static_cast<uint32_t>(f.next_read++);
+    // Leave the queue with the last read, so no stale entry outlives the file.
+    if (f.next_read == f.plan.reads.size()) ready_files_.pop_front();
     const uint64_t align = alignment(f);
     const uint64_t size = f.stx.stx_size;
     rs.expected = std::min(read.offset + read.length, std::max(size, read.offset)) - read.offset;

@@ -26,6 +26,7 @@ class Worker {
     const std::string* path = nullptr;
     int pending_setup = 0;  // open + stat completions outstanding
     bool open_ok = false;
+    bool closing = false;  // close issued: the slot is freed by its completion only
     Status error;
     struct statx stx {};
     plan::FilePlan plan;

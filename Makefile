@@ -1,0 +1,68 @@
+# Two entry points for a fresh Debian 12 machine: `make demo` and `make test`.
+# Every target installs what it needs first (idempotent: stamps in .stamps/).
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+PIP       := $(VENV)/bin/pip
+BUILD     := build/release
+ASAN      := build/asan
+STAMPS    := .stamps
+JOBS      ?= $(shell nproc)
+APT_PKGS  := build-essential pkg-config cmake ninja-build liburing-dev libgtest-dev fio python3-venv
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build cpp python test test-cpp test-asan test-python bench demo clean format
+
+$(STAMPS)/apt: Makefile
+	@mkdir -p $(STAMPS)
+	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@touch $@
+
+$(STAMPS)/venv: requirements-dev.txt $(STAMPS)/apt
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements-dev.txt
+	@touch $@
+
+deps: $(STAMPS)/apt $(STAMPS)/venv
+
+cpp: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DLSIO_TESTS=ON -DLSIO_BENCH=ON >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+python: deps
+	$(PIP) install -q --no-build-isolation .
+
+build: cpp python
+
+test-cpp: cpp
+	cd $(BUILD) && ctest --output-on-failure -j 1 --timeout 900
+
+# ASan + UBSan build of the C++ tests (the multi-gigabyte stress tests run in the release build only).
+test-asan: deps
+	cmake -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLSIO_SANITIZE=ON -DLSIO_TESTS=ON -DLSIO_BENCH=OFF >/dev/null
+	cmake --build $(ASAN) -j $(JOBS) --target lsio_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(ASAN)/tests/cpp/lsio_tests --gtest_filter='-Stress*'
+
+test-python: python
+	$(PY) -m pytest -q tests/python
+
+test: test-cpp test-asan test-python
+
+bench: build
+	$(PY) bench/run.py
+
+demo: build
+	$(PY) bench/run.py --quick
+
+format:
+	clang-format-14 -i $$(git ls-files '*.h' '*.cc')
+
+clean:
+	rm -rf build $(STAMPS)

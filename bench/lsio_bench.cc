@@ -1,0 +1,400 @@
+// lsio_bench: reads the byte ranges of a ranges file through an LSIO file store
+// and prints one JSON object with the best of --repeat timed runs.
+//
+//   lsio_bench --paths-file P --ranges-file R [--engine uring|posix|auto]
+//              [--mode read|for_each|read_into] [--direct] [--repeat 3]
+//              [--batch N] [--coalesce-gap B] [--max-merged B]
+//              [--workers W] [--queue-depth Q] [--verify]
+//
+// Inputs (written by bench/run.py):
+//   paths file   one absolute path per line; a range's file index is a line number.
+//   ranges file  little-endian int64 triples (file_index, start, end); end == -1
+//                means "to the end of the file" (start 0: the whole file).
+// Each run reads every range once, in calls of --batch ranges (0: one call).
+// Batches are built before the clock starts; only the calls are timed.
+//
+// Output: {"engine", "mode", "seconds", "chunks", "bytes", "cpu_user",
+// "cpu_sys", "errors", "first_error", "peak_rss_kib", "runs": [...]}, where
+// seconds/cpu_* are those of the fastest run. Exit status 0 even when some
+// ranges failed (they are counted in "errors"); 2 on bad arguments or inputs.
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lsio/lsio.h"
+
+namespace {
+
+struct Args {
+  std::string engine = "uring";
+  std::string mode = "read";
+  std::string paths_file;
+  std::string ranges_file;
+  bool direct = false;
+  bool verify = false;
+  int repeat = 3;
+  size_t batch = 0;
+  uint64_t coalesce_gap = 0;
+  uint64_t max_merged = 16ull << 20;
+  unsigned workers = 0;
+  unsigned queue_depth = 128;
+};
+
+struct Range {
+  int64_t file;
+  int64_t start;
+  int64_t end;
+};
+
+struct RunStats {
+  double seconds = 0;
+  double cpu_user = 0;
+  double cpu_sys = 0;
+  uint64_t chunks = 0;
+  uint64_t bytes = 0;
+  uint64_t errors = 0;
+  std::string first_error;
+};
+
+[[noreturn]] void die(const std::string& message) {
+  std::fprintf(stderr, "lsio_bench: %s\n", message.c_str());
+  std::exit(2);
+}
+
+void usage() {
+  std::fprintf(stderr,
+               "usage: lsio_bench --paths-file P --ranges-file R [--engine uring|posix|auto]\n"
+               "                  [--mode read|for_each|read_into] [--direct] [--repeat N]\n"
+               "                  [--batch N] [--coalesce-gap B] [--max-merged B]\n"
+               "                  [--workers W] [--queue-depth Q] [--verify]\n");
+  std::exit(2);
+}
+
+uint64_t parse_u64(std::string_view flag, const char* text) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0') die("bad number for " + std::string(flag) + ": " + text);
+  return v;
+}
+
+Args parse_args(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view flag = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) die("missing value for " + std::string(flag));
+      return argv[++i];
+    };
+    if (flag == "--engine") a.engine = value();
+    else if (flag == "--mode") a.mode = value();
+    else if (flag == "--paths-file") a.paths_file = value();
+    else if (flag == "--ranges-file") a.ranges_file = value();
+    else if (flag == "--direct") a.direct = true;
+    else if (flag == "--verify") a.verify = true;
+    else if (flag == "--repeat") a.repeat = static_cast<int>(parse_u64(flag, value()));
+    else if (flag == "--batch") a.batch = parse_u64(flag, value());
+    else if (flag == "--coalesce-gap") a.coalesce_gap = parse_u64(flag, value());
+    else if (flag == "--max-merged") a.max_merged = parse_u64(flag, value());
+    else if (flag == "--workers") a.workers = static_cast<unsigned>(parse_u64(flag, value()));
+    else if (flag == "--queue-depth") a.queue_depth = static_cast<unsigned>(parse_u64(flag, value()));
+    else if (flag == "-h" || flag == "--help") usage();
+    else die("unknown argument: " + std::string(flag));
+  }
+  if (a.paths_file.empty() || a.ranges_file.empty()) usage();
+  if (a.mode != "read" && a.mode != "for_each" && a.mode != "read_into") die("bad --mode: " + a.mode);
+  if (a.repeat < 1) die("--repeat must be >= 1");
+  return a;
+}
+
+std::vector<std::string> read_paths(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) die("cannot open paths file " + file);
+  std::vector<std::string> paths;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) paths.push_back(line);
+  }
+  return paths;
+}
+
+std::vector<Range> read_ranges(const std::string& file, size_t num_paths) {
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
+  if (!in) die("cannot open ranges file " + file);
+  auto size = static_cast<size_t>(in.tellg());
+  if (size % sizeof(Range) != 0) die("ranges file size is not a multiple of 24: " + file);
+  std::vector<Range> ranges(size / sizeof(Range));
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(ranges.data()), static_cast<std::streamsize>(size));
+  for (const Range& r : ranges) {
+    if (r.file < 0 || static_cast<size_t>(r.file) >= num_paths) die("range names a file index out of bounds");
+  }
+  return ranges;
+}
+
+uint64_t file_size(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) die("stat " + path + ": " + std::strerror(errno));
+  return static_cast<uint64_t>(st.st_size);
+}
+
+lsio::ByteRange to_byte_range(const Range& r) { return lsio::ByteRange::raw(r.start, r.end); }
+
+// [begin, end) offsets into `ranges` of each call.
+std::vector<std::pair<size_t, size_t>> split_batches(size_t n, size_t batch) {
+  if (batch == 0) batch = std::max<size_t>(n, 1);
+  std::vector<std::pair<size_t, size_t>> out;
+  for (size_t b = 0; b < n; b += batch) out.emplace_back(b, std::min(n, b + batch));
+  return out;
+}
+
+std::vector<lsio::ReadBatch> build_read_batches(const std::vector<std::string>& paths, const std::vector<Range>& ranges,
+                                                const std::vector<std::pair<size_t, size_t>>& spans) {
+  std::vector<lsio::ReadBatch> batches(spans.size());
+  std::vector<int64_t> ids(paths.size(), -1);
+  for (size_t b = 0; b < spans.size(); ++b) {
+    std::fill(ids.begin(), ids.end(), -1);
+    auto [begin, end] = spans[b];
+    batches[b].reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) {
+      const Range& r = ranges[i];
+      if (ids[r.file] < 0) ids[r.file] = batches[b].file_id(paths[r.file]);
+      batches[b].add(static_cast<uint32_t>(ids[r.file]), to_byte_range(r));
+    }
+  }
+  return batches;
+}
+
+// Destination of each range inside one reusable arena (largest batch).
+struct IntoPlan {
+  std::vector<lsio::ReadIntoBatch> batches;
+  std::unique_ptr<std::byte, decltype(&std::free)> arena{nullptr, &std::free};
+};
+
+IntoPlan build_into_batches(const std::vector<std::string>& paths, const std::vector<Range>& ranges,
+                            const std::vector<std::pair<size_t, size_t>>& spans) {
+  std::vector<std::optional<uint64_t>> sizes(paths.size());
+  auto length_of = [&](const Range& r) -> uint64_t {
+    if (r.end >= 0) return static_cast<uint64_t>(r.end - r.start);
+    if (!sizes[r.file]) sizes[r.file] = file_size(paths[r.file]);
+    if (r.start < 0) return std::min<uint64_t>(static_cast<uint64_t>(-r.start), *sizes[r.file]);
+    return *sizes[r.file] - static_cast<uint64_t>(r.start);
+  };
+  uint64_t arena_size = 0;
+  for (auto [begin, end] : spans) {
+    uint64_t total = 0;
+    for (size_t i = begin; i < end; ++i) total += (length_of(ranges[i]) + 4095) & ~uint64_t{4095};
+    arena_size = std::max(arena_size, total);
+  }
+  IntoPlan plan;
+  void* mem = nullptr;
+  if (posix_memalign(&mem, 4096, std::max<uint64_t>(arena_size, 4096)) != 0) die("cannot allocate arena");
+  plan.arena.reset(static_cast<std::byte*>(mem));
+  std::memset(mem, 0, arena_size);  // fault the pages in before timing
+  plan.batches.resize(spans.size());
+  for (size_t b = 0; b < spans.size(); ++b) {
+    auto [begin, end] = spans[b];
+    uint64_t offset = 0;
+    for (size_t i = begin; i < end; ++i) {
+      const Range& r = ranges[i];
+      uint64_t len = length_of(r);
+      int64_t start = r.start >= 0 ? r.start : -static_cast<int64_t>(len);
+      plan.batches[b].add(paths[r.file], start, std::span<std::byte>(plan.arena.get() + offset, len));
+      offset += (len + 4095) & ~uint64_t{4095};
+    }
+  }
+  return plan;
+}
+
+void note_error(RunStats& s, const lsio::Status& status) {
+  if (s.errors++ == 0) s.first_error = status.to_string();
+}
+
+void run_read(lsio::Store& store, const std::vector<lsio::ReadBatch>& batches, const lsio::ReadOptions& opts,
+              RunStats& s) {
+  for (const auto& batch : batches) {
+    auto results = store.read(batch, opts);
+    for (const auto& r : results) {
+      ++s.chunks;
+      if (r) s.bytes += r->size();
+      else note_error(s, r.error());
+    }
+  }
+}
+
+void run_for_each(lsio::Store& store, const std::vector<lsio::ReadBatch>& batches, const lsio::ReadOptions& opts,
+                  RunStats& s) {
+  std::atomic<uint64_t> chunks{0}, bytes{0}, errors{0};
+  std::mutex first_mu;
+  std::string first_error;
+  auto callback = [&](size_t, lsio::Result<lsio::Bytes> chunk) {
+    chunks.fetch_add(1, std::memory_order_relaxed);
+    if (chunk) {
+      bytes.fetch_add(chunk->size(), std::memory_order_relaxed);
+    } else if (errors.fetch_add(1, std::memory_order_relaxed) == 0) {
+      std::lock_guard lock(first_mu);
+      first_error = chunk.error().to_string();
+    }
+  };
+  for (const auto& batch : batches) {
+    lsio::Status st = store.for_each(batch, callback, opts);
+    if (!st.ok()) {
+      errors.fetch_add(1);
+      std::lock_guard lock(first_mu);
+      if (first_error.empty()) first_error = st.to_string();
+    }
+  }
+  s.chunks = chunks.load();
+  s.bytes = bytes.load();
+  s.errors = errors.load();
+  s.first_error = first_error;
+}
+
+void run_read_into(lsio::Store& store, const IntoPlan& plan, const lsio::ReadOptions& opts, RunStats& s) {
+  for (const auto& batch : plan.batches) {
+    auto statuses = store.read_into(batch, opts);
+    for (size_t i = 0; i < statuses.size(); ++i) {
+      ++s.chunks;
+      if (statuses[i].ok()) s.bytes += batch.dest(i).size();
+      else note_error(s, statuses[i]);
+    }
+  }
+}
+
+double seconds_of(const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6; }
+
+// Reads the first batch once with plain pread and compares (untimed).
+std::string verify_first_batch(lsio::Store& store, const lsio::ReadBatch& batch, const lsio::ReadOptions& opts) {
+  auto results = store.read(batch, opts);
+  if (results.size() != batch.size()) return "read returned " + std::to_string(results.size()) + " results";
+  std::vector<std::byte> expected;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!results[i]) return "range " + std::to_string(i) + ": " + results[i].error().to_string();
+    const std::string& path = batch.path_of(i);
+    lsio::ByteRange r = batch.range(i);
+    auto abs = r.resolve(file_size(path));
+    expected.resize(abs.end - abs.begin);
+    int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) return "open " + path + " failed";
+    ssize_t n = ::pread(fd, expected.data(), expected.size(), static_cast<off_t>(abs.begin));
+    ::close(fd);
+    if (n != static_cast<ssize_t>(expected.size())) return "pread short for " + path;
+    if (results[i]->size() != expected.size() ||
+        std::memcmp(results[i]->data(), expected.data(), expected.size()) != 0) {
+      return "range " + std::to_string(i) + " of " + path + " " + r.to_string() + ": bytes differ from pread";
+    }
+  }
+  return {};
+}
+
+std::string json_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+lsio::EngineKind engine_kind(const std::string& name) {
+  if (name == "uring") return lsio::EngineKind::kUring;
+  if (name == "posix") return lsio::EngineKind::kPosix;
+  if (name == "auto") return lsio::EngineKind::kAuto;
+  die("bad --engine: " + name);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args = parse_args(argc, argv);
+  std::vector<std::string> paths = read_paths(args.paths_file);
+  std::vector<Range> ranges = read_ranges(args.ranges_file, paths.size());
+  auto spans = split_batches(ranges.size(), args.batch);
+
+  lsio::StoreOptions store_options;
+  store_options.engine = engine_kind(args.engine);
+  store_options.workers = args.workers;
+  store_options.queue_depth = args.queue_depth;
+  auto store_or = lsio::open_store("", store_options);
+  if (!store_or) die("open_store: " + store_or.error().to_string());
+  std::shared_ptr<lsio::Store> store = *store_or;
+
+  lsio::ReadOptions opts;
+  opts.coalesce_gap = args.coalesce_gap;
+  opts.max_merged = args.max_merged;
+  opts.direct = args.direct;
+
+  std::vector<lsio::ReadBatch> batches;
+  IntoPlan into;
+  if (args.mode == "read_into") into = build_into_batches(paths, ranges, spans);
+  if (args.mode != "read_into" || args.verify) batches = build_read_batches(paths, ranges, spans);
+
+  std::string verify_error;
+  if (args.verify && !batches.empty()) verify_error = verify_first_batch(*store, batches.front(), opts);
+  if (args.mode == "read_into" && args.verify) batches.clear();
+
+  std::vector<RunStats> runs;
+  for (int rep = 0; rep < args.repeat; ++rep) {
+    RunStats s;
+    rusage ru0{}, ru1{};
+    getrusage(RUSAGE_SELF, &ru0);
+    auto t0 = std::chrono::steady_clock::now();
+    if (args.mode == "read") run_read(*store, batches, opts, s);
+    else if (args.mode == "for_each") run_for_each(*store, batches, opts, s);
+    else run_read_into(*store, into, opts, s);
+    auto t1 = std::chrono::steady_clock::now();
+    getrusage(RUSAGE_SELF, &ru1);
+    s.seconds = std::chrono::duration<double>(t1 - t0).count();
+    s.cpu_user = seconds_of(ru1.ru_utime) - seconds_of(ru0.ru_utime);
+    s.cpu_sys = seconds_of(ru1.ru_stime) - seconds_of(ru0.ru_stime);
+    runs.push_back(std::move(s));
+  }
+  const RunStats& best = *std::min_element(runs.begin(), runs.end(),
+                                           [](const RunStats& a, const RunStats& b) { return a.seconds < b.seconds; });
+  rusage self{};
+  getrusage(RUSAGE_SELF, &self);
+
+  std::ostringstream out;
+  out << "{\"engine\": \"" << json_escape(store->engine_description()) << "\", \"mode\": \"" << args.mode
+      << "\", \"direct\": " << (args.direct ? "true" : "false") << ", \"seconds\": " << best.seconds
+      << ", \"chunks\": " << best.chunks << ", \"bytes\": " << best.bytes << ", \"cpu_user\": " << best.cpu_user
+      << ", \"cpu_sys\": " << best.cpu_sys << ", \"errors\": " << best.errors << ", \"first_error\": \""
+      << json_escape(best.first_error) << "\", \"verify_error\": \"" << json_escape(verify_error)
+      << "\", \"peak_rss_kib\": " << self.ru_maxrss << ", \"runs\": [";
+  for (size_t i = 0; i < runs.size(); ++i) {
+    out << (i ? ", " : "") << "{\"seconds\": " << runs[i].seconds << ", \"cpu_user\": " << runs[i].cpu_user
+        << ", \"cpu_sys\": " << runs[i].cpu_sys << ", \"errors\": " << runs[i].errors << "}";
+  }
+  out << "]}\n";
+  std::fputs(out.str().c_str(), stdout);
+  return 0;
+}

@@ -1,0 +1,131 @@
+"""Contestants that read a workload's ranges file: lsio_bench and the Python readers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import proc
+from .results import Measurement, failed
+from .workloads import Inputs, Workload
+
+BENCH_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Contestant:
+    name: str  # the row label, e.g. "LSIO uring read"
+    kind: str  # "lsio_bench" | "python"
+    engine: str = ""  # lsio_bench --engine
+    mode: str = ""  # lsio_bench --mode
+    impl: str = ""  # readers --impl
+
+    @property
+    def key(self) -> str:
+        return self.name.lower().replace(" ", "-").replace("(", "").replace(")", "")
+
+
+CONTESTANTS: tuple[Contestant, ...] = (
+    Contestant("LSIO uring read", "lsio_bench", engine="uring", mode="read"),
+    Contestant("LSIO uring for_each", "lsio_bench", engine="uring", mode="for_each"),
+    Contestant("LSIO uring read_into", "lsio_bench", engine="uring", mode="read_into"),
+    Contestant("LSIO posix read", "lsio_bench", engine="posix", mode="read"),
+    Contestant("LSIO posix for_each", "lsio_bench", engine="posix", mode="for_each"),
+    Contestant("LSIO posix read_into", "lsio_bench", engine="posix", mode="read_into"),
+    Contestant("LSIO Python read_ranges", "python", impl="lsio"),
+    Contestant("obstore", "python", impl="obstore"),
+    Contestant("Python threads + os.pread", "python", impl="pread"),
+)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    lsio_bench: Path | None  # None: not built (the reason is in lsio_bench_missing)
+    lsio_bench_missing: str
+    python: str
+    repeats: int
+    threads: int
+    raw_dir: Path
+    timeout_s: float
+
+
+def no_merge_bytes(w: Workload) -> int:
+    """max_merged that keeps every range its own read (as fio does): the range size."""
+    return w.block
+
+
+def lsio_bench_cmd(c: Contestant, w: Workload, inputs: Inputs, ctx: RunContext) -> list[str]:
+    cmd = [
+        str(ctx.lsio_bench), "--engine", c.engine, "--mode", c.mode,
+        "--paths-file", str(inputs.paths_file), "--ranges-file", str(inputs.ranges_file),
+        "--batch", str(w.batch_ranges), "--repeat", str(ctx.repeats), "--workers", str(ctx.threads),
+        "--coalesce-gap", "0", "--max-merged", str(no_merge_bytes(w)), "--verify",
+    ]
+    return cmd + (["--direct"] if w.direct else [])
+
+
+def python_cmd(c: Contestant, w: Workload, inputs: Inputs, ctx: RunContext) -> list[str]:
+    cmd = [
+        ctx.python, "-m", "lsiobench.readers", "--impl", c.impl,
+        "--paths-file", str(inputs.paths_file), "--ranges-file", str(inputs.ranges_file),
+        "--batch", str(w.batch_ranges), "--repeat", str(ctx.repeats), "--threads", str(ctx.threads),
+    ]
+    if c.impl == "lsio":
+        cmd += ["--lsio-options", json.dumps({"coalesce_gap": 0, "max_merged": no_merge_bytes(w)})]
+    return cmd + (["--direct"] if w.direct else [])
+
+
+def expected_bytes(w: Workload, inputs: Inputs) -> int:
+    return int(inputs.ranges.shape[0]) * w.block
+
+
+def run(c: Contestant, w: Workload, inputs: Inputs, ctx: RunContext) -> Measurement:
+    if c.kind == "lsio_bench" and ctx.lsio_bench is None:
+        return failed(w.key, c.name, ctx.lsio_bench_missing)
+    cmd = lsio_bench_cmd(c, w, inputs, ctx) if c.kind == "lsio_bench" else python_cmd(c, w, inputs, ctx)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")])))
+    r = proc.run(cmd, timeout=ctx.timeout_s, env=env, cwd=BENCH_DIR)
+    (ctx.raw_dir / f"{w.key}-{c.key}.json").write_text(
+        json.dumps({"cmd": cmd, "returncode": r.returncode, "stdout": r.stdout, "stderr": r.stderr[-4000:]}, indent=1))
+    if r.returncode == 3 and c.kind == "python":
+        return failed(w.key, c.name, f"n/a: {r.tail(1)}", skipped=True)
+    if r.returncode != 0:
+        return failed(w.key, c.name, f"exit {r.returncode}: {r.tail()}")
+    try:
+        doc = json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError) as e:
+        return failed(w.key, c.name, f"unparsable output ({e}): {r.tail()}")
+    return to_measurement(c, w, doc, r.peak_rss_kib, expected_bytes(w, inputs))
+
+
+def to_measurement(c: Contestant, w: Workload, doc: dict[str, Any], peak_rss_kib: int, want_bytes: int) -> Measurement:
+    m = Measurement(
+        workload=w.key, contestant=c.name, config=_config_label(c, doc),
+        chunks=int(doc["chunks"]), nbytes=int(doc["bytes"]), seconds=float(doc["seconds"]),
+        cpu_seconds=float(doc["cpu_user"]) + float(doc["cpu_sys"]), peak_rss_kib=peak_rss_kib,
+        runs=[float(r["seconds"]) for r in doc.get("runs", [])],
+    )
+    problems = []
+    if doc.get("errors"):
+        problems.append(f"{doc['errors']} failed ranges, first: {doc.get('first_error', '')}")
+    if doc.get("verify_error"):
+        problems.append(f"verify: {doc['verify_error']}")
+    if not problems and m.nbytes != want_bytes:
+        problems.append(f"read {m.nbytes:,} bytes, expected {want_bytes:,}")
+    if problems:
+        m.error = "; ".join(problems)
+    return m
+
+
+def _config_label(c: Contestant, doc: dict[str, Any]) -> str:
+    if c.kind == "lsio_bench":
+        return str(doc.get("engine", c.engine))
+    return ""
+
+
+def python_executable() -> str:
+    return sys.executable

@@ -1,0 +1,223 @@
+"""Writes the results: a markdown report and a bar chart of ratios to fio."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .results import Measurement
+from .workloads import Workload
+
+FIO = "fio"
+
+
+@dataclass(frozen=True)
+class Machine:
+    nproc: int
+    kernel: str
+    cpu: str
+    memory_gib: float
+    fio_version: str
+    filesystem: str
+
+    def line(self) -> str:
+        return (f"nproc {self.nproc}, kernel {self.kernel}, CPU {self.cpu}, {self.memory_gib:.0f} GiB RAM, "
+                f"{self.fio_version}, data on {self.filesystem}")
+
+
+def machine_info(data_dir: Path) -> Machine:
+    return Machine(
+        nproc=os.cpu_count() or 0,
+        kernel=platform.release(),
+        cpu=_cpu_model(),
+        memory_gib=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30,
+        fio_version=_command_output(["fio", "--version"]) or "fio missing",
+        filesystem=_filesystem_of(data_dir),
+    )
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _command_output(cmd: list[str]) -> str:
+    if not shutil.which(cmd[0]):
+        return ""
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _filesystem_of(path: Path) -> str:
+    out = _command_output(["df", "--output=source,fstype", str(path)]).splitlines()
+    return " ".join(out[-1].split()) if len(out) > 1 else "unknown"
+
+
+# ------------------------------------------------------------- markdown ---
+
+def _fio_best(ms: list[Measurement]) -> Measurement | None:
+    return next((m for m in ms if m.contestant == FIO and m.ok), None)
+
+
+def _ratio(m: Measurement, fio: Measurement | None, attr: str) -> str:
+    if not m.ok or fio is None:
+        return "–"
+    return f"{getattr(m, attr) / getattr(fio, attr):.2f}"
+
+
+def _status(m: Measurement) -> str:
+    if m.ok:
+        return "ok"
+    text = (m.error or "no result").replace("|", "/").replace("\n", " ")
+    return ("n/a: " if m.skipped and not text.startswith("n/a") else "") + (text[:300] + ("…" if len(text) > 300 else ""))
+
+
+def _row(m: Measurement, w: Workload, fio: Measurement | None) -> str:
+    if not m.ok:
+        cells = [m.contestant, m.config or "", "–", "–", "–", "–", "–", "–", "–", _status(m)]
+    else:
+        cpu_fixed = m.cpu_us_per_chunk * w.total_ranges / 1e6  # fio: scaled to the same work
+        rss = f"{m.peak_rss_kib / 1024:,.0f}" if m.peak_rss_kib else "–"
+        cells = [m.contestant, m.config, f"{m.chunks_per_s:,.0f}", f"{m.gb_per_s:.2f}", f"{cpu_fixed:.2f}",
+                 f"{m.cpu_us_per_chunk:.2f}", rss, _ratio(m, fio, "chunks_per_s"), _ratio(m, fio, "gb_per_s"),
+                 _status(m)]
+    return "| " + " | ".join(cells) + " |"
+
+
+HEADER = ("| contestant | config | chunks/s | GB/s | CPU s | CPU µs/chunk | peak RSS MiB | × fio chunks/s "
+          "| × fio GB/s | status |\n|---|---|--:|--:|--:|--:|--:|--:|--:|---|")
+
+
+def workload_section(w: Workload, ms: list[Measurement], repeats: int) -> str:
+    fio = _fio_best(ms)
+    what = "whole files" if w.pattern == "whole" else f"{w.block // 1024:,} KiB ranges ({w.pattern})"
+    lines = [
+        f"### {w.key}: {w.title}",
+        "",
+        f"{w.total_ranges:,} reads of {what} = {w.total_bytes / 2**30:.2f} GiB per run, "
+        f"in calls of {w.batch_ranges:,} ranges; best of {repeats} runs"
+        + (f"; fio: best config ({fio.config}), time-based" if fio else "") + ".",
+        "",
+        HEADER,
+    ]
+    lines += [_row(m, w, fio) for m in ms]
+    return "\n".join(lines) + "\n"
+
+
+def summary_table(wls: list[Workload], by_wl: dict[str, list[Measurement]]) -> str:
+    names = list(dict.fromkeys(m.contestant for w in wls for m in by_wl[w.key]))
+    lines = ["| contestant | " + " | ".join(w.key for w in wls) + " |",
+             "|---|" + "--:|" * len(wls)]
+    for name in names:
+        cells = []
+        for w in wls:
+            ms = by_wl[w.key]
+            m = next((x for x in ms if x.contestant == name), None)
+            cells.append("–" if m is None else (_ratio(m, _fio_best(ms), "chunks_per_s") if m.ok else
+                                                ("n/a" if m.skipped else "failed")))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def fio_sweep_section(wls: list[Workload], sweeps: dict[str, list[Measurement]]) -> str:
+    lines = ["| workload | fio config | chunks/s | GB/s | CPU µs/chunk | status |", "|---|---|--:|--:|--:|---|"]
+    for w in wls:
+        for m in sweeps.get(w.key, []):
+            if m.ok:
+                lines.append(f"| {w.key} | {m.config} | {m.chunks_per_s:,.0f} | {m.gb_per_s:.2f} | "
+                             f"{m.cpu_us_per_chunk:.2f} | ok |")
+            else:
+                lines.append(f"| {w.key} | {m.config} | – | – | – | {_status(m)} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(path: Path, *, command: str, date: str, machine: Machine, wls: list[Workload],
+                   by_wl: dict[str, list[Measurement]], sweeps: dict[str, list[Measurement]], repeats: int,
+                   notes: list[str], elapsed_s: float) -> None:
+    parts = [
+        "# LSIO core benchmark\n",
+        f"- command: `{command}`",
+        f"- date: {date} (total run time {elapsed_s / 60:.1f} min)",
+        f"- machine: {machine.line()}",
+        f"- chart: [{path.with_suffix('.png').name}]({path.with_suffix('.png').name})",
+        "",
+        "How to read it: every contestant but fio reads the same fixed list of ranges (same files, same order, "
+        "same calls) and the best of the repeats counts. fio reads the same files with the same block size and "
+        f"pattern for a fixed time with {machine.nproc} jobs (one per CPU), trying several engines and queue "
+        "depths; its best is the reference (× fio = 1.00). `CPU s` is user+system CPU for the workload's fixed "
+        "work (fio's is scaled to it). LSIO runs with `coalesce_gap=0, max_merged=<range size>` so each range "
+        "is its own read, as in fio. Peak RSS is the child process's (fio: its largest job process).",
+        "",
+        "## Ratio to fio (chunks/s)\n",
+        summary_table(wls, by_wl),
+        "## Workloads\n",
+    ]
+    parts += [workload_section(w, by_wl[w.key], repeats) for w in wls]
+    parts += ["## fio configurations tried (one run each)\n", fio_sweep_section(wls, sweeps)]
+    if notes:
+        parts += ["## Notes\n", "\n".join(f"- {n}" for n in notes) + "\n"]
+    path.write_text("\n".join(parts))
+
+
+def write_json(path: Path, payload: dict) -> None:
+    path.write_text(json.dumps(payload, indent=1, default=str))
+
+
+# ---------------------------------------------------------------- chart ---
+
+def write_chart(path: Path, wls: list[Workload], by_wl: dict[str, list[Measurement]], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [n for n in dict.fromkeys(m.contestant for w in wls for m in by_wl[w.key]) if n != FIO]
+    width = 0.8 / max(1, len(names))
+    fig, ax = plt.subplots(figsize=(max(8, 1.9 * len(wls) + 4), 5.5))
+    cmap = plt.get_cmap("tab10")
+    for i, name in enumerate(names):
+        xs, ys, missing = [], [], []
+        for j, w in enumerate(wls):
+            ms = by_wl[w.key]
+            fio = _fio_best(ms)
+            m = next((x for x in ms if x.contestant == name), None)
+            x = j - 0.4 + width * (i + 0.5)
+            if m is not None and m.ok and fio is not None:
+                xs.append(x)
+                ys.append(m.chunks_per_s / fio.chunks_per_s)
+            elif m is not None:
+                missing.append(x)
+        bars = ax.bar(xs, ys, width, label=name, color=cmap(i % 10))
+        ax.bar_label(bars, labels=[f"{y:.2f}" for y in ys], fontsize=6, rotation=90, padding=2)
+        for x in missing:
+            ax.text(x, 0.011, "×", ha="center", va="bottom", color=cmap(i % 10), fontsize=9)
+    ax.axhline(1.0, color="black", linewidth=1, linestyle="--", label="fio best = 1")
+    ax.set_yscale("log")
+    ax.set_ylim(0.01, 4)
+    ax.set_xticks(range(len(wls)), [f"{w.key}\n{_short(w)}" for w in wls], fontsize=8)
+    ax.set_ylabel("throughput / fio best (log scale; × = failed or n/a)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, ncol=2, loc="upper right")
+    ax.grid(axis="y", which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def _short(w: Workload) -> str:
+    kind = "O_DIRECT" if w.direct else "hot"
+    if w.pattern == "whole":
+        return f"{w.files.count} whole files, {kind}"
+    return f"{w.block // 1024:,} KiB {w.pattern}, {kind}"

@@ -1,0 +1,183 @@
+"""Light Speed IO: batched reads of many byte ranges of many files, with io_uring.
+
+    import lsio, numpy
+    chunks = lsio.read_ranges("data.bin", [0, 4096, -100], [100, 8192, None])
+    array = numpy.frombuffer(chunks[0], numpy.uint8)  # zero-copy
+
+A range is ``[start, end)``; ``end=None`` (or -1) reads to the end of the file and
+a negative start means the last ``-start`` bytes. Malformed arguments raise
+TypeError/ValueError at once; ``on_error`` decides what an I/O error of one
+request does: ``"raise"`` raises the first one, ``"return"`` puts the exception
+in the result list at that request's position (its neighbours are unaffected).
+
+The GIL is released during all I/O.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal, Optional, Union, overload
+
+from . import _lsio
+from ._lsio import Buffer, DataLossError, LsioError, OutOfRangeError, Store
+
+if TYPE_CHECKING:
+    from ._lsio import Engine, Ints, OnError, OptionalInts, Paths, WritableBuffer
+
+__all__ = [
+    "Buffer",
+    "DataLossError",
+    "LsioError",
+    "OutOfRangeError",
+    "Store",
+    "__version__",
+    "default_store",
+    "engine",
+    "open",
+    "read_into",
+    "read_ranges",
+]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lsio")
+    except PackageNotFoundError:  # running from a build tree
+        return "0+unknown"
+
+
+__version__: str = _version()
+
+_default: Optional[Store] = None
+_default_lock = threading.Lock()
+
+
+def open(  # noqa: A001 - lsio.open, like gzip.open
+    url: Union[str, os.PathLike[str]] = "",
+    *,
+    engine: Engine = "auto",
+    workers: int = 0,
+    queue_depth: int = 128,
+    max_open_files: int = 0,
+) -> Store:
+    """Open a store by URL.
+
+    ``""`` (paths used as given), ``"/data"``, ``"relative/dir"`` or
+    ``"file:///data"`` open a file store whose keys are paths relative to that
+    root; ``"memory://"`` an in-process store. ``engine="auto"`` picks io_uring
+    when the kernel allows it, else posix, and honours ``LSIO_ENGINE``.
+    ``workers=0`` means one per CPU; ``max_open_files=0`` derives the bound
+    from ``RLIMIT_NOFILE``.
+    """
+    return _lsio.open(
+        os.fspath(url),
+        engine=engine,
+        workers=workers,
+        queue_depth=queue_depth,
+        max_open_files=max_open_files,
+    )
+
+
+def default_store() -> Store:
+    """The store used by the module-level functions: ``lsio.open("")``, created on first use."""
+    global _default
+    store = _default
+    if store is None:
+        with _default_lock:
+            if _default is None:
+                _default = open("")
+            store = _default
+    return store
+
+
+@atexit.register
+def _close_default_store() -> None:
+    # Join the default store's worker threads while the interpreter is whole.
+    global _default
+    _default = None
+
+
+def engine() -> str:
+    """The default store's engine, e.g. ``"uring"`` or ``"posix (LSIO_ENGINE=posix)"``."""
+    return default_store().engine
+
+
+@overload
+def read_ranges(
+    paths: Paths,
+    starts: Ints,
+    ends: OptionalInts = None,
+    *,
+    on_error: Literal["raise"] = "raise",
+    coalesce_gap: int = 0,
+    direct: bool = False,
+) -> list[Buffer]: ...
+@overload
+def read_ranges(
+    paths: Paths,
+    starts: Ints,
+    ends: OptionalInts = None,
+    *,
+    on_error: OnError,
+    coalesce_gap: int = 0,
+    direct: bool = False,
+) -> list[Union[Buffer, Exception]]: ...
+def read_ranges(
+    paths: Paths,
+    starts: Ints,
+    ends: OptionalInts = None,
+    *,
+    on_error: OnError = "raise",
+    coalesce_gap: int = 0,
+    direct: bool = False,
+) -> Union[list[Buffer], list[Union[Buffer, Exception]]]:
+    """Read ``[starts[i], ends[i])`` of ``paths[i]`` (or of ``paths`` if it is one path) for every i.
+
+    Returns one read-only :class:`Buffer` per range, in request order. Ranges of
+    one file closer than ``coalesce_gap`` bytes are read together and share one
+    allocation. ``direct=True`` bypasses the page cache (O_DIRECT).
+    """
+    return default_store().read_ranges(
+        paths, starts, ends, on_error=on_error, coalesce_gap=coalesce_gap, direct=direct
+    )
+
+
+@overload
+def read_into(
+    paths: Paths,
+    starts: Ints,
+    outs: Sequence[WritableBuffer],
+    *,
+    on_error: Literal["raise"] = "raise",
+    direct: bool = False,
+) -> None: ...
+@overload
+def read_into(
+    paths: Paths,
+    starts: Ints,
+    outs: Sequence[WritableBuffer],
+    *,
+    on_error: OnError,
+    direct: bool = False,
+) -> Optional[list[Optional[Exception]]]: ...
+def read_into(
+    paths: Paths,
+    starts: Ints,
+    outs: Sequence[WritableBuffer],
+    *,
+    on_error: OnError = "raise",
+    direct: bool = False,
+) -> Optional[list[Optional[Exception]]]:
+    """Read ``len(outs[i])`` bytes (its size in bytes) of ``paths[i]`` at ``starts[i]`` into ``outs[i]``.
+
+    ``outs`` are writable C-contiguous buffers (numpy arrays, slices of one,
+    bytearrays...). A negative start ``-n`` reads the last ``n`` bytes, and ``n``
+    must then equal the buffer's size. Reading past the end of a file is an
+    error. Returns None, or with ``on_error="return"`` a list of None-or-exception.
+    """
+    return default_store().read_into(paths, starts, outs, on_error=on_error, direct=direct)

@@ -1,0 +1,138 @@
+// Declarations shared by the _lsio binding files (one file per concept).
+#pragma once
+
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "lsio/lsio.h"
+
+namespace lsio::python {
+
+namespace nb = nanobind;
+
+// errors.cc: lsio.LsioError, OutOfRangeError, DataLossError and the one table
+// that maps a StatusCode to a Python exception type.
+void init_errors(nb::module_& m);
+// A new exception instance for a failed Status (message: Status::to_string();
+// errno set on OSError subclasses when Status::sys_errno() != 0).
+nb::object error_object(const Status& status);
+// Raises error_object(status) as a C++ nb::python_error.
+[[noreturn]] void raise_status(const Status& status);
+
+// buffer.cc: lsio.Buffer, a read-only buffer-protocol view that keeps its Bytes alive.
+void init_buffer(nb::module_& m);
+nb::object make_buffer(Bytes bytes);
+
+// store.cc: lsio.Store and lsio._lsio.open().
+void init_store(nb::module_& m);
+
+// args.cc: argument conversion (done with the GIL held, before the I/O starts).
+enum class OnError : uint8_t { kRaise, kReturn };
+OnError parse_on_error(std::string_view value);
+
+// Converts path objects (str, bytes or os.PathLike) to UTF-8 / filesystem
+// encoded strings, caching by object identity so that a list repeating a few
+// str objects a million times converts each distinct object once. The
+// converted objects must stay alive while the converter is used.
+class PathConverter {
+ public:
+  // `name` names the argument in errors ("paths[3]: expected str ...").
+  explicit PathConverter(const char* name = "paths") : name_(name) {}
+  // The path of `item` (a borrowed reference); `index` only names it in errors.
+  std::string_view view(PyObject* item, size_t index);
+  // Id of `item` in `batch` (ReadBatch::file_id), cached like view().
+  uint32_t file_id(ReadBatch& batch, PyObject* item, size_t index);
+
+ private:
+  struct Entry {
+    std::string_view path;
+    uint32_t id;  // kNoId until file_id() asked for it
+  };
+  static constexpr uint32_t kNoId = UINT32_MAX;
+  Entry& entry(PyObject* item, size_t index);
+
+  const char* name_;
+  PyObject* last_item_ = nullptr;
+  Entry* last_entry_ = nullptr;
+  std::unordered_map<PyObject*, Entry> seen_;
+  std::deque<std::string> owned_;  // encoded copies of non-str paths
+};
+
+// The items of `paths`: one path repeated `n` times when `paths` is a str,
+// bytes or os.PathLike, else a sequence that must have exactly n items.
+// Holds a reference that keeps the items alive.
+class PathList {
+ public:
+  PathList(nb::handle paths, size_t n);
+  // `paths` alone (no other column gives the length): a single path counts as one.
+  explicit PathList(nb::handle paths);
+  size_t size() const { return size_; }
+  PyObject* operator[](size_t i) const { return single_ ? single_ : items_[i]; }
+
+ private:
+  void init(nb::handle paths, bool fixed_size, size_t n);
+  nb::object holder_;
+  PyObject* single_ = nullptr;
+  PyObject** items_ = nullptr;
+  size_t size_ = 0;
+};
+
+// A column of int64 values: a borrowed 1-d numpy (or other buffer/DLPack) array
+// of integers, or a Python sequence of ints (None -> `none`, when allowed).
+class IntColumn {
+ public:
+  IntColumn(nb::handle values, const char* name, bool allow_none, int64_t none = -1);
+  size_t size() const { return size_; }
+  int64_t operator[](size_t i) const { return data_[i]; }
+
+ private:
+  // Keeps data_ alive when it points into an array (or a converted copy of one).
+  nb::ndarray<const int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu> array_;
+  std::vector<int64_t> owned_;
+  const int64_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Builds a ReadBatch from (paths, starts, ends); ends may be None. Raises
+// ValueError/TypeError for malformed arguments (never a per-request error).
+ReadBatch make_read_batch(nb::handle paths, nb::handle starts, nb::handle ends);
+
+// Py_buffer views of a sequence of buffer objects, released on destruction
+// (with the GIL held). While held, the exporters cannot resize or free them.
+class BufferViews {
+ public:
+  BufferViews(nb::handle objects, const char* name, bool writable);
+  ~BufferViews();
+  BufferViews(const BufferViews&) = delete;
+  void release();
+  BufferViews& operator=(const BufferViews&) = delete;
+  size_t size() const { return views_.size(); }
+  const Py_buffer& operator[](size_t i) const { return views_[i]; }
+
+ private:
+  std::vector<Py_buffer> views_;
+};
+
+// One contiguous Py_buffer, released on destruction.
+class BufferView {
+ public:
+  BufferView(nb::handle object, int flags);
+  ~BufferView() { PyBuffer_Release(&view_); }
+  BufferView(const BufferView&) = delete;
+  BufferView& operator=(const BufferView&) = delete;
+  std::span<const std::byte> bytes() const {
+    return {static_cast<const std::byte*>(view_.buf), static_cast<size_t>(view_.len)};
+  }
+
+ private:
+  Py_buffer view_;
+};
+
+}  // namespace lsio::python

@@ -1,0 +1,247 @@
+// lsio.Store: batched reads and writes through an lsio::Store, GIL released during I/O.
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/string_view.h>
+
+#include <optional>
+#include <string>
+
+#include "bindings.h"
+
+namespace lsio::python {
+
+namespace {
+
+using namespace nb::literals;
+
+struct PyStore {
+  std::shared_ptr<Store> store;
+  std::string url;
+};
+
+// A per-chunk callback threw; unwinds through the store's for_each.
+struct CallbackFailed {};
+
+EngineKind parse_engine(std::string_view engine) {
+  if (engine == "auto") return EngineKind::kAuto;
+  if (engine == "uring") return EngineKind::kUring;
+  if (engine == "posix") return EngineKind::kPosix;
+  throw nb::value_error(("engine must be 'auto', 'uring' or 'posix', not '" + std::string(engine) + "'").c_str());
+}
+
+ReadOptions read_options(uint64_t coalesce_gap, bool direct) {
+  ReadOptions options;
+  options.coalesce_gap = coalesce_gap;
+  options.direct = direct;
+  return options;
+}
+
+[[noreturn]] void raise_value(const std::string& message) { throw nb::value_error(message.c_str()); }
+
+nb::list new_list(size_t n) {
+  PyObject* list = PyList_New(static_cast<Py_ssize_t>(n));
+  if (list == nullptr) throw nb::python_error();
+  return nb::steal<nb::list>(list);
+}
+
+// Buffers (or exceptions, with OnError::kReturn) in request order.
+nb::list result_list(std::vector<Result<Bytes>>& results, OnError on_error) {
+  if (on_error == OnError::kRaise)
+    for (const Result<Bytes>& r : results)
+      if (!r) raise_status(r.error());
+  nb::list list = new_list(results.size());
+  for (size_t i = 0; i < results.size(); ++i) {
+    Result<Bytes>& r = results[i];
+    nb::object item = r ? make_buffer(std::move(*r)) : error_object(r.error());
+    PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), item.release().ptr());
+  }
+  return list;
+}
+
+// None (raising the first error), or a list of None-or-exception.
+nb::object status_list(const std::vector<Status>& statuses, OnError on_error) {
+  if (on_error == OnError::kRaise) {
+    for (const Status& s : statuses)
+      if (!s.ok()) raise_status(s);
+    return nb::none();
+  }
+  nb::list list = new_list(statuses.size());
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    nb::object item = statuses[i].ok() ? nb::none() : error_object(statuses[i]);
+    PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), item.release().ptr());
+  }
+  return list;
+}
+
+nb::list read_ranges(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, std::string_view on_error,
+                     uint64_t coalesce_gap, bool direct) {
+  const OnError mode = parse_on_error(on_error);
+  const ReadBatch batch = make_read_batch(paths, starts, ends);
+  const ReadOptions options = read_options(coalesce_gap, direct);
+  std::vector<Result<Bytes>> results;
+  {
+    nb::gil_scoped_release release;
+    results = self.store->read(batch, options);
+  }
+  return result_list(results, mode);
+}
+
+nb::object read_into(PyStore& self, nb::handle paths, nb::handle starts, nb::handle outs, std::string_view on_error,
+                     bool direct) {
+  const OnError mode = parse_on_error(on_error);
+  const IntColumn offsets(starts, "starts", /*allow_none=*/false);
+  const size_t n = offsets.size();
+  const BufferViews views(outs, "outs", /*writable=*/true);
+  if (views.size() != n)
+    raise_value("outs has " + std::to_string(views.size()) + " items but starts has " + std::to_string(n));
+  const PathList items(paths, n);
+  PathConverter converter;
+  ReadIntoBatch batch;
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t offset = offsets[i];
+    const Py_buffer& view = views[i];
+    if (offset < 0 && offset != -static_cast<int64_t>(view.len))
+      raise_value("request " + std::to_string(i) + ": start " + std::to_string(offset) + " reads the last " +
+                  std::to_string(-offset) + " bytes, but outs[" + std::to_string(i) + "] holds " +
+                  std::to_string(view.len) + " bytes");
+    batch.add(converter.view(items[i], i), offset,
+              std::span<std::byte>(static_cast<std::byte*>(view.buf), static_cast<size_t>(view.len)));
+  }
+  const ReadOptions options = read_options(0, direct);
+  std::vector<Status> statuses;
+  {
+    nb::gil_scoped_release release;
+    statuses = self.store->read_into(batch, options);
+  }
+  return status_list(statuses, mode);
+}
+
+nb::list sizes(PyStore& self, nb::handle paths, std::string_view on_error) {
+  const OnError mode = parse_on_error(on_error);
+  const PathList items(paths);
+  PathConverter converter;
+  std::vector<std::string> names;
+  names.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) names.emplace_back(converter.view(items[i], i));
+  std::vector<Result<uint64_t>> results;
+  {
+    nb::gil_scoped_release release;
+    results = self.store->sizes(names);
+  }
+  if (mode == OnError::kRaise)
+    for (const Result<uint64_t>& r : results)
+      if (!r) raise_status(r.error());
+  nb::list list = new_list(results.size());
+  for (size_t i = 0; i < results.size(); ++i) {
+    nb::object item = results[i] ? nb::int_(*results[i]) : error_object(results[i].error());
+    PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), item.release().ptr());
+  }
+  return list;
+}
+
+nb::object write(PyStore& self, nb::handle paths, nb::handle offsets, nb::handle datas, std::string_view on_error) {
+  const OnError mode = parse_on_error(on_error);
+  const IntColumn at(offsets, "offsets", /*allow_none=*/false);
+  const size_t n = at.size();
+  const BufferViews views(datas, "datas", /*writable=*/false);
+  if (views.size() != n)
+    raise_value("datas has " + std::to_string(views.size()) + " items but offsets has " + std::to_string(n));
+  const PathList items(paths, n);
+  PathConverter converter;
+  std::vector<WriteRequest> requests(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (at[i] < 0) raise_value("offsets[" + std::to_string(i) + "] is negative: " + std::to_string(at[i]));
+    requests[i].path = converter.view(items[i], i);
+    requests[i].offset = static_cast<uint64_t>(at[i]);
+    requests[i].data = {static_cast<const std::byte*>(views[i].buf), static_cast<size_t>(views[i].len)};
+  }
+  std::vector<Status> statuses;
+  {
+    nb::gil_scoped_release release;
+    statuses = self.store->write(requests);
+  }
+  return status_list(statuses, mode);
+}
+
+void put(PyStore& self, nb::handle path, nb::handle data, bool fsync) {
+  PathConverter converter("path");
+  const std::string_view name = converter.view(path.ptr(), 0);
+  const BufferView view(data, PyBUF_C_CONTIGUOUS);
+  PutOptions options;
+  options.fsync = fsync;
+  Status status;
+  {
+    nb::gil_scoped_release release;
+    status = self.store->put(name, view.bytes(), options);
+  }
+  if (!status.ok()) raise_status(status);
+}
+
+// Calls fn(index, Buffer | exception) for each range as its read completes, on
+// the store's worker threads (taking the GIL). The first exception raised by fn
+// cancels the batch and is re-raised here.
+void for_each(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, nb::callable fn,
+              uint64_t coalesce_gap, bool direct) {
+  const ReadBatch batch = make_read_batch(paths, starts, ends);
+  const ReadOptions options = read_options(coalesce_gap, direct);
+  std::optional<nb::python_error> failure;  // guarded by the GIL
+  const ChunkCallback callback = [&](size_t index, Result<Bytes> chunk) {
+    nb::gil_scoped_acquire gil;
+    if (failure) throw CallbackFailed{};
+    try {
+      nb::object value = chunk ? make_buffer(std::move(*chunk)) : error_object(chunk.error());
+      fn(index, value);
+    } catch (nb::python_error& e) {
+      failure.emplace(std::move(e));
+      throw CallbackFailed{};
+    }
+  };
+  Status status;
+  {
+    nb::gil_scoped_release release;
+    status = self.store->for_each(batch, callback, options);
+  }
+  if (failure) throw nb::python_error(std::move(*failure));
+  if (!status.ok()) raise_status(status);
+}
+
+PyStore open(const std::string& url, std::string_view engine, unsigned workers, unsigned queue_depth,
+             unsigned max_open_files) {
+  StoreOptions options;
+  options.engine = parse_engine(engine);
+  options.workers = workers;
+  options.queue_depth = queue_depth;
+  options.max_open_files = max_open_files;
+  Result<std::shared_ptr<Store>> store;
+  {
+    nb::gil_scoped_release release;
+    store = open_store(url, options);
+  }
+  if (!store) raise_status(store.error());
+  return PyStore{std::move(*store), url};
+}
+
+}  // namespace
+
+void init_store(nb::module_& m) {
+  nb::class_<PyStore>(m, "Store", "Batched reads and writes of byte ranges of many files (see lsio.open).")
+      .def_prop_ro("engine", [](const PyStore& s) { return s.store->engine_description(); },
+                   "The engine in use ('uring' or 'posix', with the reason when chosen automatically).")
+      .def_prop_ro("url", [](const PyStore& s) { return s.url; }, "The URL the store was opened with.")
+      .def("__repr__",
+           [](const PyStore& s) {
+             return nb::str("lsio.Store({!r}, engine={!r})").format(s.url, s.store->engine_description());
+           })
+      .def("read_ranges", &read_ranges, "paths"_a, "starts"_a, "ends"_a = nb::none(), nb::kw_only(),
+           "on_error"_a = "raise", "coalesce_gap"_a = 0, "direct"_a = false)
+      .def("read_into", &read_into, "paths"_a, "starts"_a, "outs"_a, nb::kw_only(), "on_error"_a = "raise",
+           "direct"_a = false)
+      .def("sizes", &sizes, "paths"_a, nb::kw_only(), "on_error"_a = "raise")
+      .def("write", &write, "paths"_a, "offsets"_a, "datas"_a, nb::kw_only(), "on_error"_a = "raise")
+      .def("put", &put, "path"_a, "data"_a, nb::kw_only(), "fsync"_a = false)
+      .def("for_each", &for_each, "paths"_a, "starts"_a, "ends"_a.none(), "fn"_a, nb::kw_only(), "coalesce_gap"_a = 0,
+           "direct"_a = false);
+  m.def("open", &open, "url"_a = "", nb::kw_only(), "engine"_a = "auto", "workers"_a = 0, "queue_depth"_a = 128,
+        "max_open_files"_a = 0);
+}
+
+}  // namespace lsio::python

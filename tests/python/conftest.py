@@ -1,0 +1,35 @@
+"""Fixtures shared by the lsio Python tests.
+
+lsio (and its compiled core) is imported at module level on purpose: when the
+extension cannot be imported, every test fails instead of being skipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import lsio
+import lsio._lsio  # noqa: F401  (the compiled module itself must import)
+
+from util import open_store
+
+ENGINES = ["uring", "posix"]
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def store(engine: str) -> lsio.Store:
+    """A store with root "" (paths used as given), shared by the tests of one engine."""
+    return open_store("", engine)
+
+
+@pytest.fixture
+def rooted(tmp_path: Path, engine: str) -> lsio.Store:
+    """A store rooted at tmp_path: its keys are paths relative to tmp_path."""
+    return open_store(str(tmp_path), engine)
