@@ -1,9 +1,13 @@
 // Slab: carves small read buffers out of shared 1 MiB allocations, so a batch
 // of millions of tiny ranges costs millions of slices, not millions of mallocs.
-// A slab is freed when the last slice of it is dropped.
+// A slab is freed when the last slice of it is dropped, or reused once every
+// slice handed out of it has been dropped (for_each steady state: no
+// allocations, no page faults).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <vector>
 
 #include "lsio/bytes.h"
 
@@ -18,18 +22,42 @@ class Slab {
   Bytes carve(uint64_t size, uint64_t align) {
     uint64_t at = (used_ + align - 1) & ~(align - 1);
     if (current_.empty() || at + size > kSlabSize) {
-      current_ = Bytes::allocate(kSlabSize, 4096);
+      next_slab();
       at = 0;
     }
     used_ = at + size;
     return current_.slice(at, size);
   }
+  // Starts the next batch on a fresh slab (the last one may be shared with
+  // results the caller still holds; those are never written again).
   void reset() {
-    current_ = Bytes();
+    retire();
     used_ = 0;
   }
 
  private:
+  static constexpr size_t kKeep = 8;  // retired slabs watched for reuse
+
+  void retire() {
+    if (current_.empty()) return;
+    if (retired_.size() < kKeep) retired_.push_back(std::move(current_));
+    current_ = Bytes();
+  }
+  void next_slab() {
+    retire();
+    for (Bytes& old : retired_) {
+      if (old.owner().use_count() == 1) {  // nobody else holds a slice: safe to overwrite
+        std::atomic_thread_fence(std::memory_order_acquire);  // after the last reader's release
+        current_ = std::move(old);
+        old = std::move(retired_.back());
+        retired_.pop_back();
+        return;
+      }
+    }
+    current_ = Bytes::allocate(kSlabSize, 4096);
+  }
+
+  std::vector<Bytes> retired_;
   Bytes current_;
   uint64_t used_ = 0;
 };
