@@ -46,7 +46,13 @@ class ReadBatch {
 // must stay valid and untouched until the call returns.
 class ReadIntoBatch {
  public:
-  void add(std::string_view path, int64_t offset, std::span<std::byte> dest);
+  uint32_t file_id(std::string_view path) { return batch_.file_id(path); }
+  void add(uint32_t file, int64_t offset, std::span<std::byte> dest);
+  void add(std::string_view path, int64_t offset, std::span<std::byte> dest) { add(file_id(path), offset, dest); }
+  void reserve(size_t n) {
+    batch_.reserve(n);
+    dests_.reserve(n);
+  }
   size_t size() const { return batch_.size(); }
   const ReadBatch& ranges() const { return batch_; }
   std::span<std::byte> dest(size_t i) const { return dests_[i]; }
@@ -96,6 +102,9 @@ struct StoreOptions {
   unsigned max_open_files = 0;            // per store; 0: derived from RLIMIT_NOFILE
 };
 
+// Thread safety: a Store may be shared by threads; it runs one batch at a
+// time (concurrent calls take turns). Do not call a store from inside its own
+// for_each callback (the batch it would wait for is the one running it).
 class Store {
  public:
   virtual ~Store() = default;

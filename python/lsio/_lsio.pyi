@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Literal, Optional, Union, overload
+from typing import Any, Literal, Optional, SupportsIndex, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -12,13 +12,15 @@ from typing_extensions import TypeAlias
 PathLike: TypeAlias = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 # One path for every request, or one path per request.
 Paths: TypeAlias = Union[PathLike, Sequence[PathLike]]
-Ints: TypeAlias = Union[Sequence[int], npt.NDArray[np.integer]]
+Ints: TypeAlias = Union[Sequence[SupportsIndex], npt.NDArray[np.integer[Any]]]
 # None (or -1) means "to the end of the file".
-OptionalInts: TypeAlias = Union[Sequence[Optional[int]], npt.NDArray[np.integer], None]
+OptionalInts: TypeAlias = Union[Sequence[Optional[SupportsIndex]], npt.NDArray[np.integer[Any]], None]
 OnError: TypeAlias = Literal["raise", "return"]
 Engine: TypeAlias = Literal["auto", "uring", "posix"]
+# A C-contiguous buffer (numpy arrays are listed: their stubs lack __buffer__ before 3.12).
+ReadableBuffer: TypeAlias = Union[BufferLike, npt.NDArray[Any]]
 # A writable, C-contiguous buffer (numpy array, bytearray, memoryview...).
-WritableBuffer: TypeAlias = BufferLike
+WritableBuffer: TypeAlias = Union[bytearray, memoryview, npt.NDArray[Any], BufferLike]
 
 class LsioError(OSError):
     """An I/O error reported by lsio (an OSError; errno is set when the system gave one)."""
@@ -53,7 +55,8 @@ class Store:
         on_error: Literal["raise"] = "raise",
         coalesce_gap: int = 0,
         direct: bool = False,
-    ) -> list[Buffer]: ...
+    ) -> list[Buffer]:
+        """One read-only Buffer per range [starts[i], ends[i]) of paths[i], in request order."""
     @overload
     def read_ranges(
         self,
@@ -74,7 +77,8 @@ class Store:
         *,
         on_error: Literal["raise"] = "raise",
         direct: bool = False,
-    ) -> None: ...
+    ) -> None:
+        """Reads len(outs[i]) bytes (its size in bytes) at starts[i] into each writable buffer."""
     @overload
     def read_into(
         self,
@@ -86,7 +90,8 @@ class Store:
         direct: bool = False,
     ) -> Optional[list[Optional[Exception]]]: ...
     @overload
-    def sizes(self, paths: Paths, *, on_error: Literal["raise"] = "raise") -> list[int]: ...
+    def sizes(self, paths: Paths, *, on_error: Literal["raise"] = "raise") -> list[int]:
+        """The size in bytes of each path (a single path counts as a list of one)."""
     @overload
     def sizes(self, paths: Paths, *, on_error: OnError) -> list[Union[int, Exception]]: ...
     @overload
@@ -94,15 +99,17 @@ class Store:
         self,
         paths: Paths,
         offsets: Ints,
-        datas: Sequence[BufferLike],
+        datas: Sequence[ReadableBuffer],
         *,
         on_error: Literal["raise"] = "raise",
-    ) -> None: ...
+    ) -> None:
+        """Writes datas[i] at offsets[i] of paths[i], creating files as needed."""
     @overload
     def write(
-        self, paths: Paths, offsets: Ints, datas: Sequence[BufferLike], *, on_error: OnError
+        self, paths: Paths, offsets: Ints, datas: Sequence[ReadableBuffer], *, on_error: OnError
     ) -> Optional[list[Optional[Exception]]]: ...
-    def put(self, path: PathLike, data: BufferLike, *, fsync: bool = False) -> None: ...
+    def put(self, path: PathLike, data: ReadableBuffer, *, fsync: bool = False) -> None:
+        """Replaces path atomically with data (readers see the old or the new file, never a mix)."""
     def for_each(
         self,
         paths: Paths,
@@ -112,7 +119,13 @@ class Store:
         *,
         coalesce_gap: int = 0,
         direct: bool = False,
-    ) -> None: ...
+    ) -> None:
+        """Calls fn(index, Buffer | exception) for each range as its read completes.
+
+        fn runs on the store's worker threads, holding the GIL, in completion
+        order. An exception raised by fn cancels the rest of the batch and is
+        re-raised. fn must not use this same store (RuntimeError); use another.
+        """
 
 def open(
     url: str = "",
@@ -121,4 +134,5 @@ def open(
     workers: int = 0,
     queue_depth: int = 128,
     max_open_files: int = 0,
-) -> Store: ...
+) -> Store:
+    """Opens a store by URL (see lsio.open)."""

@@ -38,35 +38,41 @@ OnError parse_on_error(std::string_view value) {
 
 PathConverter::Entry& PathConverter::entry(PyObject* item, size_t index) {
   if (item == last_item_) return *last_entry_;
-  auto [it, inserted] = seen_.try_emplace(item, Entry{{}, kNoId});
-  if (inserted) {
-    Py_ssize_t size = 0;
-    const char* utf8 = PyUnicode_Check(item) ? PyUnicode_AsUTF8AndSize(item, &size) : nullptr;
-    if (utf8 != nullptr) {
-      it->second.path = std::string_view(utf8, static_cast<size_t>(size));  // cached inside the str
-    } else {
-      PyErr_Clear();  // e.g. surrogate-escaped file names: use the filesystem encoding
-      nb::object fs = nb::steal(PyOS_FSPath(item));
-      if (!fs.is_valid()) {
-        seen_.erase(it);
-        PyErr_Clear();
-        raise_type("%s[%zu]: expected str, bytes or os.PathLike, not %.100s", name_, index, Py_TYPE(item)->tp_name);
-      }
-      if (PyUnicode_Check(fs.ptr())) fs = nb::steal(PyUnicode_EncodeFSDefault(fs.ptr()));
-      char* data = nullptr;
-      if (!fs.is_valid() || PyBytes_AsStringAndSize(fs.ptr(), &data, &size) != 0) {
-        seen_.erase(it);
-        throw nb::python_error();
-      }
-      it->second.path = owned_.emplace_back(data, static_cast<size_t>(size));
+  Entry* found = nullptr;
+  if (PyObject* position = PyDict_GetItemWithError(positions_.ptr(), item)) {  // borrowed
+    found = &entries_[PyLong_AsSize_t(position)];
+  } else {
+    if (PyErr_Occurred()) {  // unhashable
+      PyErr_Clear();
+      raise_type("%s[%zu]: expected str, bytes or os.PathLike, not %.100s", name_, index, Py_TYPE(item)->tp_name);
     }
+    const std::string_view path = encode(item, index);
+    nb::object next = nb::steal(PyLong_FromSize_t(entries_.size()));
+    if (!next.is_valid() || PyDict_SetItem(positions_.ptr(), item, next.ptr()) != 0) throw nb::python_error();
+    found = &entries_.emplace_back(Entry{path, kNoId});
   }
   last_item_ = item;
-  last_entry_ = &it->second;
-  return it->second;
+  last_entry_ = found;
+  return *found;
 }
 
-std::string_view PathConverter::view(PyObject* item, size_t index) { return entry(item, index).path; }
+std::string_view PathConverter::encode(PyObject* item, size_t index) {
+  Py_ssize_t size = 0;
+  if (PyUnicode_Check(item)) {
+    const char* utf8 = PyUnicode_AsUTF8AndSize(item, &size);
+    if (utf8 != nullptr) return {utf8, static_cast<size_t>(size)};  // cached inside the str object
+    PyErr_Clear();  // e.g. surrogate-escaped file names: use the filesystem encoding below
+  }
+  nb::object fs = nb::steal(PyOS_FSPath(item));
+  if (!fs.is_valid()) {
+    PyErr_Clear();
+    raise_type("%s[%zu]: expected str, bytes or os.PathLike, not %.100s", name_, index, Py_TYPE(item)->tp_name);
+  }
+  if (PyUnicode_Check(fs.ptr())) fs = nb::steal(PyUnicode_EncodeFSDefault(fs.ptr()));
+  char* data = nullptr;
+  if (!fs.is_valid() || PyBytes_AsStringAndSize(fs.ptr(), &data, &size) != 0) throw nb::python_error();
+  return owned_.emplace_back(data, static_cast<size_t>(size));
+}
 
 uint32_t PathConverter::file_id(ReadBatch& batch, PyObject* item, size_t index) {
   Entry& e = entry(item, index);

@@ -4,11 +4,12 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "lsio/lsio.h"
@@ -37,17 +38,19 @@ void init_store(nb::module_& m);
 enum class OnError : uint8_t { kRaise, kReturn };
 OnError parse_on_error(std::string_view value);
 
-// Converts path objects (str, bytes or os.PathLike) to UTF-8 / filesystem
-// encoded strings, caching by object identity so that a list repeating a few
-// str objects a million times converts each distinct object once. The
-// converted objects must stay alive while the converter is used.
+// Converts path objects (str, bytes or os.PathLike) to UTF-8 (or, for names
+// that are not valid UTF-8, filesystem-encoded) strings. Each distinct path is
+// converted once: the same object repeated is recognised by identity, equal
+// objects by a dict lookup (str objects cache their hash), so a million
+// requests over a few files cost a pointer compare or a dict probe each.
 class PathConverter {
  public:
   // `name` names the argument in errors ("paths[3]: expected str ...").
   explicit PathConverter(const char* name = "paths") : name_(name) {}
   // The path of `item` (a borrowed reference); `index` only names it in errors.
-  std::string_view view(PyObject* item, size_t index);
-  // Id of `item` in `batch` (ReadBatch::file_id), cached like view().
+  // The view lives as long as the converter.
+  std::string_view view(PyObject* item, size_t index) { return entry(item, index).path; }
+  // Id of `item` in `batch` (ReadBatch::file_id), converted once per distinct path.
   uint32_t file_id(ReadBatch& batch, PyObject* item, size_t index);
 
  private:
@@ -57,11 +60,13 @@ class PathConverter {
   };
   static constexpr uint32_t kNoId = UINT32_MAX;
   Entry& entry(PyObject* item, size_t index);
+  std::string_view encode(PyObject* item, size_t index);
 
   const char* name_;
   PyObject* last_item_ = nullptr;
   Entry* last_entry_ = nullptr;
-  std::unordered_map<PyObject*, Entry> seen_;
+  nb::dict positions_;          // path object -> position in entries_ (keeps the objects alive)
+  std::deque<Entry> entries_;   // stable addresses
   std::deque<std::string> owned_;  // encoded copies of non-str paths
 };
 
@@ -111,12 +116,12 @@ class BufferViews {
   BufferViews(nb::handle objects, const char* name, bool writable);
   ~BufferViews();
   BufferViews(const BufferViews&) = delete;
-  void release();
   BufferViews& operator=(const BufferViews&) = delete;
   size_t size() const { return views_.size(); }
   const Py_buffer& operator[](size_t i) const { return views_[i]; }
 
  private:
+  void release();
   std::vector<Py_buffer> views_;
 };
 

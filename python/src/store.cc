@@ -21,6 +21,24 @@ struct PyStore {
 // A per-chunk callback threw; unwinds through the store's for_each.
 struct CallbackFailed {};
 
+// The store whose for_each callback this thread is running. A store runs one
+// batch at a time, so calling it from its own callback would wait forever.
+thread_local const PyStore* callback_of = nullptr;
+
+void check_not_in_callback(const PyStore& self) {
+  if (callback_of != &self) return;
+  PyErr_SetString(PyExc_RuntimeError,
+                  "a Store cannot be used from inside its own for_each callback (it would deadlock); "
+                  "open another store for nested reads");
+  throw nb::python_error();
+}
+
+struct CallbackScope {
+  explicit CallbackScope(const PyStore& self) : outer(callback_of) { callback_of = &self; }
+  ~CallbackScope() { callback_of = outer; }
+  const PyStore* outer;
+};
+
 EngineKind parse_engine(std::string_view engine) {
   if (engine == "auto") return EngineKind::kAuto;
   if (engine == "uring") return EngineKind::kUring;
@@ -74,6 +92,7 @@ nb::object status_list(const std::vector<Status>& statuses, OnError on_error) {
 
 nb::list read_ranges(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, std::string_view on_error,
                      uint64_t coalesce_gap, bool direct) {
+  check_not_in_callback(self);
   const OnError mode = parse_on_error(on_error);
   const ReadBatch batch = make_read_batch(paths, starts, ends);
   const ReadOptions options = read_options(coalesce_gap, direct);
@@ -87,6 +106,7 @@ nb::list read_ranges(PyStore& self, nb::handle paths, nb::handle starts, nb::han
 
 nb::object read_into(PyStore& self, nb::handle paths, nb::handle starts, nb::handle outs, std::string_view on_error,
                      bool direct) {
+  check_not_in_callback(self);
   const OnError mode = parse_on_error(on_error);
   const IntColumn offsets(starts, "starts", /*allow_none=*/false);
   const size_t n = offsets.size();
@@ -116,6 +136,7 @@ nb::object read_into(PyStore& self, nb::handle paths, nb::handle starts, nb::han
 }
 
 nb::list sizes(PyStore& self, nb::handle paths, std::string_view on_error) {
+  check_not_in_callback(self);
   const OnError mode = parse_on_error(on_error);
   const PathList items(paths);
   PathConverter converter;
@@ -139,6 +160,7 @@ nb::list sizes(PyStore& self, nb::handle paths, std::string_view on_error) {
 }
 
 nb::object write(PyStore& self, nb::handle paths, nb::handle offsets, nb::handle datas, std::string_view on_error) {
+  check_not_in_callback(self);
   const OnError mode = parse_on_error(on_error);
   const IntColumn at(offsets, "offsets", /*allow_none=*/false);
   const size_t n = at.size();
@@ -163,6 +185,7 @@ nb::object write(PyStore& self, nb::handle paths, nb::handle offsets, nb::handle
 }
 
 void put(PyStore& self, nb::handle path, nb::handle data, bool fsync) {
+  check_not_in_callback(self);
   PathConverter converter("path");
   const std::string_view name = converter.view(path.ptr(), 0);
   const BufferView view(data, PyBUF_C_CONTIGUOUS);
@@ -181,6 +204,7 @@ void put(PyStore& self, nb::handle path, nb::handle data, bool fsync) {
 // cancels the batch and is re-raised here.
 void for_each(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, nb::callable fn,
               uint64_t coalesce_gap, bool direct) {
+  check_not_in_callback(self);
   const ReadBatch batch = make_read_batch(paths, starts, ends);
   const ReadOptions options = read_options(coalesce_gap, direct);
   std::optional<nb::python_error> failure;  // guarded by the GIL
@@ -189,6 +213,7 @@ void for_each(PyStore& self, nb::handle paths, nb::handle starts, nb::handle end
     if (failure) throw CallbackFailed{};
     try {
       nb::object value = chunk ? make_buffer(std::move(*chunk)) : error_object(chunk.error());
+      CallbackScope scope(self);
       fn(index, value);
     } catch (nb::python_error& e) {
       failure.emplace(std::move(e));
@@ -196,9 +221,11 @@ void for_each(PyStore& self, nb::handle paths, nb::handle starts, nb::handle end
     }
   };
   Status status;
-  {
+  try {
     nb::gil_scoped_release release;
     status = self.store->for_each(batch, callback, options);
+  } catch (const CallbackFailed&) {
+    // A store that lets the callback's exception escape: `failure` says why.
   }
   if (failure) throw nb::python_error(std::move(*failure));
   if (!status.ok()) raise_status(status);
@@ -232,16 +259,21 @@ void init_store(nb::module_& m) {
              return nb::str("lsio.Store({!r}, engine={!r})").format(s.url, s.store->engine_description());
            })
       .def("read_ranges", &read_ranges, "paths"_a, "starts"_a, "ends"_a = nb::none(), nb::kw_only(),
-           "on_error"_a = "raise", "coalesce_gap"_a = 0, "direct"_a = false)
+           "on_error"_a = "raise", "coalesce_gap"_a = 0, "direct"_a = false,
+           "One read-only Buffer per range [starts[i], ends[i]) of paths[i], in request order.")
       .def("read_into", &read_into, "paths"_a, "starts"_a, "outs"_a, nb::kw_only(), "on_error"_a = "raise",
-           "direct"_a = false)
-      .def("sizes", &sizes, "paths"_a, nb::kw_only(), "on_error"_a = "raise")
-      .def("write", &write, "paths"_a, "offsets"_a, "datas"_a, nb::kw_only(), "on_error"_a = "raise")
-      .def("put", &put, "path"_a, "data"_a, nb::kw_only(), "fsync"_a = false)
+           "direct"_a = false, "Reads len(outs[i]) bytes (its size in bytes) at starts[i] into each writable buffer.")
+      .def("sizes", &sizes, "paths"_a, nb::kw_only(), "on_error"_a = "raise", "The size in bytes of each path.")
+      .def("write", &write, "paths"_a, "offsets"_a, "datas"_a, nb::kw_only(), "on_error"_a = "raise",
+           "Writes datas[i] at offsets[i] of paths[i], creating files as needed.")
+      .def("put", &put, "path"_a, "data"_a, nb::kw_only(), "fsync"_a = false,
+           "Replaces path atomically with data (readers see the old or the new file, never a mix).")
       .def("for_each", &for_each, "paths"_a, "starts"_a, "ends"_a.none(), "fn"_a, nb::kw_only(), "coalesce_gap"_a = 0,
-           "direct"_a = false);
+           "direct"_a = false,
+           "Calls fn(index, Buffer | exception) for each range as its read completes, on worker threads\n"
+           "(holding the GIL). An exception raised by fn cancels the rest and is re-raised.");
   m.def("open", &open, "url"_a = "", nb::kw_only(), "engine"_a = "auto", "workers"_a = 0, "queue_depth"_a = 128,
-        "max_open_files"_a = 0);
+        "max_open_files"_a = 0, "Opens a store by URL (see lsio.open).");
 }
 
 }  // namespace lsio::python

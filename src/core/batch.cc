@@ -23,9 +23,9 @@ void ReadBatch::reserve(size_t n) {
   ranges_.reserve(n);
 }
 
-void ReadIntoBatch::add(std::string_view path, int64_t offset, std::span<std::byte> dest) {
+void ReadIntoBatch::add(uint32_t file, int64_t offset, std::span<std::byte> dest) {
   const int64_t n = static_cast<int64_t>(dest.size());
-  batch_.add(path, offset >= 0 ? ByteRange::raw(offset, offset + n) : ByteRange::raw(offset, ByteRange::kToEnd));
+  batch_.add(file, offset >= 0 ? ByteRange::raw(offset, offset + n) : ByteRange::raw(offset, ByteRange::kToEnd));
   dests_.push_back(dest);
 }
 

@@ -112,10 +112,12 @@ void Worker::file_setup_done(uint32_t slot) {
   po.align = alignment(f);
   f.plan = plan::plan_file(requests, f.stx.stx_size, po, *f.path);
   for (const plan::Immediate& im : f.plan.immediates) {
-    if (im.status.ok()) {
-      deliver(im.index, Bytes());
-    } else {
+    if (!im.status.ok()) {
       deliver(im.index, error(im.status));
+    } else if (Status s = check_into_length(f, im.index, 0); !s.ok()) {
+      deliver(im.index, error(s));
+    } else {
+      deliver(im.index, Bytes());
     }
   }
   if (!f.plan.reads.empty()) {
@@ -309,11 +311,8 @@ void Worker::deliver_targets(const FileState& f, const plan::Read& read, const R
       deliver(t[k].index, error(rs.error));
     } else if (job_->mode == Job::Mode::kInto) {
       std::span<std::byte> d = job_->into->dest(t[k].index);
-      if (t[k].length != d.size()) {
-        deliver(t[k].index, lsio::error(StatusCode::kOutOfRange,
-                                        "read " + *f.path + " " + job_->batch->range(t[k].index).to_string() +
-                                            ": file has only " + std::to_string(t[k].length) + " of the " +
-                                            std::to_string(d.size()) + " bytes the destination needs"));
+      if (Status s = check_into_length(f, t[k].index, t[k].length); !s.ok()) {
+        deliver(t[k].index, error(s));
         continue;
       }
       if (rs.base + t[k].offset_in_read != d.data()) std::memcpy(d.data(), rs.base + t[k].offset_in_read, t[k].length);
@@ -322,6 +321,18 @@ void Worker::deliver_targets(const FileState& f, const plan::Read& read, const R
       deliver(t[k].index, rs.buffer.slice(t[k].offset_in_read, t[k].length));
     }
   }
+}
+
+// A suffix range clamps at the start of a short file; a caller's destination
+// of fixed size must then be refused rather than left partly unwritten.
+Status Worker::check_into_length(const FileState& f, uint32_t index, uint64_t length) const {
+  if (job_->mode != Job::Mode::kInto) return {};
+  const size_t want = job_->into->dest(index).size();
+  if (length == want) return {};
+  return Status(StatusCode::kOutOfRange, "read " + *f.path + " " + job_->batch->range(index).to_string() +
+                                             ": file has only " + std::to_string(length) + " of the " +
+                                             std::to_string(want) + " bytes the destination needs (file size " +
+                                             std::to_string(f.stx.stx_size) + ")");
 }
 
 void Worker::deliver(uint32_t index, Result<Bytes> result) {

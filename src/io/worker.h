@@ -64,6 +64,7 @@ class Worker {
   void on_part_done(uint32_t part_index, int64_t res);
   void on_read_done(uint32_t rs_index);
   void deliver(uint32_t index, Result<Bytes> result);
+  Status check_into_length(const FileState& f, uint32_t index, uint64_t length) const;
   void deliver_targets(const FileState& f, const plan::Read& read, const ReadState& rs);
   uint64_t alignment(const FileState& f) const;
   Bytes allocate(uint64_t size, uint64_t align);

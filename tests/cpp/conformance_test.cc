@@ -195,6 +195,12 @@ TEST_P(Conformance, ReadIntoSuffixAndShortFile) {
   EXPECT_EQ(0, std::memcmp(tail.data(), data.data() + 900, 100));
   EXPECT_EQ(st[1].code(), StatusCode::kOutOfRange) << st[1].to_string();
   EXPECT_EQ(st[2].code(), StatusCode::kOutOfRange) << st[2].to_string();
+
+  create("empty", {});
+  std::vector<std::byte> one{std::byte{0xAB}};
+  ReadIntoBatch e;
+  e.add("empty", -1, one);
+  EXPECT_EQ(store_->read_into(e)[0].code(), StatusCode::kOutOfRange);
 }
 
 TEST_P(Conformance, ForEachDeliversEveryRequestOnce) {

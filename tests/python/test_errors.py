@@ -106,9 +106,9 @@ def test_bad_argument_types(store: lsio.Store, good: str) -> None:
     with pytest.raises(TypeError, match=r"paths\[1\]"):
         store.read_ranges([good, 3], [0, 0])  # type: ignore[list-item]
     with pytest.raises(TypeError):
-        store.read_ranges(3, [0])  # type: ignore[arg-type]
+        store.read_ranges(3, [0])  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="starts"):
-        store.read_ranges(good, 0)  # type: ignore[arg-type]
+        store.read_ranges(good, 0)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match=r"starts\[0\]"):
         store.read_ranges(good, [None])  # type: ignore[list-item]
     with pytest.raises(OverflowError):
@@ -122,7 +122,7 @@ def test_on_error_is_validated(store: lsio.Store, good: str) -> None:
 
 def test_options_are_keyword_only(store: lsio.Store, good: str) -> None:
     with pytest.raises(TypeError):
-        store.read_ranges(good, [0], None, "return")  # type: ignore[misc]
+        store.read_ranges(good, [0], None, "return")  # type: ignore[call-overload]
 
 
 def test_error_objects_are_independent(store: lsio.Store, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import lsio
-from util import pattern, write_file
+from util import open_store, pattern, write_file
 
 SIZE = 200_000
 
@@ -35,7 +35,7 @@ def test_every_index_exactly_once(store: lsio.Store, data: tuple[str, bytes]) ->
             duplicates.append(index)
         seen[index] = bytes(chunk)
 
-    assert store.for_each(path, starts, starts + 100, fn) is None
+    store.for_each(path, starts, starts + 100, fn)
     assert duplicates == []
     assert sorted(seen) == list(range(len(starts)))
     assert all(seen[i] == content[s : s + 100] for i, s in enumerate(starts))
@@ -99,3 +99,25 @@ def test_numpy_scatter_in_callback(store: lsio.Store, data: tuple[str, bytes]) -
     starts = np.arange(n, dtype=np.int64) * 1000
     store.for_each(path, starts, starts + 1000, fn, coalesce_gap=1 << 20)
     assert out.tobytes() == content[: n * 1000]
+
+
+def test_nested_reads_use_another_store(store: lsio.Store, data: tuple[str, bytes], engine: str) -> None:
+    path, content = data
+    other = open_store("", engine)
+    got: dict[int, bytes] = {}
+
+    def fn(index: int, chunk: Union[lsio.Buffer, Exception]) -> None:
+        got[index] = bytes(other.read_ranges(path, [index], [index + 1])[0])
+
+    store.for_each(path, list(range(20)), None, fn)
+    assert got == {i: content[i : i + 1] for i in range(20)}
+
+
+def test_reentrant_call_raises_instead_of_deadlocking(store: lsio.Store, data: tuple[str, bytes]) -> None:
+    path, _ = data
+
+    def fn(index: int, chunk: Union[lsio.Buffer, Exception]) -> None:
+        store.read_ranges(path, [0], [1])
+
+    with pytest.raises(RuntimeError, match="for_each callback"):
+        store.for_each(path, [0, 1, 2], None, fn)

@@ -47,9 +47,9 @@ def requests(draw: st.DrawFn, sizes: list[int]) -> Request:
 def batches(draw: st.DrawFn) -> tuple[list[int], list[Request]]:
     sizes = draw(st.lists(SIZES, min_size=1, max_size=5))
     reqs = draw(st.lists(requests(sizes), min_size=0, max_size=60))
-    if reqs and draw(st.booleans()):  # duplicates and overlaps
-        reqs += draw(st.lists(st.sampled_from(reqs), max_size=10))
-    return sizes, reqs
+    repeat = bool(reqs) and draw(st.booleans())
+    repeats = draw(st.lists(st.sampled_from(reqs), max_size=10)) if repeat else []  # duplicates, overlaps
+    return sizes, reqs + repeats
 
 
 def make_files(root: str, sizes: list[int], seed: int) -> list[str]:

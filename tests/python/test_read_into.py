@@ -21,7 +21,7 @@ def data(tmp_path: Path) -> tuple[str, bytes]:
 
 def test_into_arrays(store: lsio.Store, data: tuple[str, bytes]) -> None:
     path, content = data
-    outs = [np.zeros(100, np.uint8), np.zeros(50, np.uint16), np.zeros(3, np.float64)]
+    outs: list[np.ndarray] = [np.zeros(100, np.uint8), np.zeros(50, np.uint16), np.zeros(3, np.float64)]
     assert store.read_into(path, [0, 1000, 5000], outs) is None
     assert outs[0].tobytes() == content[:100]
     assert outs[1].tobytes() == content[1000:1100]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ def data(tmp_path: Path) -> tuple[str, bytes]:
     return write_file(tmp_path / "data", content), content
 
 
-def as_bytes(results: list) -> list[bytes]:
+def as_bytes(results: list[Any]) -> list[bytes]:
     return [bytes(r) for r in results]
 
 
@@ -62,7 +63,7 @@ def test_overlapping_and_duplicate_ranges(store: lsio.Store, data: tuple[str, by
 def test_numpy_offsets(store: lsio.Store, data: tuple[str, bytes]) -> None:
     path, content = data
     starts = np.arange(0, SIZE, 1000, dtype=np.int64)
-    ends = starts + 10
+    ends: np.ndarray = starts + 10
     ends[-1] = -1
     results = store.read_ranges(path, starts, ends)
     expected = [content[s : s + 10] for s in starts[:-1]] + [content[int(starts[-1]) :]]
@@ -72,7 +73,7 @@ def test_numpy_offsets(store: lsio.Store, data: tuple[str, bytes]) -> None:
 @pytest.mark.parametrize("dtype", [np.int32, np.uint32, np.uint64, np.int16])
 def test_numpy_offsets_other_dtypes(store: lsio.Store, data: tuple[str, bytes], dtype: type) -> None:
     path, content = data
-    starts = np.array([0, 100, 200], dtype=dtype)
+    starts: np.ndarray = np.array([0, 100, 200], dtype=dtype)
     results = store.read_ranges(path, starts, starts + 50)
     assert as_bytes(results) == [content[0:50], content[100:150], content[200:250]]
 

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, cast
 
 import numpy as np
 import pytest
 
 import lsio
 
+if TYPE_CHECKING:
+    from lsio._lsio import Engine
+
 
 def open_store(root: str, engine: str) -> lsio.Store:
     """lsio.open(root, engine=engine); skips (never passes) when io_uring is not available here."""
     try:
-        return lsio.open(root, engine=engine)
+        return lsio.open(root, engine=cast("Engine", engine))
     except lsio.LsioError as e:
         if engine == "uring":
             pytest.skip(f"io_uring is not available: {e}")
