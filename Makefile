@@ -10,7 +10,9 @@ BUILD     := build/release
 ASAN      := build/asan
 STAMPS    := .stamps
 JOBS      ?= $(shell nproc)
-APT_PKGS  := build-essential pkg-config cmake ninja-build liburing-dev libgtest-dev fio python3-venv
+APT_PKGS  := build-essential pkg-config cmake ninja-build liburing-dev libgtest-dev fio python3-venv \
+             libzstd-dev libblosc-dev liblz4-dev libisal-dev zlib1g-dev libbz2-dev nlohmann-json3-dev \
+             clang-14 libclang-rt-14-dev
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build cpp python test test-cpp test-asan test-python bench demo clean format
