@@ -35,6 +35,8 @@ class Status {
  public:
   Status() noexcept = default;  // OK
   Status(StatusCode code, std::string message, int sys_errno = 0);
+  // So that `return error(s);` works in functions returning Status or Result<T>.
+  Status(std::unexpected<Status> e) : Status(std::move(e.error())) {}  // NOLINT(implicit)
 
   bool ok() const noexcept { return rep_ == nullptr; }
   StatusCode code() const noexcept { return rep_ ? rep_->code : StatusCode::kOk; }

@@ -99,6 +99,7 @@ struct StoreOptions {
   EngineKind engine = EngineKind::kAuto;  // kAuto honours LSIO_ENGINE=auto|uring|posix
   unsigned workers = 0;                   // 0: one per online CPU
   unsigned queue_depth = 128;             // reads in flight per worker
+  uint64_t max_inflight_bytes = 2u << 20; // buffered-read bytes in flight per worker (x32 for O_DIRECT)
   unsigned max_open_files = 0;            // per store; 0: derived from RLIMIT_NOFILE
 };
 
@@ -130,6 +131,9 @@ class Store {
 
   // Writes each request's bytes at its offset (creating files as needed).
   virtual std::vector<Status> write(std::span<const WriteRequest> requests) = 0;
+
+  // Deletes each path; a path that does not exist is not an error.
+  virtual std::vector<Status> remove(std::span<const std::string> paths) = 0;
 
   // Replaces `path` atomically with `data` (temp file + rename): readers see
   // the old or the new file, never a mix.

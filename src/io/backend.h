@@ -30,6 +30,11 @@ struct Completion {
 struct BackendOptions {
   unsigned file_slots = 64;    // files open at once on this worker
   unsigned queue_depth = 128;  // reads in flight on this worker
+  // Bytes of buffered reads in flight on this worker (at least one read
+  // always goes; O_DIRECT reads may have 32 times more, as they never hit the
+  // page cache and need depth). Measured: page-cache-hot 1-16 MiB reads run
+  // 1.4x faster at 2 MiB than uncapped, as recycled buffers stay in cache.
+  uint64_t max_inflight_bytes = 2u << 20;
 };
 
 // Owned and used by exactly one worker thread. Operations are queued by the

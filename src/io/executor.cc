@@ -96,7 +96,7 @@ void Executor::worker_main(unsigned id, std::shared_ptr<std::promise<Status>> re
   }
   if (id == 0) backend_name_ = backend->name();
   ready->set_value(Status());
-  Worker worker(*backend, backend_options_);
+  Worker worker(*backend, backend_options_, *pool_);
   uint64_t seen = 0;
   for (;;) {
     RunState* state;

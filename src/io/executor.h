@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "io/backend.h"
 #include "lsio/store.h"
 #include "plan/planner.h"
@@ -73,6 +74,8 @@ class Executor {
   BackendOptions backend_options_;
   std::string description_;
   std::string backend_name_;
+  // Idle large read buffers kept for reuse by the next batch.
+  std::shared_ptr<BufferPool> pool_ = BufferPool::create(256u << 20);
   std::vector<std::thread> threads_;
   std::mutex run_mu_;  // one batch at a time
 

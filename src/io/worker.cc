@@ -18,12 +18,13 @@ constexpr unsigned kStatMask = STATX_SIZE | STATX_TYPE;
 
 }  // namespace
 
-Worker::Worker(Backend& backend, const BackendOptions& options)
+Worker::Worker(Backend& backend, const BackendOptions& options, BufferPool& pool)
     : backend_(backend),
       options_(options),
       files_(options.file_slots),
       reads_(options.queue_depth),
-      parts_(options.queue_depth) {
+      parts_(options.queue_depth),
+      pool_(pool) {
   for (uint32_t i = options.file_slots; i-- > 0;) free_files_.push_back(i);
   for (uint32_t i = options.queue_depth; i-- > 0;) {
     free_reads_.push_back(i);
@@ -150,7 +151,8 @@ void Worker::finish_file_if_done(uint32_t slot) {
 // ---- reads --------------------------------------------------------------
 
 void Worker::issue_reads() {
-  while (!free_parts_.empty()) {
+  const uint64_t cap = options_.max_inflight_bytes * (job_->options.direct ? 32 : 1);
+  while (!free_parts_.empty() && (bytes_in_flight_ == 0 || bytes_in_flight_ < cap)) {
     if (!partial_reads_.empty()) {
       issue_part(partial_reads_.front());
     } else if (!start_next_read()) {
@@ -206,6 +208,7 @@ bool Worker::start_next_read() {
 
 Bytes Worker::allocate(uint64_t size, uint64_t align) {
   if (size <= Slab::kMaxCarve && align <= 4096) return slab_.carve(size, align);
+  if (align <= BufferPool::kAlignment) return pool_.allocate(size);
   return Bytes::allocate(size, align);
 }
 
@@ -220,6 +223,7 @@ void Worker::issue_part(uint32_t r) {
   part.len = static_cast<uint32_t>(std::min(rs.part_len, read.length - rs.next_part));
   part.done = 0;
   rs.next_part += part.len;
+  bytes_in_flight_ += part.len;
   ++rs.parts_in_flight;
   if (rs.next_part >= read.length) partial_reads_.pop_front();
   submit_part(p);
@@ -289,6 +293,7 @@ void Worker::on_part_done(uint32_t p, int64_t res) {
       }
     }
   }
+  bytes_in_flight_ -= part.len;
   free_parts_.push_back(p);
   if (--rs.parts_in_flight == 0 && rs.next_part >= f.plan.reads[rs.read].length) on_read_done(part.read_state);
 }

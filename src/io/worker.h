@@ -6,6 +6,7 @@
 #include <deque>
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "io/backend.h"
 #include "io/executor.h"
 #include "io/slab.h"
@@ -15,7 +16,7 @@ namespace lsio::io {
 
 class Worker {
  public:
-  Worker(Backend& backend, const BackendOptions& options);
+  Worker(Backend& backend, const BackendOptions& options, BufferPool& pool);
   // Runs FileJobs pulled from `state` until none are left and nothing is in flight.
   void run(RunState& state);
 
@@ -82,8 +83,10 @@ class Worker {
   std::deque<uint32_t> ready_files_;     // planned, with reads left to start
   std::deque<uint32_t> partial_reads_;   // started, with parts left to issue
   size_t ops_in_flight_ = 0;
+  uint64_t bytes_in_flight_ = 0;  // sum of part lengths issued and not yet completed
   bool jobs_exhausted_ = false;
   Slab slab_;
+  BufferPool& pool_;
 };
 
 }  // namespace lsio::io

@@ -139,6 +139,19 @@ std::vector<Status> FileStore::write(std::span<const WriteRequest> requests) {
   return out;
 }
 
+std::vector<Status> FileStore::remove(std::span<const std::string> keys) {
+  std::vector<Status> out(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto path = resolve(keys[i]);
+    if (!path) {
+      out[i] = path.error().with_context("remove");
+    } else if (::unlink(path->c_str()) != 0 && errno != ENOENT) {
+      out[i] = errno_status(errno, "unlink", *path);
+    }
+  }
+  return out;
+}
+
 Status FileStore::put(std::string_view key, std::span<const std::byte> data, const PutOptions& options) {
   auto path = resolve(key);
   if (!path) return path.error().with_context("put");

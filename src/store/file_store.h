@@ -20,6 +20,7 @@ class FileStore final : public Store {
   Status for_each(const ReadBatch& batch, const ChunkCallback& callback, const ReadOptions& options) override;
   std::vector<Result<uint64_t>> sizes(std::span<const std::string> paths) override;
   std::vector<Status> write(std::span<const WriteRequest> requests) override;
+  std::vector<Status> remove(std::span<const std::string> paths) override;
   Status put(std::string_view path, std::span<const std::byte> data, const PutOptions& options) override;
 
  private:

@@ -92,6 +92,12 @@ std::vector<Status> MemoryStore::write(std::span<const WriteRequest> requests) {
   return std::vector<Status>(requests.size());
 }
 
+std::vector<Status> MemoryStore::remove(std::span<const std::string> paths) {
+  std::unique_lock lock(mu_);
+  for (const std::string& key : paths) objects_.erase(key);
+  return std::vector<Status>(paths.size());
+}
+
 Status MemoryStore::put(std::string_view path, std::span<const std::byte> data, const PutOptions&) {
   Bytes copy = Bytes::copy_of(data);
   std::unique_lock lock(mu_);

@@ -42,6 +42,7 @@ Result<std::shared_ptr<Store>> open_file_store(std::string root, const StoreOpti
   io::BackendOptions bo;
   bo.queue_depth = std::max(1u, options.queue_depth);
   bo.file_slots = file_slots_per_worker(options, workers);
+  bo.max_inflight_bytes = options.max_inflight_bytes;
   std::string note;
   if (kind != EngineKind::kPosix) {
     auto ex = io::Executor::create(io::Executor::Kind::kUring, workers, bo);

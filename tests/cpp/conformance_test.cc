@@ -260,6 +260,10 @@ TEST_P(Conformance, SizesWriteAndPut) {
   ASSERT_TRUE(r[0]);
   ASSERT_EQ(r[0]->size(), 77u);
   EXPECT_EQ(0, std::memcmp(r[0]->data(), v2.data(), 77));
+
+  std::vector<std::string> gone{"sub/dir/w", "never-existed"};
+  for (const Status& st : store_->remove(gone)) EXPECT_TRUE(st.ok()) << st.to_string();
+  EXPECT_EQ(store_->read(b)[0].error().code(), StatusCode::kNotFound);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllStores, Conformance, ::testing::Values("uring", "posix", "memory"));

@@ -1,0 +1,65 @@
+#include "core/buffer_pool.h"
+
+#include <bit>
+#include <cstdlib>
+#include <new>
+
+namespace lsio {
+
+struct BufferPool::Returner {
+  std::shared_ptr<BufferPool> pool;
+  int cls;
+  void operator()(const void* p) const noexcept { pool->release(const_cast<void*>(p), cls); }
+};
+
+BufferPool::~BufferPool() {
+  for (auto& list : free_)
+    for (void* p : list) std::free(p);
+}
+
+int BufferPool::size_class(size_t size) {
+  if (size < kMinClassBytes / 2 || size > kMaxClassBytes) return -1;
+  const size_t rounded = std::bit_ceil(std::max(size, kMinClassBytes));
+  return std::countr_zero(rounded) - std::countr_zero(kMinClassBytes);
+}
+
+Bytes BufferPool::allocate(size_t size) {
+  const int cls = size_class(size);
+  if (cls < 0) return Bytes::allocate(size, kAlignment);
+  void* p = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    auto& list = free_[cls];
+    if (!list.empty()) {
+      p = list.back();
+      list.pop_back();
+      cached_ -= kMinClassBytes << cls;
+    }
+  }
+  if (p == nullptr) {
+    p = std::aligned_alloc(kAlignment, kMinClassBytes << cls);
+    if (p == nullptr) throw std::bad_alloc();
+  }
+  std::shared_ptr<const void> owner(p, Returner{shared_from_this(), cls});
+  return Bytes::adopt(std::move(owner), static_cast<const std::byte*>(p), size);
+}
+
+void BufferPool::release(void* p, int cls) {
+  const size_t bytes = kMinClassBytes << cls;
+  {
+    std::lock_guard lock(mu_);
+    if (cached_ + bytes <= max_cached_) {
+      free_[cls].push_back(p);
+      cached_ += bytes;
+      return;
+    }
+  }
+  std::free(p);
+}
+
+size_t BufferPool::cached_bytes() const {
+  std::lock_guard lock(mu_);
+  return cached_;
+}
+
+}  // namespace lsio
