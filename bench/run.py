@@ -25,7 +25,7 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from lsiobench import contestants, data, fio, report  # noqa: E402
 from lsiobench.results import Measurement, failed  # noqa: E402
-from lsiobench.workloads import Sizes, Workload, workloads, write_inputs  # noqa: E402
+from lsiobench.workloads import Inputs, Sizes, Workload, workloads, write_inputs  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -82,7 +82,7 @@ def find_lsio_bench(args: argparse.Namespace) -> tuple[Path | None, str]:
 
 # ------------------------------------------------------------- workload ---
 
-def prepare(w: Workload, work_dir: Path):
+def prepare(w: Workload, work_dir: Path) -> Inputs:
     written = data.ensure_files(w.files)
     if written:
         log(f"  created {written} files of {w.files.size:,} bytes in {w.files.folder}")
@@ -93,13 +93,16 @@ def prepare(w: Workload, work_dir: Path):
     return write_inputs(w, work_dir)
 
 
-def run_contestant(c: contestants.Contestant, w: Workload, inputs, ctx: contestants.RunContext) -> Measurement:
+def run_contestant(c: contestants.Contestant, w: Workload, inputs: Inputs, ctx: contestants.RunContext
+                   ) -> Measurement:
+    t0 = time.monotonic()
     try:
         m = contestants.run(c, w, inputs, ctx)
     except Exception as e:  # a broken contestant must not stop the others
         m = failed(w.key, c.name, f"{type(e).__name__}: {e}")
     if m.ok:
-        log(f"  {c.name:<28} {m.chunks_per_s:>12,.0f} chunks/s {m.gb_per_s:7.2f} GB/s  cpu {m.cpu_seconds:6.2f} s")
+        log(f"  {c.name:<28} {m.chunks_per_s:>12,.0f} chunks/s {m.gb_per_s:7.2f} GB/s  cpu {m.cpu_seconds:6.2f} s"
+            f"  ({time.monotonic() - t0:.0f} s)")
     else:
         log(f"  {c.name:<28} {'n/a' if m.skipped else 'FAILED'}: {m.error}")
     return m
@@ -142,11 +145,14 @@ def _shown_path(path: str) -> str:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     started = time.monotonic()
+    load_before = report.load_average()
     command = shlex.join([_shown_path(sys.executable), _shown_path(sys.argv[0]), *argv])
     name = args.name or ("core-quick" if args.quick else "core")
     args.out_dir.mkdir(parents=True, exist_ok=True)
     raw_dir = args.out_dir / "raw" / name
     raw_dir.mkdir(parents=True, exist_ok=True)
+    for stale in raw_dir.glob("*.json"):
+        stale.unlink()
 
     wls = workloads(args.data_dir, Sizes(scale=args.scale, quick=args.quick))
     if args.workloads:  # "W4" selects W4a and W4b
@@ -159,7 +165,7 @@ def main(argv: list[str]) -> int:
     ctx = contestants.RunContext(lsio_bench=binary, lsio_bench_missing=missing, python=sys.executable,
                                  repeats=args.repeats, threads=threads, raw_dir=raw_dir, timeout_s=args.timeout)
     runtime = args.fio_runtime or (1 if args.quick else 3)
-    fio_settings = None if args.no_fio else fio.default_settings(BENCH_DIR / "fio", runtime)
+    fio_settings = None if args.no_fio else fio.default_settings(BENCH_DIR / "fio" / name, runtime)
 
     by_wl: dict[str, list[Measurement]] = {}
     sweeps: dict[str, list[Measurement]] = {}
@@ -168,7 +174,9 @@ def main(argv: list[str]) -> int:
 
     machine = report.machine_info(args.data_dir)
     date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    notes = [f"lsio_bench was not available: {missing}"] if missing else []
+    notes = [f"load average (1 min) before the run {load_before:.2f}, after {report.load_average():.2f}: "
+             f"well above 0 means other work shared the {machine.nproc} CPUs."]
+    notes += [f"lsio_bench was not available: {missing}"] if missing else []
     md = args.out_dir / f"{name}.md"
     report.write_markdown(md, command=command, date=date, machine=machine, wls=wls, by_wl=by_wl, sweeps=sweeps,
                           repeats=args.repeats, notes=notes, elapsed_s=time.monotonic() - started)

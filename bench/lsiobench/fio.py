@@ -1,7 +1,7 @@
 """fio: the machine's limit, on the same files, block size and concurrency.
 
-One job file per (workload, config) is written to bench/fio/ (so a run can be
-repeated by hand: `fio bench/fio/W1-psync.fio`). Jobs are separate sections,
+One job file per (workload, config) is written to bench/fio/<report name>/ (so
+a run can be repeated by hand: `fio bench/fio/core/W1-psync.fio`). Jobs are separate sections,
 one per CPU, rather than numjobs=N: with filename_format and numjobs, fio 3.33
 runs only the first clone when the clones share files.
 """
@@ -25,6 +25,17 @@ CONFIGS: dict[str, tuple[str, dict[str, str]]] = {
     "uring-qd8": ("io_uring qd8", {"ioengine": "io_uring", "iodepth": "8"}),
     "uring-qd32": ("io_uring qd32", {"ioengine": "io_uring", "iodepth": "32"}),
     "uring-qd128": ("io_uring qd128", {"ioengine": "io_uring", "iodepth": "128"}),
+    # Random offsets, but one file at a time: the locality LSIO's planner gets by
+    # sorting each call's ranges per file (fio's default switches file per I/O).
+    "psync-fileseq": ("psync, file by file", {"ioengine": "psync", "file_service_type": "sequential"}),
+    "uring-qd32-fileseq": (
+        "io_uring qd32, file by file",
+        {"ioengine": "io_uring", "iodepth": "32", "file_service_type": "sequential"},
+    ),
+    "uring-qd128-fileseq": (
+        "io_uring qd128, file by file",
+        {"ioengine": "io_uring", "iodepth": "128", "file_service_type": "sequential"},
+    ),
     "uring-qd32-fixed": (
         "io_uring qd32 fixedbufs+registerfiles",
         {"ioengine": "io_uring", "iodepth": "32", "fixedbufs": "1", "registerfiles": "1"},

@@ -8,7 +8,10 @@ Reads the ranges of a workload's ranges file (see workloads.py) with one of:
            except whole-file reads (open, fstat, pread, close per file).
   obstore  obstore.store.LocalStore + obstore.get_ranges per file (coalesce=0),
            or obstore.get(...).bytes() for whole files, on a thread pool.
-  lsio     lsio.read_ranges(paths, starts, ends) per call (LSIO's Python API).
+  lsio       lsio.open("").read_ranges(paths, starts, ends) per call (LSIO's
+             Python API): one Buffer per range.
+  lsio_into  lsio.open("").read_into(paths, starts, outs) per call, into
+             slices of one numpy array reused by every call.
 
 Prints one JSON object like lsio_bench's. Exit status 3 = not applicable here
 (e.g. O_DIRECT with obstore), with the reason on stderr.
@@ -149,17 +152,18 @@ def obstore_calls(paths: list[str], calls: list[np.ndarray], direct: bool) -> li
 
 # ------------------------------------------------------------------ lsio ---
 
-def lsio_calls(paths: list[str], calls: list[np.ndarray], direct: bool, options: dict[str, Any]) -> list[list[Task]]:
+def _lsio_store(threads: int) -> Any:
     try:
         import lsio  # the package under test (python/lsio)
     except ImportError as e:
         raise NotApplicable(f"lsio Python package not importable ({e})") from e
+    return lsio.open("", workers=threads)
 
-    if not hasattr(lsio, "read_ranges"):
-        raise RuntimeError(f"lsio {getattr(lsio, '__file__', '?')} has no read_ranges")
-    kwargs = dict(options)
-    if direct:
-        kwargs["direct"] = True
+
+def lsio_calls(paths: list[str], calls: list[np.ndarray], threads: int, direct: bool,
+               options: dict[str, Any]) -> list[list[Task]]:
+    """store.read_ranges(paths, starts, ends) per call; one Buffer per range."""
+    store = _lsio_store(threads)
 
     def call(c: np.ndarray) -> Task:
         call_paths = [paths[f] for f in c[:, 0].tolist()]
@@ -167,13 +171,43 @@ def lsio_calls(paths: list[str], calls: list[np.ndarray], direct: bool, options:
         ends = np.ascontiguousarray(c[:, 2])
 
         def run() -> int:
-            return sum(len(memoryview(b)) for b in lsio.read_ranges(call_paths, starts, ends, **kwargs))
+            bufs = store.read_ranges(call_paths, starts, ends, direct=direct, **options)
+            return sum(memoryview(b).nbytes for b in bufs)
+        return run
+
+    return [[call(c)] for c in calls]
+
+
+def lsio_into_calls(paths: list[str], calls: list[np.ndarray], threads: int, direct: bool,
+                    block: int) -> list[list[Task]]:
+    """store.read_into(paths, starts, outs) per call, into slices of one reused numpy array."""
+    store = _lsio_store(threads)
+    arena = np.zeros(max(len(c) for c in calls) * block + 4096, dtype=np.uint8)
+    base = (-arena.ctypes.data) % 4096  # page-aligned slices (O_DIRECT needs aligned memory)
+    outs = [arena[base + i * block: base + (i + 1) * block] for i in range(max(len(c) for c in calls))]
+
+    def call(c: np.ndarray) -> Task:
+        call_paths = [paths[f] for f in c[:, 0].tolist()]
+        starts = np.ascontiguousarray(c[:, 1])
+        call_outs = outs[: len(c)]
+
+        def run() -> int:
+            store.read_into(call_paths, starts, call_outs, direct=direct)
+            return len(c) * block
         return run
 
     return [[call(c)] for c in calls]
 
 
 # ---------------------------------------------------------------- driver ---
+
+def peak_rss_kib() -> int:
+    """VmHWM: the peak RSS of this program image (ru_maxrss would include the parent's)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
 
 def timed_run(calls: list[list[Task]], pool: ThreadPoolExecutor) -> dict[str, float]:
     """Runs every call's tasks on the pool, one call after another."""
@@ -196,33 +230,43 @@ def build_calls(args: argparse.Namespace, paths: list[str], calls: list[np.ndarr
         return pread_calls(paths, calls, args.threads, args.direct)
     if args.impl == "obstore":
         return obstore_calls(paths, calls, args.direct)
-    return lsio_calls(paths, calls, args.direct, json.loads(args.lsio_options))
+    if args.impl == "lsio_into":
+        if not args.block:
+            raise NotApplicable("lsio_into needs --block (the size of every range)")
+        return lsio_into_calls(paths, calls, args.threads, args.direct, args.block)
+    return lsio_calls(paths, calls, args.threads, args.direct, json.loads(args.lsio_options))
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--impl", choices=("pread", "obstore", "lsio"), required=True)
+    p.add_argument("--impl", choices=("pread", "obstore", "lsio", "lsio_into"), required=True)
     p.add_argument("--paths-file", type=Path, required=True)
     p.add_argument("--ranges-file", type=Path, required=True)
     p.add_argument("--batch", type=int, default=0, help="ranges per call (0: all)")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--direct", action="store_true")
+    p.add_argument("--limit", type=int, default=0, help="read only the first N ranges, in whole calls")
+    p.add_argument("--block", type=int, default=0, help="bytes per range (lsio_into: whole files too)")
     p.add_argument("--lsio-options", default="{}", help="JSON keyword arguments for lsio.read_ranges")
     args = p.parse_args(argv)
 
     paths = args.paths_file.read_text().split()
     ranges = load_ranges(args.ranges_file)
+    calls_ranges = split_calls(ranges, args.batch)
+    if args.limit:
+        whole_calls = max(1, args.limit // (args.batch or len(ranges)))
+        calls_ranges = calls_ranges[:whole_calls]
     try:
-        calls = build_calls(args, paths, split_calls(ranges, args.batch))
+        calls = build_calls(args, paths, calls_ranges)
     except NotApplicable as e:
         print(str(e), file=sys.stderr)
         return NOT_APPLICABLE
     with ThreadPoolExecutor(args.threads) as pool:
         runs = [timed_run(calls, pool) for _ in range(args.repeat)]
     best = min(runs, key=lambda r: r["seconds"])
-    out = {"engine": args.impl, "mode": "python", "chunks": len(ranges), "errors": 0,
-           "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    out = {"engine": args.impl, "mode": "python", "chunks": sum(len(c) for c in calls_ranges), "errors": 0,
+           "peak_rss_kib": peak_rss_kib(),
            "runs": runs, **best}
     print(json.dumps(out))
     return 0

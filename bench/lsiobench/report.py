@@ -41,6 +41,11 @@ def machine_info(data_dir: Path) -> Machine:
     )
 
 
+def load_average() -> float:
+    """The 1-minute load average (other work on a shared machine shows here)."""
+    return os.getloadavg()[0]
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -81,7 +86,8 @@ def _status(m: Measurement) -> str:
     if m.ok:
         return "ok"
     text = (m.error or "no result").replace("|", "/").replace("\n", " ")
-    return ("n/a: " if m.skipped and not text.startswith("n/a") else "") + (text[:300] + ("…" if len(text) > 300 else ""))
+    text = text[:300] + ("…" if len(text) > 300 else "")
+    return f"n/a: {text}" if m.skipped else f"**FAILED**: {text}"
 
 
 def _row(m: Measurement, w: Workload, fio: Measurement | None) -> str:
@@ -108,7 +114,9 @@ def workload_section(w: Workload, ms: list[Measurement], repeats: int) -> str:
         "",
         f"{w.total_ranges:,} reads of {what} = {w.total_bytes / 2**30:.2f} GiB per run, "
         f"in calls of {w.batch_ranges:,} ranges; best of {repeats} runs"
-        + (f"; fio: best config ({fio.config}), time-based" if fio else "") + ".",
+        + (f"; fio: best config ({fio.config}), time-based" if fio else "") + "."
+        + (" O_DIRECT: every run re-reads the same blocks from the device; on a virtual disk the host "
+           "may still cache them." if w.direct else ""),
         "",
         HEADER,
     ]
@@ -154,11 +162,18 @@ def write_markdown(path: Path, *, command: str, date: str, machine: Machine, wls
         f"- chart: [{path.with_suffix('.png').name}]({path.with_suffix('.png').name})",
         "",
         "How to read it: every contestant but fio reads the same fixed list of ranges (same files, same order, "
-        "same calls) and the best of the repeats counts. fio reads the same files with the same block size and "
-        f"pattern for a fixed time with {machine.nproc} jobs (one per CPU), trying several engines and queue "
-        "depths; its best is the reference (× fio = 1.00). `CPU s` is user+system CPU for the workload's fixed "
-        "work (fio's is scaled to it). LSIO runs with `coalesce_gap=0, max_merged=<range size>` so each range "
-        "is its own read, as in fio. Peak RSS is the child process's (fio: its largest job process).",
+        "same calls of at most 256 MiB) and the best of the repeats counts. fio reads the same files with the "
+        f"same block size and pattern for a fixed time with {machine.nproc} jobs (one per CPU), trying several "
+        "engines and queue depths; its best is the reference (× fio = 1.00). LSIO and the Python readers also "
+        f"use {machine.nproc} workers/threads. `CPU s` is user+system CPU for the workload's fixed work (fio's, "
+        "from its own usr/sys figures, scaled to that work). Peak RSS is the contestant process's own (GNU "
+        "time; fio: its largest process).",
+        "",
+        "Merging: the C++ LSIO rows run with `coalesce_gap=0, max_merged=<range size>`, so each range is its "
+        "own read, as in fio. `LSIO uring read (merging)` keeps the default `max_merged` (16 MiB), and so "
+        "does `LSIO Python read_ranges` (the Python API has no max_merged), so adjacent ranges of one call "
+        "are read together there. obstore's calls are split so that no two ranges of one call touch (it "
+        "merges touching ranges even with coalesce=0).",
         "",
         "## Ratio to fio (chunks/s)\n",
         summary_table(wls, by_wl),
@@ -185,9 +200,10 @@ def write_chart(path: Path, wls: list[Workload], by_wl: dict[str, list[Measureme
 
     names = [n for n in dict.fromkeys(m.contestant for w in wls for m in by_wl[w.key]) if n != FIO]
     width = 0.8 / max(1, len(names))
-    fig, ax = plt.subplots(figsize=(max(8, 1.9 * len(wls) + 4), 5.5))
+    fig, ax = plt.subplots(figsize=(max(8, 1.9 * len(wls) + 4), 6.5))
     cmap = plt.get_cmap("tab10")
     for i, name in enumerate(names):
+        color = COLORS.get(name, cmap(i % 10))
         xs, ys, missing = [], [], []
         for j, w in enumerate(wls):
             ms = by_wl[w.key]
@@ -199,21 +215,42 @@ def write_chart(path: Path, wls: list[Workload], by_wl: dict[str, list[Measureme
                 ys.append(m.chunks_per_s / fio.chunks_per_s)
             elif m is not None:
                 missing.append(x)
-        bars = ax.bar(xs, ys, width, label=name, color=cmap(i % 10))
+        bars = ax.bar(xs, ys, width, label=name, color=color)
         ax.bar_label(bars, labels=[f"{y:.2f}" for y in ys], fontsize=6, rotation=90, padding=2)
         for x in missing:
-            ax.text(x, 0.011, "×", ha="center", va="bottom", color=cmap(i % 10), fontsize=9)
+            ax.text(x, 0.011, "×", ha="center", va="bottom", color=color, fontsize=9)
     ax.axhline(1.0, color="black", linewidth=1, linestyle="--", label="fio best = 1")
     ax.set_yscale("log")
     ax.set_ylim(0.01, 4)
-    ax.set_xticks(range(len(wls)), [f"{w.key}\n{_short(w)}" for w in wls], fontsize=8)
+    ax.set_xticks(range(len(wls)), [f"{w.key}\n{_short(w)}\n{_fio_label(by_wl[w.key])}" for w in wls], fontsize=8)
     ax.set_ylabel("throughput / fio best (log scale; × = failed or n/a)")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, ncol=2, loc="upper right")
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False)
     ax.grid(axis="y", which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
+
+
+# One hue per family: LSIO uring blues, LSIO posix greens, LSIO Python purples.
+COLORS = {
+    "LSIO uring read": "#1f4e9c",
+    "LSIO uring for_each": "#3b7dd8",
+    "LSIO uring read_into": "#8fbcf2",
+    "LSIO uring read (merging)": "#0b2350",
+    "LSIO posix read": "#1b7a3a",
+    "LSIO posix for_each": "#3fb35f",
+    "LSIO posix read_into": "#9bdcaa",
+    "LSIO Python read_ranges": "#6a2c91",
+    "LSIO Python read_into": "#b98ad6",
+    "obstore": "#e08e0b",
+    "Python threads + os.pread": "#c0392b",
+}
+
+
+def _fio_label(ms: list[Measurement]) -> str:
+    fio = _fio_best(ms)
+    return f"fio: {fio.chunks_per_s:,.0f}/s, {fio.gb_per_s:.2f} GB/s" if fio else "fio: failed"
 
 
 def _short(w: Workload) -> str:

@@ -113,8 +113,8 @@ def workloads(data_dir: Path, sizes: Sizes) -> list[Workload]:
     def n(full: int, quick: int) -> int:
         return max(1, int((quick if q else full) * s))
 
-    hot_4k = ("psync", "uring-qd1", "uring-qd32", "uring-qd32-fixed")
-    cold_4k = ("psync", "uring-qd1", "uring-qd8", "uring-qd32", "uring-qd128")
+    hot_4k = ("psync", "uring-qd1", "uring-qd32", "uring-qd32-fixed", "psync-fileseq", "uring-qd32-fileseq")
+    cold_4k = ("psync", "uring-qd1", "uring-qd8", "uring-qd32", "uring-qd128", "uring-qd128-fileseq")
     hot_big = ("psync", "uring-qd1", "uring-qd8")
     mib1 = FileSet(data_dir, MIB, n_small)
     kib256 = FileSet(data_dir, 256 * KIB, 1000)
@@ -123,11 +123,11 @@ def workloads(data_dir: Path, sizes: Sizes) -> list[Workload]:
         Workload("W1", f"4 KiB random reads, {mib1.count:,} files of 1 MiB, page cache hot", mib1,
                  "random", 4 * KIB, False, n(1_000_000, 100_000), hot_4k),
         Workload("W2", f"4 KiB random reads, {mib1.count:,} files of 1 MiB, O_DIRECT (cold)", mib1,
-                 "random", 4 * KIB, True, n(120_000, 20_000), cold_4k),
+                 "random", 4 * KIB, True, n(80_000, 20_000), cold_4k),
         Workload("W3", f"get_1000_whole_files: {kib256.count:,} files of 256 KiB, whole-file reads, hot", kib256,
                  "whole", 256 * KIB, False, n(10_000, 2_000), hot_big),
         Workload("W4a", f"one {big // MIB:,} MiB file in 1 MiB ranges, hot", one_big,
-                 "sequential", MIB, False, n(3 * (big // MIB), 2 * (big // MIB)), hot_big),
+                 "sequential", MIB, False, n(2 * (big // MIB), 2 * (big // MIB)), hot_big),
         Workload("W4b", f"one {big // MIB:,} MiB file in 16 MiB ranges, hot", one_big,
-                 "sequential", 16 * MIB, False, n(3 * (big // (16 * MIB)), 2 * (big // (16 * MIB))), hot_big),
+                 "sequential", 16 * MIB, False, n(2 * (big // (16 * MIB)), 2 * (big // (16 * MIB))), hot_big),
     ]
