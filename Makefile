@@ -8,14 +8,16 @@ PY        := $(VENV)/bin/python
 PIP       := $(VENV)/bin/pip
 BUILD     := build/release
 ASAN      := build/asan
+FUZZ      := build/fuzz
+FUZZ_SECONDS ?= 10
 STAMPS    := .stamps
 JOBS      ?= $(shell nproc)
 APT_PKGS  := build-essential pkg-config cmake ninja-build liburing-dev libgtest-dev fio python3-venv \
              libzstd-dev libblosc-dev liblz4-dev libisal-dev zlib1g-dev libbz2-dev nlohmann-json3-dev \
-             clang-14 libclang-rt-14-dev
+             clang-19 libclang-rt-19-dev clang-format-19
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build cpp python test test-cpp test-asan test-python bench demo clean format
+.PHONY: deps build cpp python test test-cpp test-asan test-python test-fuzz fuzz bench demo clean format
 
 $(STAMPS)/apt: Makefile
 	@mkdir -p $(STAMPS)
@@ -52,10 +54,24 @@ test-asan: deps
 	cmake --build $(ASAN) -j $(JOBS) --target lsio_tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(ASAN)/tests/cpp/lsio_tests --gtest_filter='-*Stress.*'
 
+# libFuzzer targets (fuzz/*.cc), each run for FUZZ_SECONDS from its seed corpus in fuzz/corpus/<name>.
+test-fuzz: deps
+	CXX=clang++-19 cmake -S . -B $(FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLSIO_FUZZ=ON -DLSIO_TESTS=OFF -DLSIO_BENCH=OFF >/dev/null
+	cmake --build $(FUZZ) -j $(JOBS)
+	@set -o pipefail; for src in fuzz/*.cc; do \
+	  name=$$(basename $$src .cc); mkdir -p $(FUZZ)/corpus/$$name; \
+	  echo "fuzz $$name for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ)/$$name -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+	    $(FUZZ)/corpus/$$name $$( [ -d fuzz/corpus/$$name ] && echo fuzz/corpus/$$name ) 2>&1 | tail -n 2 || exit 1; \
+	done
+
+fuzz:
+	$(MAKE) test-fuzz FUZZ_SECONDS=300
+
 test-python: python
 	$(PY) -m pytest -q tests/python
 
-test: test-cpp test-asan test-python
+test: test-cpp test-asan test-fuzz test-python
 
 bench: build
 	$(PY) bench/run.py
@@ -64,7 +80,7 @@ demo: build
 	$(PY) bench/run.py --quick
 
 format:
-	clang-format-14 -i $$(git ls-files '*.h' '*.cc')
+	clang-format-19 -i $$(git ls-files '*.h' '*.cc')
 
 clean:
 	rm -rf build $(STAMPS)

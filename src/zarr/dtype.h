@@ -34,5 +34,10 @@ struct V2Type {
 Result<V2Type> parse_v2_dtype(std::string_view typestr);
 bool is_float(DataType t);    // float16/32/64
 bool is_complex(DataType t);  // complex64/128
+bool is_integer(DataType t);  // int8..int64, uint8..uint64
+bool is_signed(DataType t);   // int8..int64, float*, complex*
+// The numpy typestr in the given byte order: ">u2" for (kUInt16, kBig); "|u1"/"|b1" for one-byte types whatever
+// `endian` says; kNotApplicable means little for multi-byte types.
+std::string numpy_typestr(DataType t, Endian endian);
 
 }  // namespace lsio::zarr

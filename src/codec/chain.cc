@@ -1,0 +1,144 @@
+// CodecChain: decoding and encoding one chunk through the parsed stages.
+#include <cstring>
+#include <limits>
+
+#include "codec/chain_stages.h"
+#include "codec/codec_errors.h"
+
+namespace lsio::codec {
+namespace {
+
+constexpr uint64_t kMaxChunkBytes = uint64_t{1} << 62;
+
+// Inner stages of a chain with several compressors decode to sizes only bounded by
+// what their encoders could have produced; allow generous slack over that bound.
+uint64_t with_slack(uint64_t bound) {
+  const uint64_t slack = bound / 2 + (uint64_t{1} << 20);
+  return bound > kMaxChunkBytes - slack ? kMaxChunkBytes : bound + slack;
+}
+
+// A heap buffer the decoder writes into (uninitialised).
+struct Scratch {
+  std::unique_ptr<std::byte[]> data;
+  size_t size = 0;
+
+  std::span<std::byte> reset(size_t n) {
+    data = std::make_unique_for_overwrite<std::byte[]>(n);
+    size = n;
+    return {data.get(), n};
+  }
+};
+
+Status wrong_size(std::string_view key, uint64_t got, uint64_t expected) {
+  return Status(StatusCode::kDataLoss, std::string(key) + ": chunk decodes to " + std::to_string(got) +
+                                           " bytes, expected " + std::to_string(expected));
+}
+
+}  // namespace
+
+uint64_t ChunkLayout::num_elements() const {
+  uint64_t n = 1;
+  for (uint64_t d : shape) n *= d;
+  return n;
+}
+
+uint64_t ChunkLayout::num_bytes() const { return num_elements() * zarr::dtype_size(dtype); }
+
+Status check_layout(const ChunkLayout& layout, std::string_view where) {
+  uint64_t bytes = zarr::dtype_size(layout.dtype);
+  for (uint64_t d : layout.shape) {
+    if (d == 0) return Status(StatusCode::kInvalidArgument, std::string(where) + ": chunk shape has a zero dimension");
+    if (bytes > kMaxChunkBytes / d) {
+      return Status(StatusCode::kInvalidArgument, std::string(where) + ": chunk is too large (over 2^62 bytes)");
+    }
+    bytes *= d;
+  }
+  return Status();
+}
+
+size_t big_endian_swap_unit(zarr::DataType dtype) {
+  const size_t size = zarr::dtype_size(dtype);
+  if (size <= 1) return 0;
+  return zarr::is_complex(dtype) ? size / 2 : size;
+}
+
+void CodecChain::Stages::compute_limits(uint64_t chunk_bytes) {
+  decode_limit.clear();
+  uint64_t bound = chunk_bytes;
+  for (size_t i = 0; i < codecs.size(); ++i) {
+    decode_limit.push_back(i == 0 ? bound : with_slack(bound));
+    bound = std::min(codecs[i]->max_encoded_size(bound), kMaxChunkBytes);
+  }
+}
+
+CodecChain::CodecChain(ChunkLayout layout) : layout_(std::move(layout)) {}
+CodecChain::~CodecChain() = default;
+
+bool CodecChain::is_identity() const { return !sharding_ && stages_->array.identity() && stages_->codecs.empty(); }
+
+std::optional<uint64_t> CodecChain::fixed_encoded_size() const {
+  if (sharding_) return std::nullopt;
+  uint64_t size = layout_.num_bytes();
+  for (const auto& c : stages_->codecs) {
+    if (!c->is_checksum()) return std::nullopt;
+    size = c->max_encoded_size(size);
+  }
+  return size;
+}
+
+Status CodecChain::decode(std::span<const std::byte> encoded, std::span<std::byte> out, std::string_view key) const {
+  if (sharding_) {
+    return Status(StatusCode::kInvalidArgument, std::string(key) + ": a sharded chunk is read through its shard index");
+  }
+  if (out.size() != layout_.num_bytes()) {
+    return Status(StatusCode::kInvalidArgument, std::string(key) + ": output of " + std::to_string(out.size()) +
+                                                    " bytes for a chunk of " + std::to_string(layout_.num_bytes()));
+  }
+  const Stages& st = *stages_;
+  const bool transform = !st.array.identity();
+  std::span<const std::byte> cur = encoded;
+  Scratch held, next;
+  // bytes->bytes codecs in reverse; checksums strip in place, the others decode into a
+  // fresh buffer (the first codec straight into `out` when no transform follows).
+  for (size_t i = st.codecs.size(); i-- > 0;) {
+    const BytesCodec& codec = *st.codecs[i];
+    if (codec.is_checksum()) {
+      LSIO_ASSIGN_OR_RETURN(cur, codec.strip(cur, key));
+      continue;
+    }
+    std::span<std::byte> dst = (i == 0 && !transform) ? out : next.reset(st.decode_limit[i]);
+    LSIO_ASSIGN_OR_RETURN(const size_t n, codec.decode(cur, dst, key));
+    cur = dst.first(n);
+    std::swap(held, next);
+  }
+  if (cur.size() != out.size()) return wrong_size(key, cur.size(), out.size());
+  if (cur.data() == out.data()) return Status();
+  decode_array(cur, out, layout_.shape, zarr::dtype_size(layout_.dtype), st.array);
+  return Status();
+}
+
+Result<Bytes> CodecChain::encode(std::span<const std::byte> decoded, std::string_view key) const {
+  if (sharding_) {
+    return error(StatusCode::kInvalidArgument, std::string(key) + ": a sharded chunk is written as a whole shard");
+  }
+  if (decoded.size() != layout_.num_bytes()) {
+    return error(StatusCode::kInvalidArgument, std::string(key) + ": input of " + std::to_string(decoded.size()) +
+                                                   " bytes for a chunk of " + std::to_string(layout_.num_bytes()));
+  }
+  const Stages& st = *stages_;
+  Bytes cur;
+  std::span<const std::byte> view = decoded;
+  if (!st.array.identity()) {
+    cur = Bytes::allocate(decoded.size());
+    encode_array(decoded, {cur.mutable_data(), cur.size()}, layout_.shape, zarr::dtype_size(layout_.dtype), st.array);
+    view = cur.span();
+  }
+  for (const auto& codec : st.codecs) {
+    LSIO_ASSIGN_OR_RETURN(cur, codec->encode(view, key));
+    view = cur.span();
+  }
+  if (view.data() == decoded.data()) return Bytes::copy_of(decoded);
+  return cur;
+}
+
+}  // namespace lsio::codec

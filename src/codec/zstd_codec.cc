@@ -1,0 +1,72 @@
+// zstd frames (libzstd), one compression and one decompression context per thread.
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include <limits>
+
+#include "codec/bytes_codec.h"
+#include "codec/codec_errors.h"
+
+namespace lsio::codec {
+namespace {
+
+struct ContextDeleter {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+
+ZSTD_DCtx* thread_dctx() {
+  thread_local std::unique_ptr<ZSTD_DCtx, ContextDeleter> dctx(ZSTD_createDCtx());
+  return dctx.get();
+}
+
+ZSTD_CCtx* thread_cctx() {
+  thread_local std::unique_ptr<ZSTD_CCtx, ContextDeleter> cctx(ZSTD_createCCtx());
+  return cctx.get();
+}
+
+class ZstdCodec final : public BytesCodec {
+ public:
+  ZstdCodec(int level, bool checksum) : level_(level), checksum_(checksum) {}
+
+  std::string_view name() const override { return "zstd"; }
+
+  uint64_t max_encoded_size(uint64_t n) const override {
+    // ZSTD_COMPRESSBOUND, saturating.
+    const uint64_t extra = (n >> 8) + (n < (128 << 10) ? ((128 << 10) - n) >> 11 : 0) + 64;
+    return n > std::numeric_limits<uint64_t>::max() - extra ? std::numeric_limits<uint64_t>::max() : n + extra;
+  }
+
+  Result<size_t> decode(std::span<const std::byte> in, std::span<std::byte> out, std::string_view key) const override {
+    ZSTD_DCtx* dctx = thread_dctx();
+    if (dctx == nullptr) return error(StatusCode::kResourceExhausted, std::string(key) + ": zstd: no context");
+    // Bounded by out.size() whatever the frame header claims.
+    const size_t rc = ZSTD_decompressDCtx(dctx, out.data(), out.size(), in.data(), in.size());
+    if (!ZSTD_isError(rc)) return rc;
+    ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+    if (ZSTD_getErrorCode(rc) == ZSTD_error_dstSize_tooSmall) return too_large(key, name(), out.size());
+    return data_loss(key, name(), std::string("corrupt or truncated frame (") + ZSTD_getErrorName(rc) + ")");
+  }
+
+  Result<Bytes> encode(std::span<const std::byte> in, std::string_view key) const override {
+    ZSTD_CCtx* cctx = thread_cctx();
+    if (cctx == nullptr) return error(StatusCode::kResourceExhausted, std::string(key) + ": zstd: no context");
+    ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level_);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, checksum_ ? 1 : 0);
+    Bytes out = Bytes::allocate(ZSTD_compressBound(in.size()));
+    const size_t rc = ZSTD_compress2(cctx, out.mutable_data(), out.size(), in.data(), in.size());
+    if (ZSTD_isError(rc)) return cannot_encode(key, name(), ZSTD_getErrorName(rc));
+    return out.slice(0, rc);
+  }
+
+ private:
+  int level_;
+  bool checksum_;
+};
+
+}  // namespace
+
+std::unique_ptr<BytesCodec> make_zstd(int level, bool checksum) { return std::make_unique<ZstdCodec>(level, checksum); }
+
+}  // namespace lsio::codec

@@ -1,0 +1,451 @@
+#include "zarr/array.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace lsio::zarr {
+namespace {
+
+std::string join_key(const std::string& prefix, std::string_view name) {
+  return prefix.empty() ? std::string(name) : prefix + "/" + std::string(name);
+}
+
+// Reads one whole object; nullopt when it does not exist.
+Result<std::optional<Bytes>> read_optional(Store& store, const std::string& key) {
+  ReadBatch b;
+  b.add(key, ByteRange::whole());
+  auto r = std::move(store.read(b)[0]);
+  if (r) return std::optional<Bytes>(std::move(*r));
+  if (r.error().code() == StatusCode::kNotFound) return std::optional<Bytes>();
+  return error(r.error());
+}
+
+// Collects the first error raised by concurrent chunk callbacks.
+class FirstError {
+ public:
+  void set(Status s) {
+    std::lock_guard lock(mu_);
+    if (first_.ok()) first_ = std::move(s);
+  }
+  Status get() {
+    std::lock_guard lock(mu_);
+    return first_;
+  }
+
+ private:
+  std::mutex mu_;
+  Status first_;
+};
+
+// Splits one dimension's shard-level part into its inner chunks.
+std::vector<DimPart> split_part(const DimPart& part, uint64_t inner_len) {
+  std::vector<DimPart> out;
+  for (size_t k = 0; k < part.in_chunk.size(); ++k) {
+    const uint64_t c = part.in_chunk[k] / inner_len;
+    auto it = std::find_if(out.begin(), out.end(), [&](const DimPart& p) { return p.chunk == c; });
+    DimPart& p = it != out.end() ? *it : out.emplace_back(DimPart{c, {}, {}});
+    p.in_chunk.push_back(static_cast<uint32_t>(part.in_chunk[k] - c * inner_len));
+    p.in_out.push_back(part.in_out[k]);
+  }
+  return out;
+}
+
+// Calls fn(combo) for every combination of one element from each list.
+template <typename T, typename Fn>
+void for_each_combination(const std::vector<std::vector<T>>& lists, Fn&& fn) {
+  for (const auto& l : lists)
+    if (l.empty()) return;
+  std::vector<size_t> idx(lists.size(), 0);
+  std::vector<const T*> combo(lists.size());
+  for (;;) {
+    for (size_t d = 0; d < lists.size(); ++d) combo[d] = &lists[d][idx[d]];
+    fn(std::span<const T* const>(combo));
+    size_t d = lists.size();
+    while (d-- > 0) {
+      if (++idx[d] < lists[d].size()) break;
+      idx[d] = 0;
+    }
+    if (d == static_cast<size_t>(-1)) return;
+  }
+}
+
+uint64_t linear_index(std::span<const uint64_t> coords, std::span<const uint64_t> grid) {
+  uint64_t i = 0;
+  for (size_t d = 0; d < grid.size(); ++d) i = i * grid[d] + coords[d];
+  return i;
+}
+
+// True when the parts select every element of the chunk that lies inside the array.
+bool covers_chunk(std::span<const DimPart* const> parts, std::span<const uint64_t> chunk_shape,
+                  std::span<const uint64_t> array_shape) {
+  for (size_t d = 0; d < parts.size(); ++d) {
+    const uint64_t begin = parts[d]->chunk * chunk_shape[d];
+    const uint64_t inside = std::min(chunk_shape[d], array_shape[d] - std::min(array_shape[d], begin));
+    std::vector<bool> seen(chunk_shape[d], false);
+    uint64_t distinct = 0;
+    for (uint32_t p : parts[d]->in_chunk) distinct += !seen[p], seen[p] = true;
+    if (distinct < inside) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+struct Array::ChunkTask {
+  std::vector<uint64_t> coords;
+  std::vector<const DimPart*> parts;
+};
+
+size_t Array::itemsize() const { return dtype_size(meta_.dtype); }
+
+std::vector<uint64_t> Array::shard_shape() const {
+  return chain_->sharding() ? meta_.chunk_shape : std::vector<uint64_t>{};
+}
+
+std::vector<uint64_t> Array::read_chunk_shape() const {
+  return chain_->sharding() ? chain_->sharding()->inner_shape : meta_.chunk_shape;
+}
+
+std::string Array::chunk_key(std::span<const uint64_t> coords) const {
+  return join_key(path_, meta_.key_encoding.key(coords));
+}
+
+Result<std::shared_ptr<Array>> Array::open(std::shared_ptr<Store> store, std::string path) {
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  const std::string v3_key = join_key(path, "zarr.json");
+  LSIO_ASSIGN_OR_RETURN(auto v3, read_optional(*store, v3_key));
+  ArrayMetadata meta;
+  std::shared_ptr<const codec::CodecChain> chain;
+  if (v3) {
+    LSIO_ASSIGN_OR_RETURN(meta, parse_v3_array(v3->as_string_view(), v3_key));
+    LSIO_ASSIGN_OR_RETURN(chain, codec::CodecChain::from_v3(meta.codecs, {meta.dtype, meta.chunk_shape}, v3_key));
+  } else {
+    const std::string v2_key = join_key(path, ".zarray");
+    LSIO_ASSIGN_OR_RETURN(auto v2, read_optional(*store, v2_key));
+    if (!v2) {
+      return error(StatusCode::kNotFound, "no Zarr array at '" + path + "': neither " + v3_key + " nor " + v2_key);
+    }
+    LSIO_ASSIGN_OR_RETURN(auto attrs, read_optional(*store, join_key(path, ".zattrs")));
+    LSIO_ASSIGN_OR_RETURN(meta, parse_v2_array(v2->as_string_view(), attrs ? attrs->as_string_view() : "", v2_key));
+    LSIO_ASSIGN_OR_RETURN(chain, codec::CodecChain::from_v2(meta.v2_compressor, meta.v2_filters, meta.v2_order,
+                                                            meta.v2_endian, {meta.dtype, meta.chunk_shape}, v2_key));
+  }
+  return std::shared_ptr<Array>(new Array(std::move(store), std::move(path), std::move(meta), std::move(chain)));
+}
+
+Result<std::shared_ptr<Array>> Array::create(std::shared_ptr<Store> store, std::string path, ArrayMetadata meta,
+                                             bool overwrite) {
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  const bool v3 = meta.zarr_format == 3;
+  const std::string key = join_key(path, v3 ? "zarr.json" : ".zarray");
+  if (!overwrite) {
+    auto sizes = store->sizes(std::vector<std::string>{key});
+    if (sizes[0]) return error(StatusCode::kInvalidArgument, "cannot create array: " + key + " already exists");
+  }
+  std::shared_ptr<const codec::CodecChain> chain;
+  if (v3) {
+    LSIO_ASSIGN_OR_RETURN(chain, codec::CodecChain::from_v3(meta.codecs, {meta.dtype, meta.chunk_shape}, key));
+  } else {
+    LSIO_ASSIGN_OR_RETURN(chain, codec::CodecChain::from_v2(meta.v2_compressor, meta.v2_filters, meta.v2_order,
+                                                            meta.v2_endian, {meta.dtype, meta.chunk_shape}, key));
+  }
+  const std::string doc = v3 ? to_v3_json(meta) : to_v2_zarray(meta);
+  LSIO_RETURN_IF_ERROR(store->put(key, std::as_bytes(std::span(doc))));
+  if (!v3 && !meta.attributes.empty()) {
+    const std::string attrs = meta.attributes.dump();
+    LSIO_RETURN_IF_ERROR(store->put(join_key(path, ".zattrs"), std::as_bytes(std::span(attrs))));
+  }
+  return std::shared_ptr<Array>(new Array(std::move(store), std::move(path), std::move(meta), std::move(chain)));
+}
+
+std::vector<Array::ChunkTask> Array::plan_chunks(const Selection& sel, std::span<const uint64_t> grid_chunk,
+                                                 std::vector<std::vector<DimPart>>& storage) const {
+  storage.clear();
+  for (size_t d = 0; d < sel.size(); ++d) storage.push_back(split_dimension(sel[d], grid_chunk[d]));
+  std::vector<ChunkTask> tasks;
+  for_each_combination(storage, [&](std::span<const DimPart* const> combo) {
+    ChunkTask t;
+    for (const DimPart* p : combo) t.coords.push_back(p->chunk);
+    t.parts.assign(combo.begin(), combo.end());
+    tasks.push_back(std::move(t));
+  });
+  if (sel.empty()) tasks.push_back(ChunkTask{});  // 0-d array: its single chunk
+  return tasks;
+}
+
+Status Array::read(const Selection& sel, std::span<std::byte> out) {
+  LSIO_RETURN_IF_ERROR(check_selection(sel, meta_.shape).with_context("read " + path_));
+  const std::vector<uint64_t> out_shape = selection_shape(sel);
+  uint64_t n = itemsize();
+  for (uint64_t s : out_shape) n *= s;
+  if (out.size() != n) {
+    return Status(StatusCode::kInvalidArgument, "read " + path_ + ": output has " + std::to_string(out.size()) +
+                                                    " bytes, the selection needs " + std::to_string(n));
+  }
+  if (n == 0) return {};
+  return chain_->sharding() ? read_sharded(sel, out) : read_unsharded(sel, out);
+}
+
+Status Array::read_unsharded(const Selection& sel, std::span<std::byte> out) {
+  std::vector<std::vector<DimPart>> storage;
+  const std::vector<ChunkTask> tasks = plan_chunks(sel, meta_.chunk_shape, storage);
+  const std::vector<uint64_t> out_shape = selection_shape(sel);
+  ReadBatch batch;
+  batch.reserve(tasks.size());
+  for (const ChunkTask& t : tasks) batch.add(chunk_key(t.coords), ByteRange::whole());
+  FirstError first;
+  const size_t chunk_bytes = chain_->layout().num_bytes();
+  Status s = store_->for_each(batch, [&](size_t i, Result<Bytes> r) {
+    const ChunkTask& t = tasks[i];
+    if (!r) {
+      if (r.error().code() == StatusCode::kNotFound) return fill_region(t.parts, out.data(), out_shape, meta_.fill_value);
+      return first.set(r.error().with_context("read chunk " + batch.path_of(i)));
+    }
+    const std::byte* src = r->data();
+    thread_local std::vector<std::byte> scratch;
+    if (!chain_->is_identity() || r->size() != chunk_bytes) {
+      scratch.resize(chunk_bytes);
+      if (Status d = chain_->decode(r->span(), scratch, batch.path_of(i)); !d.ok()) return first.set(d);
+      src = scratch.data();
+    }
+    scatter_chunk(src, meta_.chunk_shape, t.parts, out.data(), out_shape, itemsize());
+  });
+  LSIO_RETURN_IF_ERROR(s);
+  return first.get();
+}
+
+Result<std::shared_ptr<const std::vector<codec::ShardIndexEntry>>> Array::cached_index(const std::string& key) const {
+  std::lock_guard lock(index_mu_);
+  auto it = indexes_.find(key);
+  if (it == indexes_.end()) return error(StatusCode::kInternal, "shard index of " + key + " was not loaded");
+  return it->second;
+}
+
+Status Array::load_indexes(const std::vector<std::string>& keys) {
+  std::vector<std::string> todo;
+  {
+    std::lock_guard lock(index_mu_);
+    for (const std::string& k : keys)
+      if (!indexes_.contains(k)) todo.push_back(k);
+  }
+  if (todo.empty()) return {};
+  const codec::ShardingSpec& spec = *chain_->sharding();
+  const auto sizes = store_->sizes(todo);
+  ReadBatch batch;
+  std::vector<uint64_t> shard_sizes;
+  std::vector<std::string> present;
+  std::lock_guard lock(index_mu_);
+  for (size_t i = 0; i < todo.size(); ++i) {
+    if (!sizes[i]) {
+      if (sizes[i].error().code() != StatusCode::kNotFound) return sizes[i].error();
+      indexes_[todo[i]] = nullptr;  // a missing shard reads as the fill value
+      continue;
+    }
+    LSIO_ASSIGN_OR_RETURN(uint64_t at, spec.index_offset(*sizes[i], todo[i]));
+    batch.add(todo[i], ByteRange::bounded(at, at + spec.index_encoded_size()));
+    shard_sizes.push_back(*sizes[i]);
+    present.push_back(todo[i]);
+  }
+  auto results = store_->read(batch);
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i]) return results[i].error().with_context("read shard index of " + present[i]);
+    LSIO_ASSIGN_OR_RETURN(auto entries, spec.decode_index(results[i]->span(), shard_sizes[i], present[i]));
+    indexes_[present[i]] = std::make_shared<const std::vector<codec::ShardIndexEntry>>(std::move(entries));
+  }
+  return {};
+}
+
+Status Array::read_sharded(const Selection& sel, std::span<std::byte> out) {
+  const codec::ShardingSpec& spec = *chain_->sharding();
+  if (spec.inner->sharding()) {
+    return Status(StatusCode::kUnimplemented, "read " + path_ + ": nested sharding is not supported yet");
+  }
+  std::vector<std::vector<DimPart>> storage;
+  const std::vector<ChunkTask> shards = plan_chunks(sel, meta_.chunk_shape, storage);
+  const std::vector<uint64_t> out_shape = selection_shape(sel);
+  std::vector<std::string> keys;
+  for (const ChunkTask& t : shards) keys.push_back(chunk_key(t.coords));
+  LSIO_RETURN_IF_ERROR(load_indexes(keys));
+
+  // One task per inner chunk to read; missing ones are filled right away.
+  struct InnerTask {
+    std::vector<DimPart> parts;
+  };
+  std::vector<InnerTask> inner_tasks;
+  ReadBatch batch;
+  const std::vector<uint64_t> grid = spec.inner_grid();
+  for (size_t s = 0; s < shards.size(); ++s) {
+    LSIO_ASSIGN_OR_RETURN(auto index, cached_index(keys[s]));
+    if (!index) {
+      fill_region(shards[s].parts, out.data(), out_shape, meta_.fill_value);
+      continue;
+    }
+    std::vector<std::vector<DimPart>> inner_parts;
+    for (size_t d = 0; d < grid.size(); ++d) inner_parts.push_back(split_part(*shards[s].parts[d], spec.inner_shape[d]));
+    for_each_combination(inner_parts, [&](std::span<const DimPart* const> combo) {
+      std::vector<uint64_t> coords;
+      for (const DimPart* p : combo) coords.push_back(p->chunk);
+      const codec::ShardIndexEntry& e = (*index)[linear_index(coords, grid)];
+      if (e.missing()) return fill_region(combo, out.data(), out_shape, meta_.fill_value);
+      InnerTask t;
+      for (const DimPart* p : combo) t.parts.push_back(*p);
+      inner_tasks.push_back(std::move(t));
+      batch.add(keys[s], ByteRange::bounded(e.offset, e.offset + e.nbytes));
+    });
+  }
+  FirstError first;
+  const codec::CodecChain& inner = *spec.inner;
+  const size_t chunk_bytes = inner.layout().num_bytes();
+  Status st = store_->for_each(batch, [&](size_t i, Result<Bytes> r) {
+    if (!r) return first.set(r.error().with_context("read inner chunk of shard " + batch.path_of(i)));
+    const std::byte* src = r->data();
+    thread_local std::vector<std::byte> scratch;
+    if (!inner.is_identity() || r->size() != chunk_bytes) {
+      scratch.resize(chunk_bytes);
+      const std::string where = batch.path_of(i) + " " + batch.range(i).to_string();
+      if (Status d = inner.decode(r->span(), scratch, where); !d.ok()) return first.set(d);
+      src = scratch.data();
+    }
+    std::vector<const DimPart*> parts;
+    for (const DimPart& p : inner_tasks[i].parts) parts.push_back(&p);
+    scatter_chunk(src, spec.inner_shape, parts, out.data(), out_shape, itemsize());
+  });
+  LSIO_RETURN_IF_ERROR(st);
+  return first.get();
+}
+
+bool Array::is_fill(std::span<const std::byte> chunk) const {
+  const size_t n = meta_.fill_value.size();
+  for (size_t i = 0; i < chunk.size(); i += n)
+    if (std::memcmp(chunk.data() + i, meta_.fill_value.data(), n) != 0) return false;
+  return true;
+}
+
+Status Array::write(const Selection& sel, std::span<const std::byte> src) {
+  LSIO_RETURN_IF_ERROR(check_selection(sel, meta_.shape).with_context("write " + path_));
+  uint64_t n = itemsize();
+  for (uint64_t s : selection_shape(sel)) n *= s;
+  if (src.size() != n) {
+    return Status(StatusCode::kInvalidArgument, "write " + path_ + ": source has " + std::to_string(src.size()) +
+                                                    " bytes, the selection needs " + std::to_string(n));
+  }
+  if (n == 0) return {};
+  return chain_->sharding() ? write_sharded(sel, src) : write_unsharded(sel, src);
+}
+
+namespace {
+
+// A chunk buffer holding only the fill value.
+std::vector<std::byte> filled(size_t bytes, std::span<const std::byte> fill) {
+  std::vector<std::byte> out(bytes);
+  for (size_t i = 0; i < bytes; i += fill.size()) std::memcpy(out.data() + i, fill.data(), fill.size());
+  return out;
+}
+
+}  // namespace
+
+// Decodes `encoded` (or the fill value when absent) into a fresh chunk buffer.
+static Result<std::vector<std::byte>> decode_or_fill(const codec::CodecChain& chain, const std::optional<Bytes>& encoded,
+                                                     std::span<const std::byte> fill, const std::string& where) {
+  std::vector<std::byte> buf = filled(chain.layout().num_bytes(), fill);
+  if (encoded) LSIO_RETURN_IF_ERROR(chain.decode(encoded->span(), buf, where));
+  return buf;
+}
+
+Status Array::write_unsharded(const Selection& sel, std::span<const std::byte> src) {
+  std::vector<std::vector<DimPart>> storage;
+  const std::vector<ChunkTask> tasks = plan_chunks(sel, meta_.chunk_shape, storage);
+  const std::vector<uint64_t> src_shape = selection_shape(sel);
+  // Read the chunks that are only partly overwritten, all in one batch.
+  ReadBatch partial;
+  std::vector<size_t> partial_task;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (!covers_chunk(tasks[i].parts, meta_.chunk_shape, meta_.shape)) {
+      partial.add(chunk_key(tasks[i].coords), ByteRange::whole());
+      partial_task.push_back(i);
+    }
+  }
+  auto existing = store_->read(partial);
+  std::vector<std::optional<Bytes>> old(tasks.size());
+  for (size_t k = 0; k < existing.size(); ++k) {
+    if (existing[k]) {
+      old[partial_task[k]] = std::move(*existing[k]);
+    } else if (existing[k].error().code() != StatusCode::kNotFound) {
+      return existing[k].error().with_context("write " + path_ + ": read-modify-write");
+    }
+  }
+  std::vector<std::string> to_remove;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const std::string key = chunk_key(tasks[i].coords);
+    LSIO_ASSIGN_OR_RETURN(auto buf, decode_or_fill(*chain_, old[i], meta_.fill_value, key));
+    gather_chunk(buf.data(), meta_.chunk_shape, tasks[i].parts, src.data(), src_shape, itemsize());
+    if (is_fill(buf)) {
+      to_remove.push_back(key);  // zarr-python's write_empty_chunks=False
+      continue;
+    }
+    LSIO_ASSIGN_OR_RETURN(Bytes encoded, chain_->encode(buf, key));
+    LSIO_RETURN_IF_ERROR(store_->put(key, encoded.span()));
+  }
+  for (const Status& s : store_->remove(to_remove)) LSIO_RETURN_IF_ERROR(s);
+  return {};
+}
+
+Status Array::write_sharded(const Selection& sel, std::span<const std::byte> src) {
+  const codec::ShardingSpec& spec = *chain_->sharding();
+  if (spec.inner->sharding()) {
+    return Status(StatusCode::kUnimplemented, "write " + path_ + ": nested sharding is not supported yet");
+  }
+  std::vector<std::vector<DimPart>> storage;
+  const std::vector<ChunkTask> shards = plan_chunks(sel, meta_.chunk_shape, storage);
+  const std::vector<uint64_t> src_shape = selection_shape(sel);
+  const std::vector<uint64_t> grid = spec.inner_grid();
+  const codec::CodecChain& inner = *spec.inner;
+  for (const ChunkTask& shard : shards) {
+    const std::string key = chunk_key(shard.coords);
+    // The old shard, when this write does not replace it whole.
+    std::optional<Bytes> old;
+    std::vector<codec::ShardIndexEntry> old_index(spec.inner_per_shard());
+    if (!covers_chunk(shard.parts, meta_.chunk_shape, meta_.shape)) {
+      LSIO_ASSIGN_OR_RETURN(old, read_optional(*store_, key));
+      if (old) {
+        LSIO_ASSIGN_OR_RETURN(uint64_t at, spec.index_offset(old->size(), key));
+        LSIO_ASSIGN_OR_RETURN(old_index, spec.decode_index(old->span().subspan(at, spec.index_encoded_size()),
+                                                           old->size(), key));
+      }
+    }
+    std::vector<std::optional<Bytes>> chunks(spec.inner_per_shard());
+    for (size_t i = 0; i < chunks.size(); ++i)
+      if (!old_index[i].missing()) chunks[i] = old->slice(old_index[i].offset, old_index[i].nbytes);
+
+    std::vector<std::vector<DimPart>> inner_parts;
+    for (size_t d = 0; d < grid.size(); ++d) inner_parts.push_back(split_part(*shard.parts[d], spec.inner_shape[d]));
+    Status failed;
+    for_each_combination(inner_parts, [&](std::span<const DimPart* const> combo) {
+      if (!failed.ok()) return;
+      std::vector<uint64_t> coords;
+      for (const DimPart* p : combo) coords.push_back(p->chunk);
+      const uint64_t li = linear_index(coords, grid);
+      const std::string where = key + " inner chunk " + std::to_string(li);
+      auto buf = decode_or_fill(inner, chunks[li], meta_.fill_value, where);
+      if (!buf) return void(failed = buf.error());
+      gather_chunk(buf->data(), spec.inner_shape, combo, src.data(), src_shape, itemsize());
+      if (is_fill(*buf)) return void(chunks[li].reset());
+      auto encoded = inner.encode(*buf, where);
+      if (!encoded) return void(failed = encoded.error());
+      chunks[li] = std::move(*encoded);
+    });
+    LSIO_RETURN_IF_ERROR(failed);
+    {
+      std::lock_guard lock(index_mu_);
+      indexes_.erase(key);
+    }
+    if (std::none_of(chunks.begin(), chunks.end(), [](const auto& c) { return c.has_value(); })) {
+      LSIO_RETURN_IF_ERROR(store_->remove(std::vector<std::string>{key})[0]);
+      continue;
+    }
+    LSIO_RETURN_IF_ERROR(store_->put(key, spec.encode_shard(chunks).span()));
+  }
+  return {};
+}
+
+}  // namespace lsio::zarr

@@ -1,0 +1,75 @@
+// Array: a Zarr v2 or v3 array on a Store. Reads any orthogonal selection in
+// one batched pass (sharded arrays: one batch of shard indexes, then one batch
+// of every inner chunk needed), decoding each chunk on the worker that read it
+// and writing it straight into its place in the output.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "codec/codec_chain.h"
+#include "lsio/store.h"
+#include "zarr/indexing.h"
+#include "zarr/metadata.h"
+
+namespace lsio::zarr {
+
+class Array {
+ public:
+  // Opens the array whose metadata is at `path` in `store` ("" for the store
+  // root): zarr.json (v3) first, else .zarray (v2).
+  static Result<std::shared_ptr<Array>> open(std::shared_ptr<Store> store, std::string path);
+  // Writes the metadata document and returns the (empty) array. Existing
+  // metadata at `path` is replaced only when `overwrite`.
+  static Result<std::shared_ptr<Array>> create(std::shared_ptr<Store> store, std::string path, ArrayMetadata metadata,
+                                               bool overwrite = false);
+
+  const ArrayMetadata& metadata() const { return meta_; }
+  const std::string& path() const { return path_; }
+  size_t itemsize() const;
+  // The shard shape for sharded arrays (the outer chunk shape), else empty.
+  std::vector<uint64_t> shard_shape() const;
+  // The chunk shape a user thinks in: inner chunks for sharded arrays.
+  std::vector<uint64_t> read_chunk_shape() const;
+
+  // Reads `sel` into `out`: C order, selection_shape(sel), itemsize() bytes
+  // per element, native endian. Missing chunks, shards and inner chunks read
+  // as the fill value. Errors name the chunk key and cause.
+  Status read(const Selection& sel, std::span<std::byte> out);
+  // Writes `src` (C order, selection_shape(sel)) into `sel`. Chunks (or
+  // shards) are rewritten whole and atomically; partial ones are read,
+  // modified and written. Chunks equal to the fill value are not stored.
+  Status write(const Selection& sel, std::span<const std::byte> src);
+
+  // The key of the chunk (shard) with these grid coordinates.
+  std::string chunk_key(std::span<const uint64_t> coords) const;
+
+ private:
+  Array(std::shared_ptr<Store> store, std::string path, ArrayMetadata meta,
+        std::shared_ptr<const codec::CodecChain> chain)
+      : store_(std::move(store)), path_(std::move(path)), meta_(std::move(meta)), chain_(std::move(chain)) {}
+
+  struct ChunkTask;
+  std::vector<ChunkTask> plan_chunks(const Selection& sel, std::span<const uint64_t> grid_chunk,
+                                     std::vector<std::vector<DimPart>>& storage) const;
+  Status read_unsharded(const Selection& sel, std::span<std::byte> out);
+  Status read_sharded(const Selection& sel, std::span<std::byte> out);
+  Result<std::shared_ptr<const std::vector<codec::ShardIndexEntry>>> cached_index(const std::string& key) const;
+  Status load_indexes(const std::vector<std::string>& keys);
+  Status write_unsharded(const Selection& sel, std::span<const std::byte> src);
+  Status write_sharded(const Selection& sel, std::span<const std::byte> src);
+  bool is_fill(std::span<const std::byte> chunk) const;
+
+  std::shared_ptr<Store> store_;
+  std::string path_;
+  ArrayMetadata meta_;
+  std::shared_ptr<const codec::CodecChain> chain_;
+
+  // Decoded shard indexes (nullptr: the shard does not exist), per shard key.
+  mutable std::mutex index_mu_;
+  std::map<std::string, std::shared_ptr<const std::vector<codec::ShardIndexEntry>>> indexes_;
+};
+
+}  // namespace lsio::zarr
