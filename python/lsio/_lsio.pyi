@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, Optional, SupportsIndex, Union, overload
+from typing import Any, Literal, Optional, SupportsIndex, TypedDict, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -136,3 +136,65 @@ def open(
     max_open_files: int = 0,
 ) -> Store:
     """Opens a store by URL (see lsio.open)."""
+
+# ---- Zarr (zarr.cc); use lsio.zarr, which builds on these. ----
+
+# One item per dimension: a (start, stop, step) slice with 0 <= start <= stop and step > 0, or the indices
+# (non-negative, in bounds, any order, repeats allowed) as a sequence or a 1-d integer array.
+ZarrDimSelection: TypeAlias = Union[tuple[int, int, int], Ints]
+
+class ZarrArray:
+    """A Zarr v2 or v3 array on an lsio.Store (see lsio.zarr.Array)."""
+
+    @property
+    def path(self) -> str:
+        """The array's prefix in its store."""
+    @property
+    def zarr_format(self) -> int: ...
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def chunks(self) -> tuple[int, ...]:
+        """The chunk shape (inner chunks for a sharded array)."""
+    @property
+    def shards(self) -> Optional[tuple[int, ...]]:
+        """The shard shape, or None when the array is not sharded."""
+    @property
+    def dtype(self) -> str:
+        """The numpy typestr of the decoded elements (native little-endian, e.g. '<u2')."""
+    @property
+    def itemsize(self) -> int: ...
+    @property
+    def fill_value(self) -> bytes:
+        """One element of the fill value, little-endian bytes."""
+    @property
+    def attributes_json(self) -> str: ...
+    @property
+    def metadata_json(self) -> str:
+        """zarr.json (v3) or .zarray with the .zattrs attributes under "attributes" (v2)."""
+    @property
+    def dimension_names(self) -> Optional[list[Optional[str]]]: ...
+    def read(self, selection: Sequence[ZarrDimSelection], out: WritableBuffer) -> None:
+        """Reads a selection into a writable C-contiguous buffer of exactly its size (C order, native endian).
+
+        The GIL is released while reading. ValueError for a selection outside the array or a buffer of the
+        wrong size; lsio.DataLossError for corrupt chunks; both name the key.
+        """
+    def write(self, selection: Sequence[ZarrDimSelection], src: ReadableBuffer) -> None:
+        """Writes a C-contiguous buffer holding the selection's elements (C order, native endian); GIL released."""
+
+class ZarrGroupInfo(TypedDict):
+    zarr_format: int
+    attributes: str  # JSON text
+    consolidated: Optional[str]  # JSON text: v3 "consolidated_metadata", v2 .zmetadata "metadata"; or None
+
+def zarr_open(store: Store, path: str) -> ZarrArray:
+    """Opens the Zarr array at path (zarr.json, else .zarray); FileNotFoundError when there is none."""
+
+def zarr_create(
+    store: Store, path: str, metadata_json: str, attributes_json: str = "", overwrite: bool = False
+) -> ZarrArray:
+    """Creates an array from its zarr.json (v3) or .zarray (v2; attributes_json is the .zattrs text) document."""
+
+def zarr_open_node(store: Store, path: str) -> Union[ZarrArray, ZarrGroupInfo]:
+    """The array, or a description of the group, at path."""

@@ -34,6 +34,9 @@ nb::object make_buffer(Bytes bytes);
 // store.cc: lsio.Store and lsio._lsio.open().
 void init_store(nb::module_& m);
 
+// zarr.cc: lsio._lsio.ZarrArray and zarr_open / zarr_create / zarr_open_node (after init_store: takes Store objects).
+void init_zarr(nb::module_& m);
+
 // args.cc: argument conversion (done with the GIL held, before the I/O starts).
 enum class OnError : uint8_t { kRaise, kReturn };
 OnError parse_on_error(std::string_view value);

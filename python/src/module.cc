@@ -7,4 +7,5 @@ NB_MODULE(_lsio, m) {
   py::init_errors(m);
   py::init_buffer(m);
   py::init_store(m);
+  py::init_zarr(m);
 }

@@ -138,9 +138,16 @@ Result<std::shared_ptr<Array>> Array::create(std::shared_ptr<Store> store, std::
   while (!path.empty() && path.back() == '/') path.pop_back();
   const bool v3 = meta.zarr_format == 3;
   const std::string key = join_key(path, v3 ? "zarr.json" : ".zarray");
-  if (!overwrite) {
-    auto sizes = store->sizes(std::vector<std::string>{key});
-    if (sizes[0]) return error(StatusCode::kInvalidArgument, "cannot create array: " + key + " already exists");
+  // Metadata of either format at this node: refused, or all replaced.
+  std::vector<std::string> node_keys;
+  for (const char* name : {"zarr.json", ".zarray", ".zgroup", ".zattrs"}) node_keys.push_back(join_key(path, name));
+  if (overwrite) {
+    for (const Status& s : store->remove(node_keys)) LSIO_RETURN_IF_ERROR(s);
+  } else {
+    const auto sizes = store->sizes(node_keys);
+    for (size_t i = 0; i < 3; ++i) {
+      if (sizes[i]) return error(StatusCode::kInvalidArgument, "cannot create array: " + node_keys[i] + " already exists");
+    }
   }
   std::shared_ptr<const codec::CodecChain> chain;
   if (v3) {

@@ -28,7 +28,7 @@ Status check_selection(const Selection& sel, std::span<const uint64_t> shape) {
     } else {
       for (uint64_t i : s.indices) {
         if (i >= shape[d]) {
-          return Status(StatusCode::kOutOfRange, dim + ": index " + std::to_string(i) + " is out of bounds");
+          return Status(StatusCode::kInvalidArgument, dim + ": index " + std::to_string(i) + " is out of bounds");
         }
       }
     }

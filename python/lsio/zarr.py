@@ -1,0 +1,849 @@
+"""Zarr v2 and v3 arrays (sharded or not) read into numpy in one batched pass.
+
+    import lsio.zarr
+    a = lsio.zarr.open("/data/sat.zarr")           # an Array (or a Group)
+    x = a[100:164, 2000:2512, 3000:3512]           # numpy basic indexing -> a new numpy array
+    y = a.oindex[[3, 70, 9], :, 5:9]               # orthogonal indexing: index lists, bool masks, slices
+    a.read((slice(0, 10), ...), out=buf)           # into a caller array, no extra copy
+    b = lsio.zarr.create("/data/out.zarr", shape=(64, 1024, 1024), dtype="uint16",
+                         chunks=(1, 64, 64), shards=(16, 512, 512))
+    b[0:16] = x
+
+Names follow zarr-python where the concept is the same (``shape``, ``dtype``,
+``chunks``, ``shards``, ``attrs``, ``fill_value``, ``oindex``...). Each read
+is one batch on the store's engine: shard indexes in one pass, then every chunk
+the selection needs, each decoded on the worker that read it and written
+straight into its place in the result (allocated once). Missing chunks, shards
+and inner chunks read as the fill value. The GIL is released during reads and
+writes.
+
+Errors: a missing array is FileNotFoundError; corrupt data (bad checksum,
+truncated shard, undecodable chunk) is lsio.DataLossError; invalid metadata or
+arguments are ValueError; metadata this library does not support (an unknown
+codec...) is lsio.LsioError. Messages name the key. An index out of bounds is
+BoundsCheckError (both an IndexError and a ValueError).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import operator
+import os
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal, Optional, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _lsio, default_store
+from ._lsio import Store
+
+__all__ = [
+    "Array",
+    "BoundsCheckError",
+    "Group",
+    "create",
+    "open",
+    "open_array",
+    "open_group",
+]
+
+StoreLike = Union[str, "os.PathLike[str]", Store]
+Mode = Literal["r", "r+", "a"]
+JSON = Any
+
+
+class BoundsCheckError(IndexError, ValueError):
+    """An index or slice of a selection lies outside the array (an IndexError and a ValueError)."""
+
+
+# ---- stores and paths -------------------------------------------------------------------------------------------
+
+
+class _Location:
+    """Where a node lives: a Store, the node's key prefix in it, and its directory when the store is local."""
+
+    __slots__ = ("store", "path", "directory")
+
+    def __init__(self, store: Store, path: str, directory: Optional[str]) -> None:
+        self.store = store
+        self.path = path
+        self.directory = directory
+
+    def child(self, name: str) -> _Location:
+        path = f"{self.path}/{name}" if self.path else name
+        directory = os.path.join(self.directory, name) if self.directory is not None else None
+        return _Location(self.store, path, directory)
+
+
+def _local_root(url: str) -> Optional[str]:
+    if url.startswith("file://"):
+        return url[len("file://") :]
+    if "://" in url:
+        return None
+    return url
+
+
+def _locate(store: StoreLike, path: str) -> _Location:
+    path = os.fspath(path).rstrip("/") if path else ""
+    if isinstance(store, Store):
+        root = _local_root(store.url)
+        directory = None
+        if root is not None:
+            directory = os.path.join(root, path) if root else (path or None)
+        return _Location(store, path, directory)
+    url = os.fspath(store)
+    root = _local_root(url)
+    if root is None:
+        raise ValueError(
+            f"{url!r}: only local paths (or file:// URLs) can be opened by name; "
+            "open other stores with lsio.open(url) and pass the Store"
+        )
+    full = os.path.abspath(os.path.join(root, path) if path else root)
+    # The default store has root "": its keys are absolute paths (and error messages show them).
+    return _Location(default_store(), full, full)
+
+
+def _key(location: _Location, name: str) -> str:
+    return f"{location.path}/{name}" if location.path else name
+
+
+def _attributes(location: _Location, zarr_format: int, attributes_json: str) -> dict[str, JSON]:
+    """The attributes as written. The compiled parser reads the bare NaN/Infinity/-Infinity tokens that Python's
+    json module writes as strings; when such strings show up, the document is re-read with Python's json (which
+    gives floats, as zarr-python does)."""
+    attrs: dict[str, JSON] = json.loads(attributes_json)
+    if not any(t in attributes_json for t in ('"NaN"', '"Infinity"', '"-Infinity"')):
+        return attrs
+    name = "zarr.json" if zarr_format == 3 else ".zattrs"
+    try:
+        doc = json.loads(bytes(location.store.read_ranges(_key(location, name), [0])[0]))
+    except (OSError, ValueError):
+        return attrs
+    raw = doc.get("attributes", {}) if zarr_format == 3 else doc
+    return raw if isinstance(raw, dict) else attrs
+
+
+def _check_mode(mode: str) -> bool:
+    """True when the mode allows writes."""
+    if mode not in ("r", "r+", "a"):
+        raise ValueError(f"mode must be 'r', 'r+' or 'a' (open an existing node), not {mode!r}; use create() to make one")
+    return mode != "r"
+
+
+# ---- selections ---------------------------------------------------------------------------------------------------
+
+
+class _Selection:
+    """A key normalised for the compiled layer.
+
+    items: per array dimension, (start, stop, step) or an int64 index array (all non-negative, in bounds).
+    full_shape: the shape the compiled layer reads (one entry per array dimension).
+    result_shape: the shape the caller sees (ints dropped, None axes and index-array shapes applied).
+    reshaped: full_shape reshaped (C order, no copy) before `move` is applied.
+    move: (source axes, destination axes 0..k-1) for numpy's rule that moves the advanced index dimensions first.
+    """
+
+    __slots__ = ("items", "full_shape", "result_shape", "reshaped", "move")
+
+    def __init__(
+        self,
+        items: list[Union[tuple[int, int, int], npt.NDArray[np.int64]]],
+        full_shape: tuple[int, ...],
+        reshaped: tuple[int, ...],
+        move: Optional[tuple[list[int], list[int]]],
+    ) -> None:
+        self.items = items
+        self.full_shape = full_shape
+        self.reshaped = reshaped
+        self.move = move
+        if move is None:
+            self.result_shape = reshaped
+        else:  # the moved axes go to the front, in order (as np.moveaxis(x, src, range(len(src))))
+            src = move[0]
+            self.result_shape = tuple(reshaped[a] for a in src) + tuple(
+                n for a, n in enumerate(reshaped) if a not in src
+            )
+
+
+def _as_int(item: Any) -> Optional[int]:
+    """The integer of an int-like scalar index (not bool), else None."""
+    if isinstance(item, (bool, np.bool_)):
+        return None
+    if isinstance(item, (int, np.integer)) or (isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype.kind in "iu"):
+        return operator.index(item)
+    return None
+
+
+def _dim_count(item: Any) -> int:
+    """How many array dimensions a key item consumes (None and Ellipsis: 0)."""
+    if item is None or item is Ellipsis:
+        return 0
+    if isinstance(item, np.ndarray) and item.dtype == np.bool_:
+        return max(item.ndim, 1)
+    return 1
+
+
+def _normalize_int(value: int, n: int, dim: int) -> int:
+    i = value + n if value < 0 else value
+    if not 0 <= i < n:
+        raise BoundsCheckError(f"index {value} is out of bounds for dimension {dim} with length {n}")
+    return i
+
+
+def _normalize_slice(s: slice, n: int, dim: int) -> tuple[int, int, int]:
+    for name in ("start", "stop", "step"):
+        v = getattr(s, name)
+        if v is not None and _as_int(v) is None:
+            raise IndexError(f"slice {name} must be an integer or None, got {v!r} (dimension {dim})")
+    if s.step is not None and operator.index(s.step) <= 0:
+        raise IndexError(f"only slices with step >= 1 are supported, got step {s.step} (dimension {dim})")
+    start, stop, step = s.indices(n)
+    return start, max(start, stop), step
+
+
+def _index_array(item: Any, n: int, dim: int, allow_nd: bool) -> npt.NDArray[np.int64]:
+    """An int list/array or a bool mask as in-bounds int64 indices (original shape kept for int arrays)."""
+    arr = np.asarray(item)
+    if arr.dtype == np.bool_:
+        if arr.ndim != 1:
+            raise IndexError(f"a boolean mask must be 1-dimensional, got {arr.ndim} dimensions (dimension {dim})")
+        if arr.shape[0] != n:
+            raise BoundsCheckError(f"boolean mask of length {arr.shape[0]} does not match dimension {dim} of length {n}")
+        return np.flatnonzero(arr).astype(np.int64)
+    if arr.size == 0 and arr.dtype.kind not in "iu":
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iu":
+        raise IndexError(f"index arrays must hold integers or booleans, got dtype {arr.dtype} (dimension {dim})")
+    if arr.ndim != 1 and not allow_nd:
+        raise IndexError(f"orthogonal index arrays must be 1-dimensional, got {arr.ndim} dimensions (dimension {dim})")
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise BoundsCheckError(f"index {arr.max()} is out of bounds for dimension {dim} with length {n}")
+    idx = arr.astype(np.int64, copy=True)
+    np.add(idx, n, out=idx, where=idx < 0)
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = arr.flat[int(np.argmax((idx < 0) | (idx >= n)))]
+        raise BoundsCheckError(f"index {bad} is out of bounds for dimension {dim} with length {n}")
+    return idx
+
+
+def _expand(key: Any, ndim: int, allow_none: bool) -> list[tuple[int, Any]]:
+    """The key with its Ellipsis expanded and trailing dimensions filled with slices, each item paired with its
+    position in the key as written (an Ellipsis's slices share its position; numpy's rules need it)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    if not allow_none and any(k is None for k in key):
+        raise IndexError("None (numpy.newaxis) is not supported in orthogonal selections")
+    ellipses = sum(1 for k in key if k is Ellipsis)
+    if ellipses > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    used = sum(_dim_count(k) for k in key)
+    if used > ndim:
+        raise IndexError(f"too many indices for array: array is {ndim}-dimensional, but {used} were indexed")
+    out: list[tuple[int, Any]] = []
+    for pos, k in enumerate(key):
+        if k is Ellipsis:
+            out.extend([(pos, slice(None))] * (ndim - used))
+        else:
+            out.append((pos, k))
+    if not ellipses:
+        out.extend([(len(key), slice(None))] * (ndim - used))
+    return out
+
+
+def _select(key: Any, shape: tuple[int, ...], orthogonal: bool) -> _Selection:
+    items: list[Union[tuple[int, int, int], npt.NDArray[np.int64]]] = []
+    full: list[int] = []
+    reshaped: list[int] = []
+    # Positions (in the key) of advanced indices for numpy's basic-indexing rules.
+    advanced_positions: list[int] = []
+    array_positions: list[int] = []
+    array_result_axis = -1  # first axis of the index array's dimensions in `reshaped`
+    array_ndim = 0
+    dim = 0
+    for pos, k in _expand(key, len(shape), allow_none=not orthogonal):
+        if k is None:
+            reshaped.append(1)
+            continue
+        n = shape[dim]
+        i = _as_int(k)
+        if i is not None:
+            i = _normalize_int(i, n, dim)
+            items.append((i, i + 1, 1))
+            full.append(1)
+            advanced_positions.append(pos)
+        elif isinstance(k, slice):
+            start, stop, step = _normalize_slice(k, n, dim)
+            items.append((start, stop, step))
+            count = (stop - start + step - 1) // step
+            full.append(count)
+            reshaped.append(count)
+        elif isinstance(k, (list, np.ndarray)) or (hasattr(k, "__array__") and not isinstance(k, (str, bytes))):
+            if not orthogonal and array_positions:
+                raise IndexError(
+                    "only one index array is supported in [] (numpy would broadcast several); "
+                    "use .oindex[...] for orthogonal selection"
+                )
+            arr = np.asarray(k)
+            idx = _index_array(arr, n, dim, allow_nd=not orthogonal)
+            items.append(np.ascontiguousarray(idx.reshape(-1)))
+            full.append(idx.size)
+            if orthogonal:
+                reshaped.append(idx.size)
+            else:
+                array_positions.append(pos)
+                advanced_positions.append(pos)
+                array_result_axis = len(reshaped)
+                dims = idx.shape if arr.dtype != np.bool_ else (idx.size,)
+                array_ndim = len(dims)
+                reshaped.extend(dims)
+        else:
+            raise IndexError(
+                f"unsupported index {k!r} for dimension {dim}: use integers, slices, "
+                "integer lists/arrays, boolean masks, Ellipsis" + ("" if orthogonal else " or None")
+            )
+        dim += 1
+    move = None
+    if array_positions:
+        # numpy: with an index array, integers are advanced indices too; when the advanced indices are not
+        # adjacent in the key (a slice, None or Ellipsis, even an empty one, between them), the index array's
+        # dimensions come first in the result.
+        adjacent = advanced_positions == list(range(advanced_positions[0], advanced_positions[-1] + 1))
+        if not adjacent and array_result_axis != 0:
+            src = list(range(array_result_axis, array_result_axis + array_ndim))
+            move = (src, list(range(array_ndim)))
+    return _Selection(items, tuple(full), tuple(reshaped), move)
+
+
+# ---- arrays -------------------------------------------------------------------------------------------------------
+
+
+class Array:
+    """A Zarr v2 or v3 array (see lsio.zarr.open / create). Indexing reads; assignment writes."""
+
+    def __init__(self, core: _lsio.ZarrArray, location: _Location, *, read_only: bool = False) -> None:
+        self._core = core
+        self._location = location
+        self._read_only = read_only
+        self._shape: tuple[int, ...] = tuple(core.shape)
+        self._dtype = np.dtype(core.dtype)
+        self._attrs: Optional[dict[str, JSON]] = None
+
+    # -- description --
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The numpy dtype of what reads return (native byte order, whatever the stored order)."""
+        return self._dtype
+
+    @property
+    def chunks(self) -> tuple[int, ...]:
+        """The chunk shape; for a sharded array, the inner chunk shape (as zarr-python)."""
+        return tuple(self._core.chunks)
+
+    @property
+    def shards(self) -> Optional[tuple[int, ...]]:
+        """The shard shape, or None when the array is not sharded."""
+        s = self._core.shards
+        return None if s is None else tuple(s)
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self._shape)
+
+    @property
+    def itemsize(self) -> int:
+        return self._dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the whole array decoded (size * itemsize)."""
+        return self.size * self._dtype.itemsize
+
+    @property
+    def zarr_format(self) -> int:
+        return int(self._core.zarr_format)
+
+    @property
+    def fill_value(self) -> Any:
+        """The fill value as a numpy scalar of the array's dtype."""
+        return np.frombuffer(self._core.fill_value, dtype=self._dtype.newbyteorder("<"))[0].astype(self._dtype)
+
+    @property
+    def attrs(self) -> dict[str, JSON]:
+        """The user attributes (a copy; v3 zarr.json "attributes", v2 .zattrs)."""
+        if self._attrs is None:
+            self._attrs = _attributes(self._location, self.zarr_format, self._core.attributes_json)
+        return copy.deepcopy(self._attrs)
+
+    @property
+    def metadata(self) -> dict[str, JSON]:
+        """The metadata document: zarr.json (v3), or .zarray with the .zattrs under "attributes" (v2)."""
+        return dict(json.loads(self._core.metadata_json))
+
+    @property
+    def dimension_names(self) -> Optional[tuple[Optional[str], ...]]:
+        names = self._core.dimension_names
+        return None if names is None else tuple(names)
+
+    @property
+    def path(self) -> str:
+        """The array's key prefix in its store."""
+        return self._location.path
+
+    @property
+    def store(self) -> Store:
+        return self._location.store
+
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
+    @property
+    def oindex(self) -> _OIndex:
+        """Orthogonal indexing: ``a.oindex[[3, 70, 9], :, mask]`` selects the outer product of each dimension's picks."""
+        return _OIndex(self)
+
+    def __len__(self) -> int:
+        if not self._shape:
+            raise TypeError("len() of a 0-d array")
+        return self._shape[0]
+
+    def __repr__(self) -> str:
+        shards = f", shards={self.shards}" if self.shards is not None else ""
+        return (
+            f"<lsio.zarr.Array {self.path!r} shape={self.shape} dtype={self.dtype} "
+            f"chunks={self.chunks}{shards} zarr_format={self.zarr_format}>"
+        )
+
+    def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> npt.NDArray[Any]:
+        out = self[...]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    # -- reads --
+    def _read(self, sel: _Selection, out: Optional[npt.NDArray[Any]] = None) -> npt.NDArray[Any]:
+        if out is None:
+            buf = np.empty(sel.full_shape, dtype=self._dtype)
+            self._core.read(sel.items, buf)
+            res = buf.reshape(sel.reshaped)
+            return res if sel.move is None else np.ascontiguousarray(np.moveaxis(res, *sel.move))
+        self._core.read(sel.items, out)
+        return out
+
+    def __getitem__(self, key: Any) -> npt.NDArray[Any]:
+        """numpy basic indexing (ints, slices with step >= 1, Ellipsis, None) plus one integer/boolean index array.
+
+        Returns a new numpy array (a 0-d array when every dimension is indexed by an integer, as zarr-python).
+        """
+        return self._read(_select(key, self._shape, orthogonal=False))
+
+    def get_orthogonal_selection(self, selection: Any) -> npt.NDArray[Any]:
+        return self._read(_select(selection, self._shape, orthogonal=True))
+
+    def get_basic_selection(self, selection: Any = Ellipsis) -> npt.NDArray[Any]:
+        return self[selection]
+
+    def read(self, selection: Any = Ellipsis, *, out: Optional[npt.NDArray[Any]] = None) -> npt.NDArray[Any]:
+        """Reads an orthogonal selection (as ``oindex``), into ``out`` when given, and returns it.
+
+        ``out`` must be a writable C-contiguous numpy array of exactly the selection's shape (integers drop
+        their dimension) and of dtype ``self.dtype``; ValueError otherwise. Nothing is allocated.
+        """
+        sel = _select(selection, self._shape, orthogonal=True)
+        if out is None:
+            return self._read(sel)
+        if not isinstance(out, np.ndarray):
+            raise ValueError(f"out must be a numpy array, not {type(out).__name__}")
+        if out.dtype != self._dtype:
+            raise ValueError(f"out has dtype {out.dtype}, the array's is {self._dtype}")
+        if out.shape != sel.result_shape:
+            raise ValueError(f"out has shape {out.shape}, the selection's is {sel.result_shape}")
+        if not out.flags.c_contiguous:
+            raise ValueError("out must be C-contiguous")
+        if not out.flags.writeable:
+            raise ValueError("out must be writable")
+        return self._read(sel, out)
+
+    # -- writes --
+    def _write(self, sel: _Selection, value: Any) -> None:
+        if self._read_only:
+            raise PermissionError(f"array {self.path!r} was opened read-only (mode='r')")
+        v = np.asarray(value, dtype=self._dtype)
+        try:
+            v = np.broadcast_to(v, sel.result_shape)
+        except ValueError:
+            raise ValueError(
+                f"could not broadcast a value of shape {np.shape(value)} to the selection's shape {sel.result_shape}"
+            ) from None
+        if sel.move is not None:
+            v = np.moveaxis(v, sel.move[1], sel.move[0])
+        v = np.ascontiguousarray(v).reshape(sel.full_shape)
+        self._core.write(sel.items, v)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        """Writes ``value`` (a scalar or an array broadcastable to the selection) into a basic selection."""
+        self._write(_select(key, self._shape, orthogonal=False), value)
+
+    def set_orthogonal_selection(self, selection: Any, value: Any) -> None:
+        self._write(_select(selection, self._shape, orthogonal=True), value)
+
+    def set_basic_selection(self, selection: Any, value: Any) -> None:
+        self[selection] = value
+
+
+class _OIndex:
+    __slots__ = ("_array",)
+
+    def __init__(self, array: Array) -> None:
+        self._array = array
+
+    def __getitem__(self, selection: Any) -> npt.NDArray[Any]:
+        return self._array.get_orthogonal_selection(selection)
+
+    def __setitem__(self, selection: Any, value: Any) -> None:
+        self._array.set_orthogonal_selection(selection, value)
+
+
+# ---- groups -------------------------------------------------------------------------------------------------------
+
+
+_NODE_FILES = ("zarr.json", ".zarray", ".zgroup")
+
+
+class Group(Mapping[str, Union[Array, "Group"]]):
+    """A Zarr v2 or v3 group: a read-only mapping of member names to arrays and groups."""
+
+    def __init__(self, info: dict[str, Any], location: _Location, *, read_only: bool = False) -> None:
+        self._location = location
+        self._read_only = read_only
+        self._zarr_format = int(info["zarr_format"])
+        self._attrs: dict[str, JSON] = _attributes(location, self._zarr_format, info["attributes"])
+        self._consolidated: Optional[JSON] = None if info["consolidated"] is None else json.loads(info["consolidated"])
+        self._names: Optional[list[str]] = None
+
+    @property
+    def zarr_format(self) -> int:
+        return self._zarr_format
+
+    @property
+    def attrs(self) -> dict[str, JSON]:
+        """The user attributes (a copy)."""
+        return copy.deepcopy(self._attrs)
+
+    @property
+    def path(self) -> str:
+        return self._location.path
+
+    @property
+    def store(self) -> Store:
+        return self._location.store
+
+    @property
+    def consolidated_metadata(self) -> Optional[JSON]:
+        """The consolidated metadata as written (v3: the "consolidated_metadata" member; v2: .zmetadata's
+        "metadata"), or None."""
+        return self._consolidated
+
+    def _member_names(self) -> list[str]:
+        if self._names is None:
+            self._names = sorted(self._list_members())
+        return self._names
+
+    def _list_members(self) -> list[str]:
+        c = self._consolidated
+        if c is not None:
+            if self._zarr_format == 3:
+                meta = c.get("metadata") or {}
+                return [k for k in meta if "/" not in k]
+            names = set()
+            for k in c:
+                parts = k.split("/")
+                if len(parts) == 2 and parts[1] in (".zarray", ".zgroup"):
+                    names.add(parts[0])
+            return list(names)
+        directory = self._location.directory
+        if directory is None:
+            raise NotImplementedError(
+                f"group {self.path!r}: listing members needs consolidated metadata or a local file store"
+            )
+        names = []
+        with os.scandir(directory) as it:
+            for entry in it:
+                if entry.is_dir() and any(os.path.exists(os.path.join(entry.path, f)) for f in _NODE_FILES):
+                    names.append(entry.name)
+        return names
+
+    def __getitem__(self, name: str) -> Union[Array, Group]:
+        if not isinstance(name, str) or not name.strip("/"):
+            raise KeyError(name)
+        try:
+            return _open_node(self._location.child(name.strip("/")), self._read_only)
+        except FileNotFoundError:
+            raise KeyError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._member_names())
+
+    def __len__(self) -> int:
+        return len(self._member_names())
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            self[name]
+        except KeyError:
+            return False
+        return True
+
+    def members(self) -> list[tuple[str, Union[Array, Group]]]:
+        return [(name, self[name]) for name in self]
+
+    def arrays(self) -> list[tuple[str, Array]]:
+        return [(n, m) for n, m in self.members() if isinstance(m, Array)]
+
+    def groups(self) -> list[tuple[str, Group]]:
+        return [(n, m) for n, m in self.members() if isinstance(m, Group)]
+
+    def array_keys(self) -> list[str]:
+        return [n for n, _ in self.arrays()]
+
+    def group_keys(self) -> list[str]:
+        return [n for n, _ in self.groups()]
+
+    def __repr__(self) -> str:
+        return f"<lsio.zarr.Group {self.path!r} zarr_format={self.zarr_format}>"
+
+
+# ---- opening and creating -----------------------------------------------------------------------------------------
+
+
+def _open_node(location: _Location, read_only: bool) -> Union[Array, Group]:
+    node = _lsio.zarr_open_node(location.store, location.path)
+    if isinstance(node, _lsio.ZarrArray):
+        return Array(node, location, read_only=read_only)
+    return Group(node, location, read_only=read_only)
+
+
+def open(store: StoreLike, path: str = "", *, mode: Mode = "r+") -> Union[Array, Group]:  # noqa: A001
+    """Opens the Zarr array or group at ``path`` of ``store`` (a local path, a file:// URL or an lsio.Store).
+
+    zarr.json (v3) is looked for first, then .zarray/.zgroup (v2). ``mode="r"`` refuses writes.
+    FileNotFoundError when there is no node.
+    """
+    return _open_node(_locate(store, path), read_only=not _check_mode(mode))
+
+
+def open_array(store: StoreLike, path: str = "", *, mode: Mode = "r+") -> Array:
+    """Opens the Zarr array at ``path`` of ``store`` (FileNotFoundError when there is none)."""
+    location = _locate(store, path)
+    core = _lsio.zarr_open(location.store, location.path)
+    return Array(core, location, read_only=not _check_mode(mode))
+
+
+def open_group(store: StoreLike, path: str = "", *, mode: Mode = "r+") -> Group:
+    """Opens the Zarr group at ``path`` of ``store``; its members come from consolidated metadata when present,
+    else from the directory (file stores)."""
+    node = open(store, path, mode=mode)
+    if not isinstance(node, Group):
+        raise ValueError(f"{node.path!r} is an array, not a group")
+    return node
+
+
+_V3_NAMES = {
+    "b": {1: "bool"},
+    "i": {1: "int8", 2: "int16", 4: "int32", 8: "int64"},
+    "u": {1: "uint8", 2: "uint16", 4: "uint32", 8: "uint64"},
+    "f": {2: "float16", 4: "float32", 8: "float64"},
+    "c": {8: "complex64", 16: "complex128"},
+}
+
+
+def _dtype_name(dtype: np.dtype[Any]) -> str:
+    name = _V3_NAMES.get(dtype.kind, {}).get(dtype.itemsize)
+    if name is None:
+        raise ValueError(f"unsupported dtype {dtype} (supported: bool, int8..int64, uint8..uint64, float16/32/64, complex64/128)")
+    return name
+
+
+def _float_json(v: float) -> Union[float, str]:
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    return float(v)
+
+
+def _fill_json(value: Any, dtype: np.dtype[Any]) -> JSON:
+    """The JSON form of a fill value; ValueError naming "fill_value" when it does not fit the dtype."""
+    if value is None:
+        value = 0
+    try:
+        if dtype.kind == "b":
+            return bool(value)
+        if dtype.kind in "iu":
+            if isinstance(value, (float, np.floating)) and float(value).is_integer():
+                value = int(value)
+            v = operator.index(value)
+            info = np.iinfo(dtype)
+            if not info.min <= v <= info.max:
+                raise ValueError(f"{v} is out of range for {dtype.name}")
+            return v
+        if dtype.kind == "f":
+            return _float_json(float(value))
+        c = complex(value)
+        return [_float_json(c.real), _float_json(c.imag)]
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"fill_value {value!r} does not fit dtype {dtype.name}: {e}") from None
+
+
+def _bytes_codec(dtype: np.dtype[Any], endian: str = "little") -> dict[str, JSON]:
+    if dtype.itemsize == 1:
+        return {"name": "bytes"}
+    return {"name": "bytes", "configuration": {"endian": endian}}
+
+
+def _codec_list(codecs: Any) -> list[JSON]:
+    if isinstance(codecs, (str, dict)):
+        return [codecs]
+    return list(codecs)
+
+
+def _guess_chunks(shape: tuple[int, ...], itemsize: int, target: int = 1 << 20) -> tuple[int, ...]:
+    chunks = [max(1, s) for s in shape]
+    while math.prod(chunks) * itemsize > target and max(chunks) > 1:
+        d = chunks.index(max(chunks))
+        chunks[d] = (chunks[d] + 1) // 2
+    return tuple(chunks)
+
+
+def _as_shape(value: Any, name: str) -> tuple[int, ...]:
+    if isinstance(value, (int, np.integer)):
+        return (operator.index(value),)
+    return tuple(operator.index(v) for v in value)
+
+
+def create(
+    store: StoreLike,
+    shape: Union[int, Sequence[int]],
+    dtype: npt.DTypeLike,
+    *,
+    path: str = "",
+    chunks: Optional[Sequence[int]] = None,
+    shards: Optional[Sequence[int]] = None,
+    codecs: Any = None,
+    fill_value: Any = 0,
+    zarr_format: Literal[2, 3] = 3,
+    attributes: Optional[Mapping[str, JSON]] = None,
+    dimension_names: Optional[Sequence[Optional[str]]] = None,
+    index_location: Literal["start", "end"] = "end",
+    order: Literal["C", "F"] = "C",
+    dimension_separator: Literal[".", "/"] = ".",
+    overwrite: bool = False,
+) -> Array:
+    """Creates a Zarr array and returns it (open for writing). Chunks are written on assignment.
+
+    Defaults match zarr-python's ``create_array``:
+      - v3 sharded (``shards`` given): inner codecs [bytes little-endian, zstd level 0 no checksum], index codecs
+        [bytes little-endian, crc32c], index at the end; ``chunks`` is the inner chunk shape;
+      - v3 unsharded: [bytes little-endian, zstd level 0 no checksum];
+      - v2: compressor zstd level 0, no filters, ``order`` C, ``dimension_separator`` ".".
+    ``codecs``: v3, the codec list (of the inner chunks when sharded), entries ``{"name", "configuration"}`` or
+    bare names; v2, the compressor (``{"id": ...}``, a one-element list of it, or ``[]`` for none).
+    ``chunks=None`` picks chunks of about 1 MiB. ``overwrite=True`` replaces an existing node (for a local
+    directory that holds Zarr metadata, its contents are deleted first, as zarr-python does).
+    """
+    location = _locate(store, path)
+    dt = np.dtype(dtype)
+    name = _dtype_name(dt)
+    shape_t = _as_shape(shape, "shape")
+    if chunks is None:
+        chunks_t = _guess_chunks(shards if shards is not None else shape_t, dt.itemsize)
+    else:
+        chunks_t = _as_shape(chunks, "chunks")
+    if len(chunks_t) != len(shape_t):
+        raise ValueError(f"chunks {chunks_t} must have one entry per dimension of shape {shape_t}")
+    fill = _fill_json(fill_value, dt)
+    attrs = dict(attributes) if attributes is not None else {}
+    if zarr_format == 3:
+        if codecs is None:
+            inner: list[JSON] = [_bytes_codec(dt), {"name": "zstd", "configuration": {"level": 0, "checksum": False}}]
+        else:
+            inner = _codec_list(codecs)
+        if shards is not None:
+            shards_t = _as_shape(shards, "shards")
+            if len(shards_t) != len(shape_t):
+                raise ValueError(f"shards {shards_t} must have one entry per dimension of shape {shape_t}")
+            grid = list(shards_t)
+            array_codecs: list[JSON] = [
+                {
+                    "name": "sharding_indexed",
+                    "configuration": {
+                        "chunk_shape": list(chunks_t),
+                        "codecs": inner,
+                        "index_codecs": [_bytes_codec(np.dtype("u8")), {"name": "crc32c"}],
+                        "index_location": index_location,
+                    },
+                }
+            ]
+        else:
+            grid = list(chunks_t)
+            array_codecs = inner
+        doc: dict[str, JSON] = {
+            "zarr_format": 3,
+            "node_type": "array",
+            "shape": list(shape_t),
+            "data_type": name,
+            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": grid}},
+            "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+            "fill_value": fill,
+            "codecs": array_codecs,
+            "attributes": attrs,
+            "storage_transformers": [],
+        }
+        if dimension_names is not None:
+            doc["dimension_names"] = list(dimension_names)
+        metadata_text, attributes_text = json.dumps(doc), ""
+    elif zarr_format == 2:
+        if shards is not None:
+            raise ValueError("zarr_format=2 arrays cannot be sharded (shards must be None)")
+        if dimension_names is not None:
+            raise ValueError("zarr_format=2 arrays have no dimension_names")
+        if codecs is None:
+            compressor: JSON = {"id": "zstd", "level": 0}
+        else:
+            lst = _codec_list(codecs)
+            if len(lst) > 1:
+                raise ValueError("zarr_format=2: codecs is the compressor: one {'id': ...} object (or [] for none)")
+            compressor = lst[0] if lst else None
+        typestr = dt.str if dt.byteorder != "=" else dt.newbyteorder("<").str
+        doc = {
+            "zarr_format": 2,
+            "shape": list(shape_t),
+            "chunks": list(chunks_t),
+            "dtype": typestr,
+            "fill_value": fill,
+            "order": order,
+            "filters": None,
+            "dimension_separator": dimension_separator,
+            "compressor": compressor,
+        }
+        metadata_text = json.dumps(doc)
+        attributes_text = json.dumps(attrs) if attrs else ""
+    else:
+        raise ValueError(f"zarr_format must be 2 or 3, not {zarr_format!r}")
+    if overwrite and location.directory is not None and os.path.isdir(location.directory):
+        if any(os.path.exists(os.path.join(location.directory, f)) for f in (*_NODE_FILES, ".zattrs")):
+            shutil.rmtree(location.directory)
+    core = _lsio.zarr_create(location.store, location.path, metadata_text, attributes_text, overwrite)
+    return Array(core, location)
