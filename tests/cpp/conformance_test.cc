@@ -270,17 +270,7 @@ INSTANTIATE_TEST_SUITE_P(AllStores, Conformance, ::testing::Values("uring", "pos
 
 // ---- file-store-only behaviour --------------------------------------------
 
-class FileStoreTest : public ::testing::TestWithParam<EngineKind> {
- protected:
-  std::shared_ptr<Store> open(const std::string& root) {
-    StoreOptions so;
-    so.engine = GetParam();
-    auto s = open_store(root, so);
-    EXPECT_TRUE(s) << s.error().to_string();
-    return *s;
-  }
-  testing::TempDir dir_;
-};
+class FileStoreTest : public testing::EngineTest {};
 
 TEST_P(FileStoreTest, DirectoryIsAnError) {
   auto store = open(dir_.path());
@@ -363,7 +353,7 @@ TEST(OpenStore, EngineFromEnvironmentAndUrls) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, FileStoreTest, ::testing::Values(EngineKind::kUring, EngineKind::kPosix),
-                         [](const auto& info) { return info.param == EngineKind::kUring ? "uring" : "posix"; });
+                         testing::engine_name);
 
 }  // namespace
 }  // namespace lsio

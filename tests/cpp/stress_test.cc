@@ -32,17 +32,20 @@ uint64_t word_at(const std::byte* p) {
   return v;
 }
 
-class Stress : public ::testing::TestWithParam<EngineKind> {
- protected:
-  std::shared_ptr<Store> open(const std::string& root) {
-    StoreOptions so;
-    so.engine = GetParam();
-    auto s = open_store(root, so);
-    EXPECT_TRUE(s) << s.error().to_string();
-    return *s;
+class Stress : public testing::EngineTest {};
+
+// n ranges of `len` bytes at random `len`-aligned offsets of file "p" (`file_size` bytes).
+ReadBatch random_aligned_batch(uint64_t n, uint64_t len, uint64_t file_size, uint64_t seed) {
+  ReadBatch b;
+  b.reserve(n);
+  std::mt19937_64 rng(seed);
+  const uint32_t id = b.file_id("p");
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint64_t off = (rng() % (file_size / len)) * len;
+    b.add(id, ByteRange::bounded(off, off + len));
   }
-  testing::TempDir dir_;
-};
+  return b;
+}
 
 TEST_P(Stress, SparseFileOver2GiB) {
   const uint64_t size = (5ull << 30) / 2;  // 2.5 GiB, mostly holes
@@ -95,14 +98,7 @@ TEST_P(Stress, TenMillionTinyRangesInBoundedMemory) {
   constexpr uint64_t kFile = 256ull << 20, kN = 10'000'000, kLen = 64;
   write_pattern_file(dir_.file("p"), kFile);
   auto store = open(dir_.path());
-  ReadBatch b;
-  b.reserve(kN);
-  std::mt19937_64 rng(7);
-  const uint32_t id = b.file_id("p");
-  for (uint64_t i = 0; i < kN; ++i) {
-    const uint64_t off = (rng() % (kFile / kLen)) * kLen;
-    b.add(id, ByteRange::bounded(off, off + kLen));
-  }
+  const ReadBatch b = random_aligned_batch(kN, kLen, kFile, 7);
   auto r = store->read(b);
   size_t bad = 0;
   for (uint64_t i = 0; i < kN; ++i) {
@@ -125,14 +121,7 @@ TEST_P(Stress, ForEachOf40GBRunsInBoundedMemory) {
   constexpr uint64_t kFile = 1ull << 30, kN = 10'000'000, kLen = 4096;
   write_pattern_file(dir_.file("p"), kFile);
   auto store = open(dir_.path());
-  ReadBatch b;
-  b.reserve(kN);
-  std::mt19937_64 rng(9);
-  const uint32_t id = b.file_id("p");
-  for (uint64_t i = 0; i < kN; ++i) {
-    const uint64_t off = (rng() % (kFile / kLen)) * kLen;
-    b.add(id, ByteRange::bounded(off, off + kLen));
-  }
+  const ReadBatch b = random_aligned_batch(kN, kLen, kFile, 9);
   std::atomic<uint64_t> bytes{0}, bad{0};
   Status s = store->for_each(b, [&](size_t i, Result<Bytes> r) {
     const uint64_t off = static_cast<uint64_t>(b.range(i).begin());
@@ -152,7 +141,7 @@ TEST_P(Stress, ForEachOf40GBRunsInBoundedMemory) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, Stress, ::testing::Values(EngineKind::kUring, EngineKind::kPosix),
-                         [](const auto& info) { return info.param == EngineKind::kUring ? "uring" : "posix"; });
+                         testing::engine_name);
 
 }  // namespace
 }  // namespace lsio

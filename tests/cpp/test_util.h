@@ -2,6 +2,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -53,6 +54,23 @@ inline void write_file(const std::string& path, std::span<const std::byte> data)
     done += static_cast<size_t>(n);
   }
   ::close(fd);
+}
+
+// A fixture base for tests run once per file engine (uring, posix).
+class EngineTest : public ::testing::TestWithParam<EngineKind> {
+ protected:
+  std::shared_ptr<Store> open(const std::string& root) {
+    StoreOptions so;
+    so.engine = GetParam();
+    auto s = open_store(root, so);
+    EXPECT_TRUE(s) << s.error().to_string();
+    return *s;
+  }
+  TempDir dir_;
+};
+
+inline std::string engine_name(const ::testing::TestParamInfo<EngineKind>& info) {
+  return info.param == EngineKind::kUring ? "uring" : "posix";
 }
 
 inline long peak_rss_kib() {
