@@ -3,9 +3,11 @@
 // and hostile inputs give kDataLoss naming the key; shard indexes are validated.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
