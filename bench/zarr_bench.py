@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Zarr read benchmark, after the public zarr_benchmarks suite, scaled to this machine.
+
+A uint16 cube stored three ways (uncompressed chunks; zstd chunks; shards of
+zstd inner chunks), read by LSIO, tensorstore, zarr-python and zarr-python with
+the zarrs codec pipeline, each contestant in its own process (so peak RSS is
+its own), page cache hot. Writes bench/results/zarr.md and zarr.png.
+
+    .venv/bin/python bench/zarr_bench.py [--size 512] [--crops 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+CONTESTANTS = ["lsio", "tensorstore", "zarr-python", "zarr-python+zarrs"]
+WORKLOADS = ["read all", "chunk by chunk", "inner chunk by inner chunk", "random 64^3 crops"]
+
+
+def layouts(size: int) -> dict[str, dict]:
+    chunk = min(256, size)
+    return {
+        "raw": {"chunks": (chunk,) * 3, "shards": None, "compressors": None},
+        "zstd": {"chunks": (chunk,) * 3, "shards": None, "compressors": "zstd"},
+        "sharded": {"chunks": (64,) * 3, "shards": (chunk,) * 3, "compressors": "zstd"},
+    }
+
+
+def create_data(root: Path, size: int) -> None:
+    import zarr
+    from zarr.codecs import ZstdCodec
+
+    rng = np.random.default_rng(0)
+    # Smooth-ish data so zstd has something to do (like imagery), not white noise.
+    base = (np.arange(size, dtype=np.uint32)[:, None, None] * 7 + np.arange(size)[None, :, None] * 3
+            + np.arange(size)[None, None, :]) % 4096
+    data = (base + rng.integers(0, 64, size=(size,) * 3)).astype(np.uint16)
+    for name, spec in layouts(size).items():
+        path = root / f"{name}.zarr"
+        if (path / "zarr.json").exists():
+            continue
+        comp = ZstdCodec(level=1) if spec["compressors"] else None
+        a = zarr.create_array(str(path), shape=data.shape, dtype="uint16", chunks=spec["chunks"],
+                              shards=spec["shards"], compressors=comp, overwrite=True)
+        a[...] = data
+
+
+def selections(workload: str, size: int, layout: dict, crops: int) -> list[tuple[slice, ...]]:
+    if workload == "read all":
+        return [(slice(0, size),) * 3]
+    step = layout["shards"][0] if workload == "chunk by chunk" and layout["shards"] else layout["chunks"][0]
+    if workload in ("chunk by chunk", "inner chunk by inner chunk"):
+        if workload == "inner chunk by inner chunk" and not layout["shards"]:
+            return []
+        r = range(0, size, step)
+        return [(slice(i, i + step), slice(j, j + step), slice(k, k + step)) for i in r for j in r for k in r]
+    rng = np.random.default_rng(1)
+    starts = rng.integers(0, size - 64, size=(crops, 3))
+    return [tuple(slice(int(s), int(s) + 64) for s in st) for st in starts]
+
+
+def open_reader(contestant: str, path: str):
+    if contestant == "lsio":
+        import lsio.zarr
+        a = lsio.zarr.open(path)
+        return lambda sel: a[sel]
+    if contestant == "tensorstore":
+        import tensorstore as ts
+        t = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": path}}).result()
+        return lambda sel: t[sel].read().result()
+    import zarr
+    if contestant == "zarr-python+zarrs":
+        zarr.config.set({"codec_pipeline.path": "zarrs.ZarrsCodecPipeline"})
+    a = zarr.open_array(path, mode="r")
+    return lambda sel: a[sel]
+
+
+def child(contestant: str, path: str, workload: str, size: int, crops: int, layout_name: str) -> None:
+    layout = layouts(size)[layout_name]
+    sels = selections(workload, size, layout, crops)
+    read = open_reader(contestant, path)
+    best = float("inf")
+    nbytes = 0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        nbytes = sum(read(s).nbytes for s in sels)
+        best = min(best, time.perf_counter() - t0)
+    # VmHWM belongs to this process image (ru_maxrss can carry the parent's peak across exec).
+    hwm = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM"))
+    rss = int(hwm.split()[1]) / 1024
+    print(json.dumps({"seconds": best, "bytes": nbytes, "peak_rss_mib": rss}))
+
+
+def run_child(args: list[str]) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1][:120]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def warm(root: Path) -> None:
+    for f in root.rglob("*"):
+        if f.is_file():
+            f.read_bytes()
+
+
+def report(results: dict, size: int, crops: int, out: Path, command: str) -> None:
+    lines = [
+        "# Zarr read benchmark", "",
+        f"- command: `{command}`",
+        f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: nproc {os.cpu_count()}, "
+        f"kernel {os.uname().release}; page cache hot; best of 3; each contestant in its own process",
+        f"- data: uint16 {size}^3 ({size**3 * 2 / 2**20:.0f} MiB) as raw {min(256, size)}^3 chunks, zstd(1) "
+        f"{min(256, size)}^3 chunks, and {min(256, size)}^3 shards of 64^3 zstd(1) inner chunks (written by zarr-python)",
+        "- ratio = LSIO speed / that contestant's speed", "",
+        "| layout | workload | contestant | seconds | GB/s decoded | peak RSS MiB | LSIO × |",
+        "|---|---|---|--:|--:|--:|--:|",
+    ]
+    for (layout, workload), per in results.items():
+        lsio_s = per.get("lsio", {}).get("seconds")
+        for c in CONTESTANTS:
+            r = per.get(c, {})
+            if "error" in r:
+                lines.append(f"| {layout} | {workload} | {c} | error: {r['error']} | | | |")
+                continue
+            ratio = f"{r['seconds'] / lsio_s:.2f}" if lsio_s else "–"
+            lines.append(f"| {layout} | {workload} | {c} | {r['seconds']:.3f} | {r['bytes'] / r['seconds'] / 1e9:.2f} "
+                         f"| {r['peak_rss_mib']:.0f} | {ratio} |")
+    (out / "zarr.md").write_text("\n".join(lines) + "\n")
+    plot(results, out / "zarr.png")
+
+
+def plot(results: dict, png: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = list(results)
+    fig, ax = plt.subplots(figsize=(12, 5))
+    width = 0.8 / len(CONTESTANTS)
+    for i, c in enumerate(CONTESTANTS):
+        vals = [results[k].get(c, {}).get("bytes", 0) / results[k].get(c, {}).get("seconds", 1) / 1e9
+                if "seconds" in results[k].get(c, {}) else 0 for k in keys]
+        ax.bar([x + i * width for x in range(len(keys))], vals, width, label=c)
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(keys))])
+    ax.set_xticklabels([f"{a}\n{w}" for a, w in keys], fontsize=7)
+    ax.set_ylabel("GB/s decoded (higher is better)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--crops", type=int, default=1000)
+    p.add_argument("--data-dir", default=str(HERE / "data" / "zarr"))
+    p.add_argument("--child", nargs=6)
+    a = p.parse_args()
+    if a.child:
+        c, path, workload, size, crops, layout = a.child
+        return child(c, path, workload, int(size), int(crops), layout)
+    root = Path(a.data_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    create_data(root, a.size)
+    warm(root)
+    results: dict = {}
+    for layout_name, layout in layouts(a.size).items():
+        for w in WORKLOADS:
+            if not selections(w, a.size, layout, a.crops):
+                continue
+            for c in CONTESTANTS:
+                r = run_child([c, str(root / f"{layout_name}.zarr"), w, str(a.size), str(a.crops), layout_name])
+                results.setdefault((layout_name, w), {})[c] = r
+                print(f"{layout_name:8} {w:28} {c:18} {r}", flush=True)
+    out = HERE / "results"
+    report(results, a.size, a.crops, out, "python bench/zarr_bench.py " + " ".join(sys.argv[1:]))
+    print(f"wrote {out / 'zarr.md'}")
+
+
+if __name__ == "__main__":
+    main()
