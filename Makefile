@@ -78,6 +78,7 @@ bench: build
 
 demo: build
 	$(PY) bench/run.py --quick
+	@sed -n '/^## Ratio to fio/,/^## Workloads/p' bench/results/core-quick.md | sed '$$d'
 
 format:
 	clang-format-19 -i $$(git ls-files '*.h' '*.cc')
