@@ -174,6 +174,19 @@ class ZarrArray:
         """zarr.json (v3) or .zarray with the .zattrs attributes under "attributes" (v2)."""
     @property
     def dimension_names(self) -> Optional[list[Optional[str]]]: ...
+    def read_crops(
+        self,
+        starts: Any,
+        shape: Sequence[int],
+        out: Any,
+        out_dtype: str = "",
+        channel_dim: int = 0,
+        scale: Sequence[float] = (1.0,),
+        offset: Sequence[float] = (0.0,),
+    ) -> None:
+        """Reads crops (flat int64 starts, one per dimension per crop; parts outside the array read as the fill
+        value) into a C-contiguous buffer, crop after crop, in one batch. out_dtype 'float32'/'float64' converts
+        while placing: out = x * scale[c] + offset[c], c the index along channel_dim. GIL released."""
     def read(self, selection: Sequence[ZarrDimSelection], out: WritableBuffer) -> None:
         """Reads a selection into a writable C-contiguous buffer of exactly its size (C order, native endian).
 

@@ -474,6 +474,52 @@ class Array:
             raise ValueError("out must be writable")
         return self._read(sel, out)
 
+    def read_crops(
+        self,
+        starts: npt.ArrayLike,
+        shape: Sequence[int],
+        *,
+        out: Optional[npt.NDArray[Any]] = None,
+        dtype: Any = None,
+        channel_dim: int = 0,
+        scale: Union[float, Sequence[float]] = 1.0,
+        offset: Union[float, Sequence[float]] = 0.0,
+    ) -> npt.NDArray[Any]:
+        """Reads many boxes of the same ``shape`` in one batch and returns them stacked: (len(starts), *shape).
+
+        ``starts`` is (n, ndim) integers, the first element of each box. Boxes may reach outside the array (negative
+        starts, past the end): those elements read as the fill value. With ``dtype`` float32 or float64 each element
+        becomes ``x * scale[c] + offset[c]`` as its chunk is placed (no second pass), ``c`` being its index along
+        ``channel_dim`` of the box; scale and offset are one number or one per index along that dimension. ``out``
+        (C-contiguous, writable, the right shape and dtype) is filled instead of a new array.
+        """
+        st = np.ascontiguousarray(np.asarray(starts, dtype=np.int64))
+        if st.ndim != 2 or st.shape[1] != self.ndim:
+            raise ValueError(f"starts must have shape (n, {self.ndim}), not {st.shape}")
+        box = tuple(operator.index(s) for s in shape)
+        if len(box) != self.ndim or any(s < 0 for s in box):
+            raise ValueError(f"shape must be {self.ndim} non-negative integers, not {tuple(shape)}")
+        convert = dtype is not None or np.ndim(scale) != 0 or scale != 1.0 or np.ndim(offset) != 0 or offset != 0.0
+        out_dtype = np.dtype(dtype) if dtype is not None else (np.dtype(np.float32) if convert else self._dtype)
+        if convert and out_dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            if dtype is not None and out_dtype == self._dtype and np.ndim(scale) == 0 and np.ndim(offset) == 0 \
+                    and scale == 1.0 and offset == 0.0:
+                convert = False
+            else:
+                raise ValueError(f"dtype must be float32 or float64 to convert, not {out_dtype}")
+        full = (st.shape[0], *box)
+        if out is None:
+            out = np.empty(full, dtype=out_dtype)
+        elif out.shape != full or out.dtype != out_dtype or not out.flags.c_contiguous or not out.flags.writeable:
+            raise ValueError(f"out must be a writable C-contiguous {out_dtype} array of shape {full}, "
+                             f"not {out.dtype} {out.shape}")
+        if convert:
+            self._core.read_crops(st.reshape(-1), box, out, out_dtype.name, channel_dim,
+                                  [float(v) for v in np.atleast_1d(scale)], [float(v) for v in np.atleast_1d(offset)])
+        else:
+            self._core.read_crops(st.reshape(-1), box, out)
+        return out
+
     # -- writes --
     def _write(self, sel: _Selection, value: Any) -> None:
         if self._read_only:

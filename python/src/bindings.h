@@ -68,8 +68,8 @@ class PathConverter {
   const char* name_;
   PyObject* last_item_ = nullptr;
   Entry* last_entry_ = nullptr;
-  nb::dict positions_;          // path object -> position in entries_ (keeps the objects alive)
-  std::deque<Entry> entries_;   // stable addresses
+  nb::dict positions_;             // path object -> position in entries_ (keeps the objects alive)
+  std::deque<Entry> entries_;      // stable addresses
   std::deque<std::string> owned_;  // encoded copies of non-str paths
 };
 
@@ -99,6 +99,7 @@ class IntColumn {
   IntColumn(nb::handle values, const char* name, bool allow_none, int64_t none = -1);
   size_t size() const { return size_; }
   int64_t operator[](size_t i) const { return data_[i]; }
+  const int64_t* data() const { return data_; }
 
  private:
   // Keeps data_ alive when it points into an array (or a converted copy of one).

@@ -58,7 +58,9 @@ nb::tuple shape_tuple(const std::vector<uint64_t>& shape) {
   return nb::tuple(items);
 }
 
-nb::bytes bytes_of(const std::vector<std::byte>& v) { return nb::bytes(reinterpret_cast<const char*>(v.data()), v.size()); }
+nb::bytes bytes_of(const std::vector<std::byte>& v) {
+  return nb::bytes(reinterpret_cast<const char*>(v.data()), v.size());
+}
 
 template <typename T>
 T value_or_raise(Result<T> r) {
@@ -97,7 +99,8 @@ Selection to_selection(nb::handle items) {
     nb::object item = seq[d];
     if (nb::isinstance<nb::tuple>(item)) {
       const nb::tuple t = nb::borrow<nb::tuple>(item);
-      if (nb::len(t) != 3) throw nb::value_error(("selection[" + std::to_string(d) + "]: expected (start, stop, step)").c_str());
+      if (nb::len(t) != 3)
+        throw nb::value_error(("selection[" + std::to_string(d) + "]: expected (start, stop, step)").c_str());
       const int64_t start = nb::cast<int64_t>(t[0]), stop = nb::cast<int64_t>(t[1]), step = nb::cast<int64_t>(t[2]);
       if (start < 0 || stop < 0 || step <= 0) {
         throw nb::value_error(("selection[" + std::to_string(d) + "]: slice (" + std::to_string(start) + ", " +
@@ -105,8 +108,8 @@ Selection to_selection(nb::handle items) {
                                ") needs start, stop >= 0 and step > 0")
                                   .c_str());
       }
-      sel.push_back(DimSelection::slice(static_cast<uint64_t>(start), static_cast<uint64_t>(stop),
-                                        static_cast<uint64_t>(step)));
+      sel.push_back(
+          DimSelection::slice(static_cast<uint64_t>(start), static_cast<uint64_t>(stop), static_cast<uint64_t>(step)));
     } else {
       const std::string name = "selection[" + std::to_string(d) + "]";
       const IntColumn column(item, name.c_str(), /*allow_none=*/false);
@@ -140,6 +143,28 @@ void read(PyArray& self, nb::handle selection, nb::handle out) {
   {
     nb::gil_scoped_release release;
     status = self.array->read(sel, dest);
+  }
+  if (!status.ok()) raise_status(status);
+}
+
+// starts: 1-d int64 (crops x ndim, flattened); out_dtype "" writes the array's dtype unconverted.
+void read_crops(PyArray& self, nb::handle starts, const std::vector<uint64_t>& shape, nb::handle out,
+                const std::string& out_dtype, size_t channel_dim, const std::vector<double>& scale,
+                const std::vector<double>& offset) {
+  const IntColumn column(starts, "starts", /*allow_none=*/false);
+  const std::span<const int64_t> begin(column.data(), column.size());
+  std::optional<zarr::Conversion> conversion;
+  if (!out_dtype.empty()) {
+    const zarr::DataType t = value_or_raise(zarr::parse_v3_dtype(out_dtype));
+    conversion = zarr::Conversion{t, channel_dim, scale, offset};
+  }
+  const BufferView view(out, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS);
+  const std::span<const std::byte> bytes = view.bytes();
+  const std::span<std::byte> dest(const_cast<std::byte*>(bytes.data()), bytes.size());
+  Status status;
+  {
+    nb::gil_scoped_release release;
+    status = self.array->read_crops(begin, shape, dest, conversion ? &*conversion : nullptr);
   }
   if (!status.ok()) raise_status(status);
 }
@@ -187,9 +212,9 @@ PyArray create_array(nb::handle store, const std::string& path, const std::strin
   int format = 3;
   const nlohmann::json doc = nlohmann::json::parse(metadata_json, nullptr, /*allow_exceptions=*/false);
   if (doc.is_object() && doc.contains("zarr_format") && doc["zarr_format"] == 2) format = 2;
-  zarr::ArrayMetadata meta = value_or_raise(
-      format == 3 ? zarr::parse_v3_array(metadata_json, join_key(path, "zarr.json"))
-                  : zarr::parse_v2_array(metadata_json, attributes_json, join_key(path, ".zarray")));
+  zarr::ArrayMetadata meta =
+      value_or_raise(format == 3 ? zarr::parse_v3_array(metadata_json, join_key(path, "zarr.json"))
+                                 : zarr::parse_v2_array(metadata_json, attributes_json, join_key(path, ".zarray")));
   Result<std::shared_ptr<zarr::Array>> r;
   {
     nb::gil_scoped_release release;
@@ -239,11 +264,13 @@ nb::object open_node(nb::handle store, const std::string& path) {
 void init_zarr(nb::module_& m) {
   store_type = m.attr("Store");
   nb::class_<PyArray>(m, "ZarrArray", "A Zarr v2 or v3 array on an lsio.Store (see lsio.zarr.Array).")
-      .def_prop_ro("path", [](const PyArray& a) { return a.array->path(); }, "The array's prefix in its store.")
+      .def_prop_ro(
+          "path", [](const PyArray& a) { return a.array->path(); }, "The array's prefix in its store.")
       .def_prop_ro("zarr_format", [](const PyArray& a) { return a.array->metadata().zarr_format; })
       .def_prop_ro("shape", [](const PyArray& a) { return shape_tuple(a.array->metadata().shape); })
-      .def_prop_ro("chunks", [](const PyArray& a) { return shape_tuple(a.array->read_chunk_shape()); },
-                   "The chunk shape (inner chunks for a sharded array).")
+      .def_prop_ro(
+          "chunks", [](const PyArray& a) { return shape_tuple(a.array->read_chunk_shape()); },
+          "The chunk shape (inner chunks for a sharded array).")
       .def_prop_ro(
           "shards",
           [](const PyArray& a) -> nb::object {
@@ -251,11 +278,13 @@ void init_zarr(nb::module_& m) {
             return s.empty() ? nb::none() : nb::object(shape_tuple(s));
           },
           "The shard shape, or None when the array is not sharded.")
-      .def_prop_ro("dtype", [](const PyArray& a) { return zarr::numpy_typestr(a.array->metadata().dtype); },
-                   "The numpy typestr of the decoded elements (native little-endian, e.g. '<u2').")
+      .def_prop_ro(
+          "dtype", [](const PyArray& a) { return zarr::numpy_typestr(a.array->metadata().dtype); },
+          "The numpy typestr of the decoded elements (native little-endian, e.g. '<u2').")
       .def_prop_ro("itemsize", [](const PyArray& a) { return a.array->itemsize(); })
-      .def_prop_ro("fill_value", [](const PyArray& a) { return bytes_of(a.array->metadata().fill_value); },
-                   "One element of the fill value, little-endian bytes.")
+      .def_prop_ro(
+          "fill_value", [](const PyArray& a) { return bytes_of(a.array->metadata().fill_value); },
+          "One element of the fill value, little-endian bytes.")
       .def_prop_ro("attributes_json", [](const PyArray& a) { return a.array->metadata().attributes.dump(); })
       .def_prop_ro("metadata_json", &metadata_json,
                    "zarr.json (v3) or .zarray with the .zattrs attributes under \"attributes\" (v2).")
@@ -263,6 +292,12 @@ void init_zarr(nb::module_& m) {
       .def("read", &read, "selection"_a, "out"_a,
            "Reads a selection (one (start, stop, step) tuple or index sequence per dimension) into a writable\n"
            "C-contiguous buffer of exactly the selection's size (C order, native endian). GIL released.")
+      .def("read_crops", &read_crops, "starts"_a, "shape"_a, "out"_a, "out_dtype"_a = "", "channel_dim"_a = 0,
+           "scale"_a = std::vector<double>{1.0}, "offset"_a = std::vector<double>{0.0},
+           "Reads crops (starts: flat int64, one start per dimension per crop; may lie partly outside the array,\n"
+           "which reads as the fill value) of `shape` into a C-contiguous buffer, crop after crop, in one batch.\n"
+           "out_dtype 'float32'/'float64' converts as each chunk is placed: out = x * scale[c] + offset[c], c the\n"
+           "index along channel_dim of the crop. GIL released.")
       .def("write", &write, "selection"_a, "src"_a,
            "Writes a C-contiguous buffer holding the selection's elements (C order, native endian). GIL released.");
   m.def("zarr_open", &open_array, "store"_a, "path"_a, "Opens the Zarr array at path (zarr.json, else .zarray).");

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "zarr/array_internal.h"
+
 namespace lsio::zarr {
 namespace {
 
@@ -18,61 +20,6 @@ Result<std::optional<Bytes>> read_optional(Store& store, const std::string& key)
   if (r) return std::optional<Bytes>(std::move(*r));
   if (r.error().code() == StatusCode::kNotFound) return std::optional<Bytes>();
   return error(r.error());
-}
-
-// Collects the first error raised by concurrent chunk callbacks.
-class FirstError {
- public:
-  void set(Status s) {
-    std::lock_guard lock(mu_);
-    if (first_.ok()) first_ = std::move(s);
-  }
-  Status get() {
-    std::lock_guard lock(mu_);
-    return first_;
-  }
-
- private:
-  std::mutex mu_;
-  Status first_;
-};
-
-// Splits one dimension's shard-level part into its inner chunks.
-std::vector<DimPart> split_part(const DimPart& part, uint64_t inner_len) {
-  std::vector<DimPart> out;
-  for (size_t k = 0; k < part.in_chunk.size(); ++k) {
-    const uint64_t c = part.in_chunk[k] / inner_len;
-    auto it = std::find_if(out.begin(), out.end(), [&](const DimPart& p) { return p.chunk == c; });
-    DimPart& p = it != out.end() ? *it : out.emplace_back(DimPart{c, {}, {}});
-    p.in_chunk.push_back(static_cast<uint32_t>(part.in_chunk[k] - c * inner_len));
-    p.in_out.push_back(part.in_out[k]);
-  }
-  return out;
-}
-
-// Calls fn(combo) for every combination of one element from each list.
-template <typename T, typename Fn>
-void for_each_combination(const std::vector<std::vector<T>>& lists, Fn&& fn) {
-  for (const auto& l : lists)
-    if (l.empty()) return;
-  std::vector<size_t> idx(lists.size(), 0);
-  std::vector<const T*> combo(lists.size());
-  for (;;) {
-    for (size_t d = 0; d < lists.size(); ++d) combo[d] = &lists[d][idx[d]];
-    fn(std::span<const T* const>(combo));
-    size_t d = lists.size();
-    while (d-- > 0) {
-      if (++idx[d] < lists[d].size()) break;
-      idx[d] = 0;
-    }
-    if (d == static_cast<size_t>(-1)) return;
-  }
-}
-
-uint64_t linear_index(std::span<const uint64_t> coords, std::span<const uint64_t> grid) {
-  uint64_t i = 0;
-  for (size_t d = 0; d < grid.size(); ++d) i = i * grid[d] + coords[d];
-  return i;
 }
 
 // True when the parts select every element of the chunk that lies inside the array.
@@ -146,7 +93,8 @@ Result<std::shared_ptr<Array>> Array::create(std::shared_ptr<Store> store, std::
   } else {
     const auto sizes = store->sizes(node_keys);
     for (size_t i = 0; i < 3; ++i) {
-      if (sizes[i]) return error(StatusCode::kInvalidArgument, "cannot create array: " + node_keys[i] + " already exists");
+      if (sizes[i])
+        return error(StatusCode::kInvalidArgument, "cannot create array: " + node_keys[i] + " already exists");
     }
   }
   std::shared_ptr<const codec::CodecChain> chain;
@@ -178,47 +126,6 @@ std::vector<Array::ChunkTask> Array::plan_chunks(const Selection& sel, std::span
   });
   if (sel.empty()) tasks.push_back(ChunkTask{});  // 0-d array: its single chunk
   return tasks;
-}
-
-Status Array::read(const Selection& sel, std::span<std::byte> out) {
-  LSIO_RETURN_IF_ERROR(check_selection(sel, meta_.shape).with_context("read " + path_));
-  const std::vector<uint64_t> out_shape = selection_shape(sel);
-  uint64_t n = itemsize();
-  for (uint64_t s : out_shape) n *= s;
-  if (out.size() != n) {
-    return Status(StatusCode::kInvalidArgument, "read " + path_ + ": output has " + std::to_string(out.size()) +
-                                                    " bytes, the selection needs " + std::to_string(n));
-  }
-  if (n == 0) return {};
-  return chain_->sharding() ? read_sharded(sel, out) : read_unsharded(sel, out);
-}
-
-Status Array::read_unsharded(const Selection& sel, std::span<std::byte> out) {
-  std::vector<std::vector<DimPart>> storage;
-  const std::vector<ChunkTask> tasks = plan_chunks(sel, meta_.chunk_shape, storage);
-  const std::vector<uint64_t> out_shape = selection_shape(sel);
-  ReadBatch batch;
-  batch.reserve(tasks.size());
-  for (const ChunkTask& t : tasks) batch.add(chunk_key(t.coords), ByteRange::whole());
-  FirstError first;
-  const size_t chunk_bytes = chain_->layout().num_bytes();
-  Status s = store_->for_each(batch, [&](size_t i, Result<Bytes> r) {
-    const ChunkTask& t = tasks[i];
-    if (!r) {
-      if (r.error().code() == StatusCode::kNotFound) return fill_region(t.parts, out.data(), out_shape, meta_.fill_value);
-      return first.set(r.error().with_context("read chunk " + batch.path_of(i)));
-    }
-    const std::byte* src = r->data();
-    thread_local std::vector<std::byte> scratch;
-    if (!chain_->is_identity() || r->size() != chunk_bytes) {
-      scratch.resize(chunk_bytes);
-      if (Status d = chain_->decode(r->span(), scratch, batch.path_of(i)); !d.ok()) return first.set(d);
-      src = scratch.data();
-    }
-    scatter_chunk(src, meta_.chunk_shape, t.parts, out.data(), out_shape, itemsize());
-  });
-  LSIO_RETURN_IF_ERROR(s);
-  return first.get();
 }
 
 Result<std::shared_ptr<const std::vector<codec::ShardIndexEntry>>> Array::cached_index(const std::string& key) const {
@@ -262,65 +169,6 @@ Status Array::load_indexes(const std::vector<std::string>& keys) {
   return {};
 }
 
-Status Array::read_sharded(const Selection& sel, std::span<std::byte> out) {
-  const codec::ShardingSpec& spec = *chain_->sharding();
-  if (spec.inner->sharding()) {
-    return Status(StatusCode::kUnimplemented, "read " + path_ + ": nested sharding is not supported yet");
-  }
-  std::vector<std::vector<DimPart>> storage;
-  const std::vector<ChunkTask> shards = plan_chunks(sel, meta_.chunk_shape, storage);
-  const std::vector<uint64_t> out_shape = selection_shape(sel);
-  std::vector<std::string> keys;
-  for (const ChunkTask& t : shards) keys.push_back(chunk_key(t.coords));
-  LSIO_RETURN_IF_ERROR(load_indexes(keys));
-
-  // One task per inner chunk to read; missing ones are filled right away.
-  struct InnerTask {
-    std::vector<DimPart> parts;
-  };
-  std::vector<InnerTask> inner_tasks;
-  ReadBatch batch;
-  const std::vector<uint64_t> grid = spec.inner_grid();
-  for (size_t s = 0; s < shards.size(); ++s) {
-    LSIO_ASSIGN_OR_RETURN(auto index, cached_index(keys[s]));
-    if (!index) {
-      fill_region(shards[s].parts, out.data(), out_shape, meta_.fill_value);
-      continue;
-    }
-    std::vector<std::vector<DimPart>> inner_parts;
-    for (size_t d = 0; d < grid.size(); ++d) inner_parts.push_back(split_part(*shards[s].parts[d], spec.inner_shape[d]));
-    for_each_combination(inner_parts, [&](std::span<const DimPart* const> combo) {
-      std::vector<uint64_t> coords;
-      for (const DimPart* p : combo) coords.push_back(p->chunk);
-      const codec::ShardIndexEntry& e = (*index)[linear_index(coords, grid)];
-      if (e.missing()) return fill_region(combo, out.data(), out_shape, meta_.fill_value);
-      InnerTask t;
-      for (const DimPart* p : combo) t.parts.push_back(*p);
-      inner_tasks.push_back(std::move(t));
-      batch.add(keys[s], ByteRange::bounded(e.offset, e.offset + e.nbytes));
-    });
-  }
-  FirstError first;
-  const codec::CodecChain& inner = *spec.inner;
-  const size_t chunk_bytes = inner.layout().num_bytes();
-  Status st = store_->for_each(batch, [&](size_t i, Result<Bytes> r) {
-    if (!r) return first.set(r.error().with_context("read inner chunk of shard " + batch.path_of(i)));
-    const std::byte* src = r->data();
-    thread_local std::vector<std::byte> scratch;
-    if (!inner.is_identity() || r->size() != chunk_bytes) {
-      scratch.resize(chunk_bytes);
-      const std::string where = batch.path_of(i) + " " + batch.range(i).to_string();
-      if (Status d = inner.decode(r->span(), scratch, where); !d.ok()) return first.set(d);
-      src = scratch.data();
-    }
-    std::vector<const DimPart*> parts;
-    for (const DimPart& p : inner_tasks[i].parts) parts.push_back(&p);
-    scatter_chunk(src, spec.inner_shape, parts, out.data(), out_shape, itemsize());
-  });
-  LSIO_RETURN_IF_ERROR(st);
-  return first.get();
-}
-
 bool Array::is_fill(std::span<const std::byte> chunk) const {
   const size_t n = meta_.fill_value.size();
   for (size_t i = 0; i < chunk.size(); i += n)
@@ -352,7 +200,8 @@ std::vector<std::byte> filled(size_t bytes, std::span<const std::byte> fill) {
 }  // namespace
 
 // Decodes `encoded` (or the fill value when absent) into a fresh chunk buffer.
-static Result<std::vector<std::byte>> decode_or_fill(const codec::CodecChain& chain, const std::optional<Bytes>& encoded,
+static Result<std::vector<std::byte>> decode_or_fill(const codec::CodecChain& chain,
+                                                     const std::optional<Bytes>& encoded,
                                                      std::span<const std::byte> fill, const std::string& where) {
   std::vector<std::byte> buf = filled(chain.layout().num_bytes(), fill);
   if (encoded) LSIO_RETURN_IF_ERROR(chain.decode(encoded->span(), buf, where));
@@ -416,8 +265,8 @@ Status Array::write_sharded(const Selection& sel, std::span<const std::byte> src
       LSIO_ASSIGN_OR_RETURN(old, read_optional(*store_, key));
       if (old) {
         LSIO_ASSIGN_OR_RETURN(uint64_t at, spec.index_offset(old->size(), key));
-        LSIO_ASSIGN_OR_RETURN(old_index, spec.decode_index(old->span().subspan(at, spec.index_encoded_size()),
-                                                           old->size(), key));
+        LSIO_ASSIGN_OR_RETURN(old_index,
+                              spec.decode_index(old->span().subspan(at, spec.index_encoded_size()), old->size(), key));
       }
     }
     std::vector<std::optional<Bytes>> chunks(spec.inner_per_shard());

@@ -13,6 +13,7 @@
 #include "lsio/store.h"
 #include "zarr/indexing.h"
 #include "zarr/metadata.h"
+#include "zarr/placement.h"
 
 namespace lsio::zarr {
 
@@ -38,6 +39,15 @@ class Array {
   // per element, native endian. Missing chunks, shards and inner chunks read
   // as the fill value. Errors name the chunk key and cause.
   Status read(const Selection& sel, std::span<std::byte> out);
+  // Reads many crops in one batch: crop i is the box starting at
+  // starts[i*ndim .. i*ndim+ndim) with `crop_shape`, written to
+  // out[i * crop bytes ...] in C order. Starts may be negative and crops may
+  // run past the end: elements outside the array read as the fill value. With
+  // a conversion the output elements are conversion->dtype, converted (and
+  // scaled per channel) as each chunk is placed; channel_dim counts the crop's
+  // dimensions.
+  Status read_crops(std::span<const int64_t> starts, std::span<const uint64_t> crop_shape, std::span<std::byte> out,
+                    const Conversion* conversion = nullptr);
   // Writes `src` (C order, selection_shape(sel)) into `sel`. Chunks (or
   // shards) are rewritten whole and atomically; partial ones are read,
   // modified and written. Chunks equal to the fill value are not stored.
@@ -45,6 +55,14 @@ class Array {
 
   // The key of the chunk (shard) with these grid coordinates.
   std::string chunk_key(std::span<const uint64_t> coords) const;
+
+  // One output block of a read: the selection, where its first element goes
+  // inside the block (per dimension; empty = origin), and the block itself.
+  struct Block {
+    Selection sel;
+    std::vector<uint64_t> out_offset;
+    Placement place;
+  };
 
  private:
   Array(std::shared_ptr<Store> store, std::string path, ArrayMetadata meta,
@@ -54,8 +72,8 @@ class Array {
   struct ChunkTask;
   std::vector<ChunkTask> plan_chunks(const Selection& sel, std::span<const uint64_t> grid_chunk,
                                      std::vector<std::vector<DimPart>>& storage) const;
-  Status read_unsharded(const Selection& sel, std::span<std::byte> out);
-  Status read_sharded(const Selection& sel, std::span<std::byte> out);
+  class ReadPlan;
+  Status read_blocks(std::span<const Block> blocks);
   Result<std::shared_ptr<const std::vector<codec::ShardIndexEntry>>> cached_index(const std::string& key) const;
   Status load_indexes(const std::vector<std::string>& keys);
   Status write_unsharded(const Selection& sel, std::span<const std::byte> src);

@@ -62,54 +62,6 @@ std::vector<DimPart> split_dimension(const DimSelection& sel, uint64_t chunk_len
   return parts;
 }
 
-namespace {
-
-// Row-major strides in elements.
-std::vector<uint64_t> strides(std::span<const uint64_t> shape) {
-  std::vector<uint64_t> s(shape.size(), 1);
-  for (size_t d = shape.size(); d-- > 1;) s[d - 1] = s[d] * shape[d];
-  return s;
-}
-
-// Calls run(chunk_elem, out_elem, n) for each run of n consecutive elements
-// (consecutive in both the chunk and the output) of the selected sub-block.
-template <typename Run>
-void for_each_run(std::span<const DimPart* const> parts, std::span<const uint64_t> chunk_shape,
-                  std::span<const uint64_t> out_shape, Run&& run) {
-  const size_t nd = parts.size();
-  if (nd == 0) return run(0, 0, 1);
-  const std::vector<uint64_t> cs = strides(chunk_shape), os = strides(out_shape);
-  const DimPart& last = *parts[nd - 1];
-  // Split the innermost dimension into maximal consecutive runs once.
-  std::vector<std::pair<size_t, size_t>> runs;  // (first k, length)
-  for (size_t k = 0; k < last.in_chunk.size();) {
-    size_t n = 1;
-    while (k + n < last.in_chunk.size() && last.in_chunk[k + n] == last.in_chunk[k] + n &&
-           last.in_out[k + n] == last.in_out[k] + n) {
-      ++n;
-    }
-    runs.push_back({k, n});
-    k += n;
-  }
-  std::vector<size_t> idx(nd, 0);
-  for (;;) {
-    uint64_t c = 0, o = 0;
-    for (size_t d = 0; d + 1 < nd; ++d) {
-      c += parts[d]->in_chunk[idx[d]] * cs[d];
-      o += parts[d]->in_out[idx[d]] * os[d];
-    }
-    for (auto [k, n] : runs) run(c + last.in_chunk[k], o + last.in_out[k], n);
-    size_t d = nd - 1;
-    while (d-- > 0) {
-      if (++idx[d] < parts[d]->in_chunk.size()) break;
-      idx[d] = 0;
-    }
-    if (d == static_cast<size_t>(-1)) return;
-  }
-}
-
-}  // namespace
-
 void scatter_chunk(const std::byte* chunk, std::span<const uint64_t> chunk_shape, std::span<const DimPart* const> parts,
                    std::byte* out, std::span<const uint64_t> out_shape, size_t itemsize) {
   for_each_run(parts, chunk_shape, out_shape, [&](uint64_t c, uint64_t o, uint64_t n) {

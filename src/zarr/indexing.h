@@ -19,9 +19,7 @@ struct DimSelection {
   uint64_t start = 0, stop = 0, step = 1;
   std::vector<uint64_t> indices;
 
-  static DimSelection slice(uint64_t start, uint64_t stop, uint64_t step = 1) {
-    return {true, start, stop, step, {}};
-  }
+  static DimSelection slice(uint64_t start, uint64_t stop, uint64_t step = 1) { return {true, start, stop, step, {}}; }
   static DimSelection list(std::vector<uint64_t> indices) { return {false, 0, 0, 1, std::move(indices)}; }
   uint64_t count() const;  // elements selected
 };
@@ -42,6 +40,65 @@ struct DimPart {
 };
 // Every chunk along one dimension that the selection touches.
 std::vector<DimPart> split_dimension(const DimSelection& sel, uint64_t chunk_len);
+
+// Row-major strides in elements.
+inline std::vector<uint64_t> strides(std::span<const uint64_t> shape) {
+  std::vector<uint64_t> s(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;) s[d - 1] = s[d] * shape[d];
+  return s;
+}
+
+// Calls run(chunk_elem, out_elem, n) for each run of n consecutive elements
+// (consecutive in both the chunk and the output) of the selected sub-block.
+template <typename Run>
+void for_each_run(std::span<const DimPart* const> parts, std::span<const uint64_t> chunk_shape,
+                  std::span<const uint64_t> out_shape, Run&& run) {
+  const size_t nd = parts.size();
+  if (nd == 0) return run(0, 0, 1);
+  const std::vector<uint64_t> cs = strides(chunk_shape), os = strides(out_shape);
+  const DimPart& last = *parts[nd - 1];
+  // Split the innermost dimension into maximal consecutive runs once.
+  std::vector<std::pair<size_t, size_t>> runs;  // (first k, length)
+  for (size_t k = 0; k < last.in_chunk.size();) {
+    size_t n = 1;
+    while (k + n < last.in_chunk.size() && last.in_chunk[k + n] == last.in_chunk[k] + n &&
+           last.in_out[k + n] == last.in_out[k] + n) {
+      ++n;
+    }
+    runs.push_back({k, n});
+    k += n;
+  }
+  std::vector<size_t> idx(nd, 0);
+  for (;;) {
+    uint64_t c = 0, o = 0;
+    for (size_t d = 0; d + 1 < nd; ++d) {
+      c += parts[d]->in_chunk[idx[d]] * cs[d];
+      o += parts[d]->in_out[idx[d]] * os[d];
+    }
+    for (auto [k, n] : runs) run(c + last.in_chunk[k], o + last.in_out[k], n);
+    size_t d = nd - 1;
+    while (d-- > 0) {
+      if (++idx[d] < parts[d]->in_chunk.size()) break;
+      idx[d] = 0;
+    }
+    if (d == static_cast<size_t>(-1)) return;
+  }
+}
+
+// for_each_run, with runs that continue each other (in the chunk and in the
+// output, e.g. whole rows) joined: a chunk that maps to one contiguous region
+// of the output is one run.
+template <typename Run>
+void for_each_joined_run(std::span<const DimPart* const> parts, std::span<const uint64_t> chunk_shape,
+                         std::span<const uint64_t> out_shape, Run&& run) {
+  uint64_t pc = 0, po = 0, pn = 0;
+  for_each_run(parts, chunk_shape, out_shape, [&](uint64_t c, uint64_t o, uint64_t n) {
+    if (pn != 0 && c == pc + pn && o == po + pn) return void(pn += n);
+    if (pn != 0) run(pc, po, pn);
+    pc = c, po = o, pn = n;
+  });
+  if (pn != 0) run(pc, po, pn);
+}
 
 // Copies the selected elements of one decoded chunk (C order, `chunk_shape`)
 // to the output (C order, `out_shape`), one DimPart per dimension.

@@ -1,0 +1,364 @@
+// Array reads: selections (or many crops at once) -> one list of chunk jobs ->
+// one batch on the store -> each chunk decoded on the worker that read it and
+// placed straight into its output block.
+//
+// Uncompressed (identity-codec) chunks are not read whole when only part of
+// them is needed: the byte runs the selection needs are read (runs close
+// together in one range), and a chunk that maps to one contiguous run of a
+// raw output is read by the kernel straight into the output.
+#include <algorithm>
+#include <cstring>
+
+#include "zarr/array.h"
+#include "zarr/array_internal.h"
+
+namespace lsio::zarr {
+namespace {
+
+// Runs whose gap in the chunk is at most this many bytes are read as one range
+// (copying a few KiB from the page cache is cheaper than another request).
+constexpr uint64_t kRunGap = 4096;
+// Identity chunks needing at least this fraction of their bytes are read whole.
+constexpr double kWholeFraction = 0.5;
+
+// One chunk (unsharded) or inner chunk (sharded) to place into one block.
+struct Job {
+  uint32_t block;
+  std::vector<DimPart> parts;  // per dimension: positions in the chunk and in the block
+
+  std::vector<const DimPart*> part_ptrs() const {
+    std::vector<const DimPart*> p;
+    for (const DimPart& d : parts) p.push_back(&d);
+    return p;
+  }
+};
+
+// Where a job's encoded chunk lives: a whole object, or a range of a shard.
+struct Source {
+  uint32_t job;
+  std::string key;
+  bool whole;
+  uint64_t offset = 0, nbytes = 0;
+};
+
+// A run of elements copied from a read range to the output.
+struct Run {
+  uint64_t src;  // byte offset in the read range
+  uint64_t out;  // element offset in the block
+  uint64_t n;    // elements
+};
+
+// One request of the for_each batch.
+struct Item {
+  uint32_t job;
+  bool whole;                   // decode the whole chunk; else copy runs
+  uint32_t first_run, end_run;  // into the runs table
+};
+
+std::vector<std::vector<DimPart>> split_block(const Array::Block& b, std::span<const uint64_t> grid_chunk) {
+  std::vector<std::vector<DimPart>> dims;
+  for (size_t d = 0; d < b.sel.size(); ++d) {
+    dims.push_back(split_dimension(b.sel[d], grid_chunk[d]));
+    if (b.out_offset.empty() || b.out_offset[d] == 0) continue;
+    for (DimPart& p : dims.back())
+      for (uint64_t& o : p.in_out) o += b.out_offset[d];
+  }
+  return dims;
+}
+
+}  // namespace
+
+// Everything one read needs, built before the batch runs.
+class Array::ReadPlan {
+ public:
+  ReadPlan(Array& array, std::span<const Block> blocks) : a_(array), blocks_(blocks) {
+    const codec::ShardingSpec* spec = a_.chain_->sharding();
+    chain_ = spec ? spec->inner.get() : a_.chain_.get();
+    chunk_shape_ = spec ? spec->inner_shape : a_.meta_.chunk_shape;
+  }
+
+  Status build() { return a_.chain_->sharding() ? add_sharded() : add_unsharded(); }
+
+  Status run() {
+    split_sources();
+    LSIO_RETURN_IF_ERROR(read_direct());
+    return read_items();
+  }
+
+ private:
+  const Placement& place(const Job& j) const { return blocks_[j.block].place; }
+
+  void fill_job(uint32_t block, std::span<const DimPart* const> parts) const {
+    const Placement& p = blocks_[block].place;
+    for_each_joined_run(parts, p.shape(), p.shape(),
+                        [&](uint64_t, uint64_t o, uint64_t n) { p.fill(a_.meta_.fill_value, o, n); });
+  }
+
+  uint32_t add_job(uint32_t block, std::span<const DimPart* const> parts) {
+    Job j{block, {}};
+    for (const DimPart* p : parts) j.parts.push_back(*p);
+    jobs_.push_back(std::move(j));
+    return static_cast<uint32_t>(jobs_.size() - 1);
+  }
+
+  Status add_unsharded() {
+    for (uint32_t b = 0; b < blocks_.size(); ++b) {
+      const auto dims = split_block(blocks_[b], a_.meta_.chunk_shape);
+      for_each_combination(dims, [&](std::span<const DimPart* const> combo) {
+        sources_.push_back(Source{add_job(b, combo), a_.chunk_key(coords_of(combo)), true});
+      });
+    }
+    return {};
+  }
+
+  Status add_sharded() {
+    const codec::ShardingSpec& spec = *a_.chain_->sharding();
+    // Every shard any block touches, indexes loaded in one batch.
+    std::vector<std::vector<std::vector<DimPart>>> dims(blocks_.size());
+    std::vector<std::string> keys;
+    for (uint32_t b = 0; b < blocks_.size(); ++b) {
+      dims[b] = split_block(blocks_[b], a_.meta_.chunk_shape);
+      for_each_combination(dims[b],
+                           [&](std::span<const DimPart* const> c) { keys.push_back(a_.chunk_key(coords_of(c))); });
+    }
+    std::vector<std::string> unique = keys;
+    std::sort(unique.begin(), unique.end());
+    unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+    LSIO_RETURN_IF_ERROR(a_.load_indexes(unique));
+
+    const std::vector<uint64_t> grid = spec.inner_grid();
+    size_t next_key = 0;
+    Status failed;
+    for (uint32_t b = 0; b < blocks_.size() && failed.ok(); ++b) {
+      for_each_combination(dims[b], [&](std::span<const DimPart* const> shard) {
+        const std::string& key = keys[next_key++];
+        if (!failed.ok()) return;
+        auto index = a_.cached_index(key);
+        if (!index) return void(failed = index.error());
+        if (!*index) return fill_job(b, shard);  // missing shard
+        std::vector<std::vector<DimPart>> inner;
+        for (size_t d = 0; d < grid.size(); ++d) inner.push_back(split_part(*shard[d], spec.inner_shape[d]));
+        for_each_combination(inner, [&](std::span<const DimPart* const> combo) {
+          const codec::ShardIndexEntry& e = (**index)[linear_index(coords_of(combo), grid)];
+          if (e.missing()) return fill_job(b, combo);
+          sources_.push_back(Source{add_job(b, combo), key, false, e.offset, e.nbytes});
+        });
+      });
+    }
+    return failed;
+  }
+
+  // Turns each source into batch requests: whole chunks, runs of an identity
+  // chunk, or a direct read into a raw output.
+  void split_sources() {
+    const uint64_t chunk_bytes = chain_->layout().num_bytes();
+    const size_t isz = a_.itemsize();
+    for (const Source& s : sources_) {
+      const Job& j = jobs_[s.job];
+      const bool identity = chain_->is_identity() && (s.whole || s.nbytes == chunk_bytes);
+      if (!identity) {
+        add_whole(s);
+        continue;
+      }
+      const auto parts = j.part_ptrs();
+      uint64_t runs = 0, needed = 0;
+      for_each_joined_run(parts, chunk_shape_, place(j).shape(), [&](uint64_t, uint64_t, uint64_t n) {
+        ++runs;
+        needed += n * isz;
+      });
+      if (runs == 1 && place(j).raw()) {
+        add_direct(s, parts);
+      } else if (static_cast<double>(needed) >= kWholeFraction * static_cast<double>(chunk_bytes)) {
+        add_whole(s);
+      } else {
+        add_runs(s, parts);
+      }
+    }
+  }
+
+  ByteRange range_of(const Source& s, uint64_t begin, uint64_t end) const {
+    return ByteRange::bounded(s.offset + begin, s.offset + end);
+  }
+
+  void add_whole(const Source& s) {
+    batch_.add(s.key, s.whole ? ByteRange::whole() : range_of(s, 0, s.nbytes));
+    items_.push_back(Item{s.job, true, 0, 0});
+  }
+
+  void add_direct(const Source& s, std::span<const DimPart* const> parts) {
+    const Job& j = jobs_[s.job];
+    const size_t isz = a_.itemsize();
+    for_each_joined_run(parts, chunk_shape_, place(j).shape(), [&](uint64_t c, uint64_t o, uint64_t n) {
+      direct_.add(s.key, static_cast<int64_t>(s.offset + c * isz), std::span(place(j).out() + o * isz, n * isz));
+      direct_job_.push_back(s.job);
+    });
+  }
+
+  void add_runs(const Source& s, std::span<const DimPart* const> parts) {
+    const Job& j = jobs_[s.job];
+    const size_t isz = a_.itemsize();
+    uint64_t span_begin = 0, span_end = 0;
+    size_t first = runs_.size();
+    auto flush = [&] {
+      if (runs_.size() == first) return;
+      for (size_t r = first; r < runs_.size(); ++r) runs_[r].src -= span_begin;
+      batch_.add(s.key, range_of(s, span_begin, span_end));
+      items_.push_back(Item{s.job, false, static_cast<uint32_t>(first), static_cast<uint32_t>(runs_.size())});
+      first = runs_.size();
+    };
+    for_each_joined_run(parts, chunk_shape_, place(j).shape(), [&](uint64_t c, uint64_t o, uint64_t n) {
+      const uint64_t b = c * isz, e = b + n * isz;
+      if (runs_.size() == first || b < span_end || b - span_end > kRunGap) {
+        flush();
+        span_begin = b;
+      }
+      runs_.push_back(Run{b, o, n});
+      span_end = std::max(span_end, e);
+    });
+    flush();
+  }
+
+  // Reads that land straight in a raw output; a missing chunk fills its run.
+  Status read_direct() {
+    if (direct_.size() == 0) return {};
+    const std::vector<Status> st = a_.store_->read_into(direct_);
+    for (size_t i = 0; i < st.size(); ++i) {
+      if (st[i].ok()) continue;
+      if (st[i].code() != StatusCode::kNotFound || !sources_whole()) {
+        return st[i].with_context("read chunk " + direct_.ranges().path_of(i));
+      }
+      const Placement& p = place(jobs_[direct_job_[i]]);
+      p.fill(a_.meta_.fill_value, (direct_.dest(i).data() - p.out()) / a_.itemsize(),
+             direct_.dest(i).size() / a_.itemsize());
+    }
+    return {};
+  }
+
+  bool sources_whole() const { return !a_.chain_->sharding(); }
+
+  Status read_items() {
+    if (batch_.size() == 0) return {};
+    FirstError first;
+    Status s = a_.store_->for_each(batch_, [&](size_t i, Result<Bytes> r) {
+      if (Status st = place_item(items_[i], r, i); !st.ok()) first.set(std::move(st));
+    });
+    LSIO_RETURN_IF_ERROR(s);
+    return first.get();
+  }
+
+  Status place_item(const Item& item, Result<Bytes>& r, size_t i) const {
+    const Job& j = jobs_[item.job];
+    const Placement& p = place(j);
+    if (!r) {
+      if (r.error().code() == StatusCode::kNotFound && sources_whole()) {
+        if (item.whole) return fill_job(j.block, j.part_ptrs()), Status{};
+        for (uint32_t k = item.first_run; k < item.end_run; ++k) p.fill(a_.meta_.fill_value, runs_[k].out, runs_[k].n);
+        return {};
+      }
+      return r.error().with_context(std::string(sources_whole() ? "read chunk " : "read inner chunk of shard ") +
+                                    batch_.path_of(i));
+    }
+    if (!item.whole) {
+      for (uint32_t k = item.first_run; k < item.end_run; ++k)
+        p.copy(r->data() + runs_[k].src, runs_[k].out, runs_[k].n);
+      return {};
+    }
+    const std::byte* src = r->data();
+    thread_local std::vector<std::byte> scratch;
+    const size_t chunk_bytes = chain_->layout().num_bytes();
+    if (!chain_->is_identity() || r->size() != chunk_bytes) {
+      scratch.resize(chunk_bytes);
+      const std::string where =
+          sources_whole() ? batch_.path_of(i) : batch_.path_of(i) + " " + batch_.range(i).to_string();
+      LSIO_RETURN_IF_ERROR(chain_->decode(r->span(), scratch, where));
+      src = scratch.data();
+    }
+    const size_t isz = a_.itemsize();
+    for_each_joined_run(j.part_ptrs(), chunk_shape_, p.shape(),
+                        [&](uint64_t c, uint64_t o, uint64_t n) { p.copy(src + c * isz, o, n); });
+    return {};
+  }
+
+  Array& a_;
+  std::span<const Block> blocks_;
+  const codec::CodecChain* chain_;
+  std::vector<uint64_t> chunk_shape_;
+  std::vector<Job> jobs_;
+  std::vector<Source> sources_;
+  ReadBatch batch_;
+  std::vector<Item> items_;
+  std::vector<Run> runs_;
+  ReadIntoBatch direct_;
+  std::vector<uint32_t> direct_job_;
+};
+
+Status Array::read(const Selection& sel, std::span<std::byte> out) {
+  LSIO_RETURN_IF_ERROR(check_selection(sel, meta_.shape).with_context("read " + path_));
+  std::vector<uint64_t> out_shape = selection_shape(sel);
+  uint64_t n = itemsize();
+  for (uint64_t s : out_shape) n *= s;
+  if (out.size() != n) {
+    return Status(StatusCode::kInvalidArgument, "read " + path_ + ": output has " + std::to_string(out.size()) +
+                                                    " bytes, the selection needs " + std::to_string(n));
+  }
+  if (n == 0) return {};
+  const Block block{sel, {}, Placement(out.data(), std::move(out_shape), meta_.dtype, nullptr)};
+  return read_blocks(std::span(&block, 1));
+}
+
+Status Array::read_crops(std::span<const int64_t> starts, std::span<const uint64_t> crop_shape,
+                         std::span<std::byte> out, const Conversion* conversion) {
+  const size_t nd = meta_.shape.size();
+  const std::string where = "read_crops " + path_;
+  if (crop_shape.size() != nd) {
+    return Status(StatusCode::kInvalidArgument, where + ": crop shape has " + std::to_string(crop_shape.size()) +
+                                                    " dimensions, the array has " + std::to_string(nd));
+  }
+  if (nd == 0 || starts.size() % nd != 0) {
+    return Status(StatusCode::kInvalidArgument, where + ": starts must hold one start per dimension per crop");
+  }
+  if (conversion) LSIO_RETURN_IF_ERROR(Placement::check(*conversion, meta_.dtype, crop_shape).with_context(where));
+  const size_t count = starts.size() / nd;
+  uint64_t crop_elems = 1;
+  for (uint64_t s : crop_shape) crop_elems *= s;
+  const size_t out_isz = conversion ? dtype_size(conversion->dtype) : itemsize();
+  if (out.size() != count * crop_elems * out_isz) {
+    return Status(StatusCode::kInvalidArgument, where + ": output has " + std::to_string(out.size()) + " bytes, " +
+                                                    std::to_string(count) + " crops need " +
+                                                    std::to_string(count * crop_elems * out_isz));
+  }
+  std::vector<Block> blocks;
+  blocks.reserve(count);
+  const std::vector<uint64_t> shape(crop_shape.begin(), crop_shape.end());
+  for (size_t i = 0; i < count; ++i) {
+    Placement place(out.data() + i * crop_elems * out_isz, shape, meta_.dtype, conversion);
+    Selection sel;
+    std::vector<uint64_t> offset(nd);
+    bool clipped = false, empty = crop_elems == 0;
+    for (size_t d = 0; d < nd; ++d) {
+      const int64_t s = starts[i * nd + d];
+      const int64_t lo = std::max<int64_t>(s, 0);
+      const int64_t hi = std::min<int64_t>(s + static_cast<int64_t>(shape[d]), static_cast<int64_t>(meta_.shape[d]));
+      clipped |= lo != s || hi != s + static_cast<int64_t>(shape[d]);
+      empty |= lo >= hi;
+      sel.push_back(DimSelection::slice(static_cast<uint64_t>(std::max(lo, int64_t{0})),
+                                        static_cast<uint64_t>(std::max(hi, lo))));
+      offset[d] = static_cast<uint64_t>(lo - s);
+    }
+    // Parts outside the array read as the fill value.
+    if (clipped) place.fill(meta_.fill_value, 0, crop_elems);
+    if (!empty) blocks.push_back(Block{std::move(sel), std::move(offset), std::move(place)});
+  }
+  return read_blocks(blocks);
+}
+
+Status Array::read_blocks(std::span<const Block> blocks) {
+  if (chain_->sharding() && chain_->sharding()->inner->sharding()) {
+    return Status(StatusCode::kUnimplemented, "read " + path_ + ": nested sharding is not supported yet");
+  }
+  ReadPlan plan(*this, blocks);
+  LSIO_RETURN_IF_ERROR(plan.build());
+  return plan.run();
+}
+
+}  // namespace lsio::zarr

@@ -1,0 +1,59 @@
+// Where decoded elements go: an output buffer (C order) and, optionally, a
+// conversion applied while copying (dtype cast plus a per-channel affine
+// transform), so a read that normalises its output needs no second pass.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "lsio/status.h"
+#include "zarr/dtype.h"
+
+namespace lsio::zarr {
+
+// out = in * scale[c] + offset[c], cast to `dtype`, where c is the element's
+// index along `channel_dim` of its output block. scale/offset have one entry
+// (every element) or one per index along channel_dim.
+struct Conversion {
+  DataType dtype = DataType::kFloat32;  // kFloat32 or kFloat64
+  size_t channel_dim = 0;
+  std::vector<double> scale{1.0};
+  std::vector<double> offset{0.0};
+};
+
+// One output block: `out` holds product(shape) elements in C order, of the
+// array's dtype (conversion == nullptr) or of conversion->dtype.
+class Placement {
+ public:
+  Placement(std::byte* out, std::vector<uint64_t> shape, DataType src_dtype, const Conversion* conversion);
+
+  // Checks that the conversion fits this block and the source dtype.
+  static Status check(const Conversion& c, DataType src_dtype, std::span<const uint64_t> block_shape);
+
+  const std::vector<uint64_t>& shape() const { return shape_; }
+  size_t out_itemsize() const { return out_itemsize_; }
+  std::byte* out() const { return out_; }
+  bool raw() const { return conversion_ == nullptr; }
+
+  // Writes n source elements (array dtype) at output element `o`.
+  void copy(const std::byte* src, uint64_t o, uint64_t n) const;
+  // Writes n copies of one source element (the fill value) at output element `o`.
+  void fill(std::span<const std::byte> value, uint64_t o, uint64_t n) const;
+
+ private:
+  // Runs of elements that share a channel: calls fn(first, count, channel).
+  template <typename Fn>
+  void for_each_channel_run(uint64_t o, uint64_t n, Fn&& fn) const;
+  void convert(const std::byte* src, size_t src_step, uint64_t o, uint64_t n) const;
+
+  std::byte* out_;
+  std::vector<uint64_t> shape_;
+  DataType src_dtype_;
+  const Conversion* conversion_;
+  size_t src_itemsize_, out_itemsize_;
+  uint64_t channel_stride_ = 1, channel_extent_ = 1;  // of conversion->channel_dim in shape_
+};
+
+}  // namespace lsio::zarr
