@@ -69,30 +69,49 @@ def selections(workload: str, size: int, layout: dict, crops: int) -> list[tuple
 
 
 def open_reader(contestant: str, path: str):
+    """A function reading a list of selections, each library's fastest way: LSIO reads equal-shaped boxes in one
+    batch (read_crops), tensorstore issues every read before waiting, zarr-python reads one selection at a time."""
     if contestant == "lsio":
         import lsio.zarr
         a = lsio.zarr.open(path)
-        return lambda sel: a[sel]
+
+        def read_lsio(sels):
+            shapes = {tuple(s.stop - s.start for s in sel) for sel in sels}
+            if len(sels) > 1 and len(shapes) == 1:
+                starts = np.array([[s.start for s in sel] for sel in sels], dtype=np.int64)
+                return [a.read_crops(starts, shapes.pop())]
+            return [a[sel] for sel in sels]
+        return read_lsio
     if contestant == "tensorstore":
         import tensorstore as ts
         t = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": path}}).result()
-        return lambda sel: t[sel].read().result()
+        return lambda sels: [f.result() for f in [t[sel].read() for sel in sels]]
     import zarr
     if contestant == "zarr-python+zarrs":
         zarr.config.set({"codec_pipeline.path": "zarrs.ZarrsCodecPipeline"})
     a = zarr.open_array(path, mode="r")
-    return lambda sel: a[sel]
+    return lambda sels: [a[sel] for sel in sels]
 
 
-def child(contestant: str, path: str, workload: str, size: int, crops: int, layout_name: str) -> None:
+def drop_page_cache() -> None:
+    """Empties the page cache (needs root): the next read comes from the device."""
+    os.sync()
+    Path("/proc/sys/vm/drop_caches").write_text("1\n")
+
+
+def child(contestant: str, path: str, workload: str, size: int, crops: int, layout_name: str, cold: bool) -> None:
     layout = layouts(size)[layout_name]
     sels = selections(workload, size, layout, crops)
+    # Chunk-by-chunk workloads read one chunk per call (a loop over chunks); crops go as one request list.
+    groups = [sels] if workload.startswith("random") else [[s] for s in sels]
     read = open_reader(contestant, path)
     best = float("inf")
     nbytes = 0
     for _ in range(3):
+        if cold:
+            drop_page_cache()
         t0 = time.perf_counter()
-        nbytes = sum(read(s).nbytes for s in sels)
+        nbytes = sum(r.nbytes for g in groups for r in read(g))
         best = min(best, time.perf_counter() - t0)
     # VmHWM belongs to this process image (ru_maxrss can carry the parent's peak across exec).
     hwm = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM"))
@@ -113,12 +132,15 @@ def warm(root: Path) -> None:
             f.read_bytes()
 
 
-def report(results: dict, size: int, crops: int, out: Path, command: str) -> None:
+def report(results: dict, size: int, cold: bool, out: Path, command: str) -> None:
     lines = [
         "# Zarr read benchmark", "",
         f"- command: `{command}`",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: nproc {os.cpu_count()}, "
-        f"kernel {os.uname().release}; page cache hot; best of 3; each contestant in its own process",
+        f"kernel {os.uname().release}; page cache {'dropped before every timed read' if cold else 'hot'}; "
+        "best of 3; each contestant in its own process",
+        "- chunk workloads: one read call per chunk; crops: one call for all crops where the library has one "
+        "(LSIO `read_crops`: one batch; tensorstore: all reads issued, then awaited), else one call per crop",
         f"- data: uint16 {size}^3 ({size**3 * 2 / 2**20:.0f} MiB) as raw {min(256, size)}^3 chunks, zstd(1) "
         f"{min(256, size)}^3 chunks, and {min(256, size)}^3 shards of 64^3 zstd(1) inner chunks (written by zarr-python)",
         "- ratio = LSIO speed / that contestant's speed", "",
@@ -128,15 +150,17 @@ def report(results: dict, size: int, crops: int, out: Path, command: str) -> Non
     for (layout, workload), per in results.items():
         lsio_s = per.get("lsio", {}).get("seconds")
         for c in CONTESTANTS:
-            r = per.get(c, {})
+            if c not in per:
+                continue
+            r = per[c]
             if "error" in r:
                 lines.append(f"| {layout} | {workload} | {c} | error: {r['error']} | | | |")
                 continue
             ratio = f"{r['seconds'] / lsio_s:.2f}" if lsio_s else "–"
             lines.append(f"| {layout} | {workload} | {c} | {r['seconds']:.3f} | {r['bytes'] / r['seconds'] / 1e9:.2f} "
                          f"| {r['peak_rss_mib']:.0f} | {ratio} |")
-    (out / "zarr.md").write_text("\n".join(lines) + "\n")
-    plot(results, out / "zarr.png")
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    plot(results, out.with_suffix(".png"))
 
 
 def plot(results: dict, png: Path) -> None:
@@ -164,27 +188,35 @@ def main() -> None:
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--crops", type=int, default=1000)
     p.add_argument("--data-dir", default=str(HERE / "data" / "zarr"))
-    p.add_argument("--child", nargs=6)
+    p.add_argument("--cold", action="store_true", help="drop the page cache before every timed read (root)")
+    p.add_argument("--only", default="", help="comma-separated contestants/layouts/workloads to run (default all)")
+    p.add_argument("--out", default="zarr", help="results file stem under bench/results/")
+    p.add_argument("--child", nargs=7)
     a = p.parse_args()
     if a.child:
-        c, path, workload, size, crops, layout = a.child
-        return child(c, path, workload, int(size), int(crops), layout)
+        c, path, workload, size, crops, layout, cold = a.child
+        return child(c, path, workload, int(size), int(crops), layout, cold == "cold")
     root = Path(a.data_dir)
     root.mkdir(parents=True, exist_ok=True)
     create_data(root, a.size)
-    warm(root)
+    if not a.cold:
+        warm(root)
+    only = set(filter(None, a.only.split(",")))
     results: dict = {}
     for layout_name, layout in layouts(a.size).items():
         for w in WORKLOADS:
             if not selections(w, a.size, layout, a.crops):
                 continue
             for c in CONTESTANTS:
-                r = run_child([c, str(root / f"{layout_name}.zarr"), w, str(a.size), str(a.crops), layout_name])
+                if only and not only & {c, layout_name, w}:
+                    continue
+                r = run_child([c, str(root / f"{layout_name}.zarr"), w, str(a.size), str(a.crops), layout_name,
+                               "cold" if a.cold else "hot"])
                 results.setdefault((layout_name, w), {})[c] = r
                 print(f"{layout_name:8} {w:28} {c:18} {r}", flush=True)
     out = HERE / "results"
-    report(results, a.size, a.crops, out, "python bench/zarr_bench.py " + " ".join(sys.argv[1:]))
-    print(f"wrote {out / 'zarr.md'}")
+    report(results, a.size, a.cold, out / a.out, "python bench/zarr_bench.py " + " ".join(sys.argv[1:]))
+    print(f"wrote {out / a.out}.md")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
 // raw output is read by the kernel straight into the output.
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 
 #include "zarr/array.h"
 #include "zarr/array_internal.h"
@@ -48,11 +49,12 @@ struct Run {
   uint64_t n;    // elements
 };
 
-// One request of the for_each batch.
+// One request of the for_each batch: a whole chunk decoded once and placed
+// for every job that needs it, or byte runs of one job's identity chunk.
 struct Item {
-  uint32_t job;
-  bool whole;                   // decode the whole chunk; else copy runs
-  uint32_t first_run, end_run;  // into the runs table
+  bool whole;
+  uint32_t first, end;  // whole: into the group_jobs table; else into the runs table
+  uint32_t job;         // runs: the job
 };
 
 std::vector<std::vector<DimPart>> split_block(const Array::Block& b, std::span<const uint64_t> grid_chunk) {
@@ -148,31 +150,44 @@ class Array::ReadPlan {
     return failed;
   }
 
-  // Turns each source into batch requests: whole chunks, runs of an identity
-  // chunk, or a direct read into a raw output.
+  // Turns each source into batch requests: whole chunks (read and decoded
+  // once however many jobs need them), runs of an identity chunk, or a direct
+  // read into a raw output.
   void split_sources() {
     const uint64_t chunk_bytes = chain_->layout().num_bytes();
     const size_t isz = a_.itemsize();
-    for (const Source& s : sources_) {
-      const Job& j = jobs_[s.job];
-      const bool identity = chain_->is_identity() && (s.whole || s.nbytes == chunk_bytes);
+    std::stable_sort(sources_.begin(), sources_.end(), [](const Source& x, const Source& y) {
+      return std::tie(x.key, x.offset) < std::tie(y.key, y.offset);
+    });
+    for (size_t i = 0; i < sources_.size();) {
+      size_t end = i + 1;
+      while (end < sources_.size() && sources_[end].key == sources_[i].key &&
+             sources_[end].offset == sources_[i].offset)
+        ++end;
+      const bool identity = chain_->is_identity() && (sources_[i].whole || sources_[i].nbytes == chunk_bytes);
       if (!identity) {
-        add_whole(s);
-        continue;
-      }
-      const auto parts = j.part_ptrs();
-      uint64_t runs = 0, needed = 0;
-      for_each_joined_run(parts, chunk_shape_, place(j).shape(), [&](uint64_t, uint64_t, uint64_t n) {
-        ++runs;
-        needed += n * isz;
-      });
-      if (runs == 1 && place(j).raw()) {
-        add_direct(s, parts);
-      } else if (static_cast<double>(needed) >= kWholeFraction * static_cast<double>(chunk_bytes)) {
-        add_whole(s);
+        add_whole(std::span(sources_).subspan(i, end - i));
       } else {
-        add_runs(s, parts);
+        for (size_t k = i; k < end; ++k) add_identity(sources_[k], chunk_bytes, isz);
       }
+      i = end;
+    }
+  }
+
+  void add_identity(const Source& s, uint64_t chunk_bytes, size_t isz) {
+    const Job& j = jobs_[s.job];
+    const auto parts = j.part_ptrs();
+    uint64_t runs = 0, needed = 0;
+    for_each_joined_run(parts, chunk_shape_, place(j).shape(), [&](uint64_t, uint64_t, uint64_t n) {
+      ++runs;
+      needed += n * isz;
+    });
+    if (runs == 1 && place(j).raw()) {
+      add_direct(s, parts);
+    } else if (static_cast<double>(needed) >= kWholeFraction * static_cast<double>(chunk_bytes)) {
+      add_whole(std::span(&s, 1));
+    } else {
+      add_runs(s, parts);
     }
   }
 
@@ -180,9 +195,13 @@ class Array::ReadPlan {
     return ByteRange::bounded(s.offset + begin, s.offset + end);
   }
 
-  void add_whole(const Source& s) {
+  // Sources of one chunk (same key and offset), one per job needing it.
+  void add_whole(std::span<const Source> same) {
+    const Source& s = same.front();
     batch_.add(s.key, s.whole ? ByteRange::whole() : range_of(s, 0, s.nbytes));
-    items_.push_back(Item{s.job, true, 0, 0});
+    const auto first = static_cast<uint32_t>(group_jobs_.size());
+    for (const Source& x : same) group_jobs_.push_back(x.job);
+    items_.push_back(Item{true, first, static_cast<uint32_t>(group_jobs_.size()), 0});
   }
 
   void add_direct(const Source& s, std::span<const DimPart* const> parts) {
@@ -203,7 +222,7 @@ class Array::ReadPlan {
       if (runs_.size() == first) return;
       for (size_t r = first; r < runs_.size(); ++r) runs_[r].src -= span_begin;
       batch_.add(s.key, range_of(s, span_begin, span_end));
-      items_.push_back(Item{s.job, false, static_cast<uint32_t>(first), static_cast<uint32_t>(runs_.size())});
+      items_.push_back(Item{false, static_cast<uint32_t>(first), static_cast<uint32_t>(runs_.size()), s.job});
       first = runs_.size();
     };
     for_each_joined_run(parts, chunk_shape_, place(j).shape(), [&](uint64_t c, uint64_t o, uint64_t n) {
@@ -247,20 +266,25 @@ class Array::ReadPlan {
   }
 
   Status place_item(const Item& item, Result<Bytes>& r, size_t i) const {
-    const Job& j = jobs_[item.job];
-    const Placement& p = place(j);
     if (!r) {
-      if (r.error().code() == StatusCode::kNotFound && sources_whole()) {
-        if (item.whole) return fill_job(j.block, j.part_ptrs()), Status{};
-        for (uint32_t k = item.first_run; k < item.end_run; ++k) p.fill(a_.meta_.fill_value, runs_[k].out, runs_[k].n);
+      if (r.error().code() != StatusCode::kNotFound || !sources_whole()) {
+        return r.error().with_context(std::string(sources_whole() ? "read chunk " : "read inner chunk of shard ") +
+                                      batch_.path_of(i));
+      }
+      if (!item.whole) {
+        const Placement& p = place(jobs_[item.job]);
+        for (uint32_t k = item.first; k < item.end; ++k) p.fill(a_.meta_.fill_value, runs_[k].out, runs_[k].n);
         return {};
       }
-      return r.error().with_context(std::string(sources_whole() ? "read chunk " : "read inner chunk of shard ") +
-                                    batch_.path_of(i));
+      for (uint32_t k = item.first; k < item.end; ++k) {
+        const Job& j = jobs_[group_jobs_[k]];
+        fill_job(j.block, j.part_ptrs());
+      }
+      return {};
     }
     if (!item.whole) {
-      for (uint32_t k = item.first_run; k < item.end_run; ++k)
-        p.copy(r->data() + runs_[k].src, runs_[k].out, runs_[k].n);
+      const Placement& p = place(jobs_[item.job]);
+      for (uint32_t k = item.first; k < item.end; ++k) p.copy(r->data() + runs_[k].src, runs_[k].out, runs_[k].n);
       return {};
     }
     const std::byte* src = r->data();
@@ -274,8 +298,12 @@ class Array::ReadPlan {
       src = scratch.data();
     }
     const size_t isz = a_.itemsize();
-    for_each_joined_run(j.part_ptrs(), chunk_shape_, p.shape(),
-                        [&](uint64_t c, uint64_t o, uint64_t n) { p.copy(src + c * isz, o, n); });
+    for (uint32_t k = item.first; k < item.end; ++k) {
+      const Job& j = jobs_[group_jobs_[k]];
+      const Placement& p = place(j);
+      for_each_joined_run(j.part_ptrs(), chunk_shape_, p.shape(),
+                          [&](uint64_t c, uint64_t o, uint64_t n) { p.copy(src + c * isz, o, n); });
+    }
     return {};
   }
 
@@ -287,6 +315,7 @@ class Array::ReadPlan {
   std::vector<Source> sources_;
   ReadBatch batch_;
   std::vector<Item> items_;
+  std::vector<uint32_t> group_jobs_;
   std::vector<Run> runs_;
   ReadIntoBatch direct_;
   std::vector<uint32_t> direct_job_;
