@@ -264,9 +264,6 @@ Status Array::load_indexes(const std::vector<std::string>& keys) {
 
 Status Array::read_sharded(const Selection& sel, std::span<std::byte> out) {
   const codec::ShardingSpec& spec = *chain_->sharding();
-  if (spec.inner->sharding()) {
-    return Status(StatusCode::kUnimplemented, "read " + path_ + ": nested sharding is not supported yet");
-  }
   std::vector<std::vector<DimPart>> storage;
   const std::vector<ChunkTask> shards = plan_chunks(sel, meta_.chunk_shape, storage);
   const std::vector<uint64_t> out_shape = selection_shape(sel);
@@ -310,7 +307,7 @@ Status Array::read_sharded(const Selection& sel, std::span<std::byte> out) {
     if (!inner.is_identity() || r->size() != chunk_bytes) {
       scratch.resize(chunk_bytes);
       const std::string where = batch.path_of(i) + " " + batch.range(i).to_string();
-      if (Status d = inner.decode(r->span(), scratch, where); !d.ok()) return first.set(d);
+      if (Status d = inner.decode(r->span(), scratch, where, meta_.fill_value); !d.ok()) return first.set(d);
       src = scratch.data();
     }
     std::vector<const DimPart*> parts;
@@ -355,7 +352,7 @@ std::vector<std::byte> filled(size_t bytes, std::span<const std::byte> fill) {
 static Result<std::vector<std::byte>> decode_or_fill(const codec::CodecChain& chain, const std::optional<Bytes>& encoded,
                                                      std::span<const std::byte> fill, const std::string& where) {
   std::vector<std::byte> buf = filled(chain.layout().num_bytes(), fill);
-  if (encoded) LSIO_RETURN_IF_ERROR(chain.decode(encoded->span(), buf, where));
+  if (encoded) LSIO_RETURN_IF_ERROR(chain.decode(encoded->span(), buf, where, fill));
   return buf;
 }
 
@@ -399,9 +396,6 @@ Status Array::write_unsharded(const Selection& sel, std::span<const std::byte> s
 
 Status Array::write_sharded(const Selection& sel, std::span<const std::byte> src) {
   const codec::ShardingSpec& spec = *chain_->sharding();
-  if (spec.inner->sharding()) {
-    return Status(StatusCode::kUnimplemented, "write " + path_ + ": nested sharding is not supported yet");
-  }
   std::vector<std::vector<DimPart>> storage;
   const std::vector<ChunkTask> shards = plan_chunks(sel, meta_.chunk_shape, storage);
   const std::vector<uint64_t> src_shape = selection_shape(sel);
