@@ -86,14 +86,18 @@ std::optional<uint64_t> CodecChain::fixed_encoded_size() const {
   return size;
 }
 
-Status CodecChain::decode(std::span<const std::byte> encoded, std::span<std::byte> out, std::string_view key) const {
-  if (sharding_) {
-    return Status(StatusCode::kInvalidArgument, std::string(key) + ": a sharded chunk is read through its shard index");
-  }
+Status CodecChain::decode(std::span<const std::byte> encoded, std::span<std::byte> out, std::string_view key,
+                          std::span<const std::byte> fill) const {
   if (out.size() != layout_.num_bytes()) {
     return Status(StatusCode::kInvalidArgument, std::string(key) + ": output of " + std::to_string(out.size()) +
                                                     " bytes for a chunk of " + std::to_string(layout_.num_bytes()));
   }
+  if (!fill.empty() && fill.size() != zarr::dtype_size(layout_.dtype)) {
+    return Status(StatusCode::kInvalidArgument, std::string(key) + ": fill value of " + std::to_string(fill.size()) +
+                                                    " bytes for elements of " +
+                                                    std::to_string(zarr::dtype_size(layout_.dtype)));
+  }
+  if (sharding_) return decode_whole_shard(*sharding_, layout_, encoded, out, key, fill);
   const Stages& st = *stages_;
   const bool transform = !st.array.identity();
   std::span<const std::byte> cur = encoded;
@@ -118,13 +122,11 @@ Status CodecChain::decode(std::span<const std::byte> encoded, std::span<std::byt
 }
 
 Result<Bytes> CodecChain::encode(std::span<const std::byte> decoded, std::string_view key) const {
-  if (sharding_) {
-    return error(StatusCode::kInvalidArgument, std::string(key) + ": a sharded chunk is written as a whole shard");
-  }
   if (decoded.size() != layout_.num_bytes()) {
     return error(StatusCode::kInvalidArgument, std::string(key) + ": input of " + std::to_string(decoded.size()) +
                                                    " bytes for a chunk of " + std::to_string(layout_.num_bytes()));
   }
+  if (sharding_) return encode_whole_shard(*sharding_, layout_, decoded, key);
   const Stages& st = *stages_;
   Bytes cur;
   std::span<const std::byte> view = decoded;

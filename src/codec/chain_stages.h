@@ -20,6 +20,13 @@ struct CodecChain::Stages {
   void compute_limits(uint64_t chunk_bytes);
 };
 
+// CodecChain::decode / encode of a sharded chain (shard_chain.cc): a whole shard of `layout`
+// through `spec`. The caller has checked the sizes of `out` / `decoded` and `fill`.
+Status decode_whole_shard(const ShardingSpec& spec, const ChunkLayout& layout, std::span<const std::byte> encoded,
+                          std::span<std::byte> out, std::string_view key, std::span<const std::byte> fill);
+Result<Bytes> encode_whole_shard(const ShardingSpec& spec, const ChunkLayout& layout,
+                                 std::span<const std::byte> decoded, std::string_view key);
+
 // kInvalidArgument unless every dimension is >= 1 and the chunk's byte size fits in 63 bits.
 Status check_layout(const ChunkLayout& layout, std::string_view where);
 // The bytes codec's swap unit for `dtype` stored big-endian (0 for 1-byte types).

@@ -7,8 +7,10 @@
 //
 // Sharding (`sharding_indexed`) is an array->bytes codec whose chunks are shards:
 // the pipeline treats a shard as a store of inner chunks (DESIGN.md), so a sharded
-// chain exposes a ShardingSpec (index decoding/validation, inner chain) and its
-// decode()/encode() refuse to run.
+// chain exposes a ShardingSpec (index decoding/validation, inner chain) for reading
+// single inner chunks by range. Its decode()/encode() work on a whole shard in
+// memory, through the inner chain; since that chain may itself be sharded, this is
+// what reads and writes nested sharding (an outer shard's inner chunk is a shard).
 //
 // Decoding never trusts sizes found in the data: every stage is bounded by the
 // size it can legitimately produce, and a chunk that decodes to any other size
@@ -106,14 +108,19 @@ class CodecChain {
   // 1-byte bytes codec, no transpose, no bytes->bytes codec, not sharded).
   bool is_identity() const;
   // The encoded size when it does not depend on the data (only bytes, transpose and
-  // checksum codecs), else nullopt. A shard index chain always has one.
+  // checksum codecs), else nullopt (always for a sharded chain). A shard index chain always has one.
   std::optional<uint64_t> fixed_encoded_size() const;
 
   // Decodes `encoded` into `out` (exactly layout().num_bytes(): kInvalidArgument otherwise); the
   // two must not overlap. Corrupt or truncated input, a checksum mismatch or a wrong decoded size:
   // kDataLoss naming `key`. Thread safe (codec contexts are per thread).
-  Status decode(std::span<const std::byte> encoded, std::span<std::byte> out, std::string_view key) const;
-  // Encodes a decoded chunk (exactly layout().num_bytes()).
+  // A sharded chain decodes a whole shard (index validated by decode_index; errors in an inner
+  // chunk name `key` and the inner chunk number). Its missing inner chunks, at any nesting depth,
+  // read as `fill`: one element (dtype size bytes, else kInvalidArgument), or zeros when empty.
+  Status decode(std::span<const std::byte> encoded, std::span<std::byte> out, std::string_view key,
+                std::span<const std::byte> fill = {}) const;
+  // Encodes a decoded chunk (exactly layout().num_bytes()). A sharded chain encodes a whole shard
+  // storing every inner chunk (it does not know the fill value to leave out).
   Result<Bytes> encode(std::span<const std::byte> decoded, std::string_view key) const;
 
  private:

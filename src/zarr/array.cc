@@ -204,7 +204,7 @@ static Result<std::vector<std::byte>> decode_or_fill(const codec::CodecChain& ch
                                                      const std::optional<Bytes>& encoded,
                                                      std::span<const std::byte> fill, const std::string& where) {
   std::vector<std::byte> buf = filled(chain.layout().num_bytes(), fill);
-  if (encoded) LSIO_RETURN_IF_ERROR(chain.decode(encoded->span(), buf, where));
+  if (encoded) LSIO_RETURN_IF_ERROR(chain.decode(encoded->span(), buf, where, fill));
   return buf;
 }
 
@@ -248,9 +248,6 @@ Status Array::write_unsharded(const Selection& sel, std::span<const std::byte> s
 
 Status Array::write_sharded(const Selection& sel, std::span<const std::byte> src) {
   const codec::ShardingSpec& spec = *chain_->sharding();
-  if (spec.inner->sharding()) {
-    return Status(StatusCode::kUnimplemented, "write " + path_ + ": nested sharding is not supported yet");
-  }
   std::vector<std::vector<DimPart>> storage;
   const std::vector<ChunkTask> shards = plan_chunks(sel, meta_.chunk_shape, storage);
   const std::vector<uint64_t> src_shape = selection_shape(sel);

@@ -294,7 +294,7 @@ class Array::ReadPlan {
       scratch.resize(chunk_bytes);
       const std::string where =
           sources_whole() ? batch_.path_of(i) : batch_.path_of(i) + " " + batch_.range(i).to_string();
-      LSIO_RETURN_IF_ERROR(chain_->decode(r->span(), scratch, where));
+      LSIO_RETURN_IF_ERROR(chain_->decode(r->span(), scratch, where, a_.meta_.fill_value));
       src = scratch.data();
     }
     const size_t isz = a_.itemsize();
@@ -382,9 +382,6 @@ Status Array::read_crops(std::span<const int64_t> starts, std::span<const uint64
 }
 
 Status Array::read_blocks(std::span<const Block> blocks) {
-  if (chain_->sharding() && chain_->sharding()->inner->sharding()) {
-    return Status(StatusCode::kUnimplemented, "read " + path_ + ": nested sharding is not supported yet");
-  }
   ReadPlan plan(*this, blocks);
   LSIO_RETURN_IF_ERROR(plan.build());
   return plan.run();

@@ -597,7 +597,7 @@ TEST(CodecChainApi, FixedEncodedSize) {
   EXPECT_EQ(v3(json::array({bytes_le(), named("zstd")}), DataType::kUInt16, {4})->fixed_encoded_size(), std::nullopt);
 }
 
-TEST(CodecChainApi, DecodeChecksTheOutputSizeAndRefusesShards) {
+TEST(CodecChainApi, DecodeChecksTheOutputAndFillSizes) {
   ChainPtr chain = v3(json::array({bytes_le()}), DataType::kUInt16, {4});
   ByteVec out(7);
   EXPECT_EQ(chain->decode(ByteVec(8), out, "c/0").code(), StatusCode::kInvalidArgument);
@@ -605,9 +605,12 @@ TEST(CodecChainApi, DecodeChecksTheOutputSizeAndRefusesShards) {
   ChainPtr sharded =
       v3(json::array({sharding({2}, json::array({bytes_le()}), json::array({bytes_le()}))}), DataType::kUInt16, {4});
   ASSERT_NE(sharded->sharding(), nullptr);
+  EXPECT_EQ(sharded->decode(ByteVec(40), out, "c/0").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(sharded->encode(ByteVec(7), "c/0").error().code(), StatusCode::kInvalidArgument);
   ByteVec full(8);
-  EXPECT_EQ(sharded->decode(ByteVec(40), full, "c/0").code(), StatusCode::kInvalidArgument);
-  EXPECT_FALSE(sharded->encode(full, "c/0").has_value());
+  EXPECT_STATUS(sharded->decode(ByteVec(40), full, "c/0", ByteVec(3)), StatusCode::kInvalidArgument, "fill value");
+  // Sizes fine, but the zeros are an index of two empty inner chunks (not missing): data loss.
+  EXPECT_STATUS(sharded->decode(ByteVec(40), full, "c/0"), StatusCode::kDataLoss, "c/0 inner chunk 0");
 }
 
 // ---------------------------------------------------------------------------
@@ -1003,6 +1006,144 @@ TEST(ShardIndex, NestedShardingAndFullShardRoundTrip) {
   auto decoded = decode_any(*chain, shard->span(), "k");
   ASSERT_TRUE(decoded.has_value()) << decoded.error().to_string();
   EXPECT_EQ(*decoded, data);
+}
+
+// ---------------------------------------------------------------------------
+// Whole shards through CodecChain::decode / encode (nested sharding)
+
+// Shard 8x8 of inner shards 4x4 of innermost chunks 2x2 (zstd); crc32c indexes at `location`.
+ChainPtr two_level_chain(std::string location = "end") {
+  const json index = json::array({bytes_le(), "crc32c"});
+  const json innermost = json::array({bytes_le(), named("zstd", {{"level", 1}, {"checksum", false}})});
+  const json inner = json::array({sharding({2, 2}, innermost, index, location)});
+  return v3(json::array({sharding({4, 4}, inner, index, location)}), DataType::kUInt16, {8, 8});
+}
+
+// The index entries of a whole shard.
+std::vector<ShardIndexEntry> entries_of(const CodecChain& chain, std::span<const std::byte> shard) {
+  const ShardingSpec& s = *chain.sharding();
+  auto at = s.index_offset(shard.size(), "k");
+  EXPECT_TRUE(at.has_value());
+  auto entries = s.decode_index(shard.subspan(*at, s.index_encoded_size()), shard.size(), "k");
+  EXPECT_TRUE(entries.has_value()) << entries.error().to_string();
+  return entries ? *entries : std::vector<ShardIndexEntry>();
+}
+
+// Sets the 2x2 block at (row, col) of an 8x8 uint16 shard to zero.
+void zero_block(ByteVec& shard, uint64_t row, uint64_t col) {
+  for (uint64_t r = row; r < row + 2; ++r) std::fill_n(shard.begin() + (r * 8 + col) * 2, 4, std::byte{0});
+}
+
+TEST(ShardChain, TwoAndThreeLevelRoundTripsAgreeWithTheReference) {
+  const json index = json::array({bytes_le(), "crc32c"});
+  const json level3 = json::array({sharding(
+      {4, 8},
+      json::array({sharding({2, 4}, json::array({sharding({1, 2}, json::array({bytes_be(), named("gzip")}), index)}),
+                            json::array({bytes_le()}), "start")}),
+      index)});
+  std::vector<std::pair<std::string, ChainPtr>> chains = {{"2 levels, end", two_level_chain("end")},
+                                                          {"2 levels, start", two_level_chain("start")},
+                                                          {"3 levels", v3(level3, DataType::kUInt16, {8, 8})}};
+  for (const auto& [name, chain] : chains) {
+    SCOPED_TRACE(name);
+    ASSERT_NE(chain, nullptr);
+    EXPECT_EQ(chain->fixed_encoded_size(), std::nullopt);
+    EXPECT_FALSE(chain->is_identity());
+    ByteVec data = sample(chain->layout().num_bytes(), 3);
+    zero_block(data, 0, 2);  // all zeros: encode_any leaves it missing, encode stores it
+    auto encoded = chain->encode(data, "c/0/0");
+    ASSERT_TRUE(encoded.has_value()) << encoded.error().to_string();
+    for (const ShardIndexEntry& e : entries_of(*chain, encoded->span())) EXPECT_FALSE(e.missing());
+    ByteVec out(data.size());
+    Status s = chain->decode(encoded->span(), out, "c/0/0");
+    ASSERT_TRUE(s.ok()) << s.to_string();
+    EXPECT_EQ(out, data);
+    // Both directions against the test's own shard reader and writer.
+    auto reference = decode_any(*chain, encoded->span(), "c/0/0");
+    ASSERT_TRUE(reference.has_value()) << reference.error().to_string();
+    EXPECT_EQ(*reference, data);
+    auto sparse = encode_any(*chain, data);
+    ASSERT_TRUE(sparse.has_value()) << sparse.error().to_string();
+    std::fill(out.begin(), out.end(), std::byte{0xff});
+    s = chain->decode(sparse->span(), out, "c/0/0");
+    ASSERT_TRUE(s.ok()) << s.to_string();
+    EXPECT_EQ(out, data);
+  }
+}
+
+TEST(ShardChain, MissingInnerChunksAtEveryLevelReadAsTheFillValue) {
+  ChainPtr chain = two_level_chain();
+  ASSERT_NE(chain, nullptr);
+  ByteVec data = sample(chain->layout().num_bytes(), 4);
+  zero_block(data, 2, 6);                // an innermost chunk of inner shard [0, 1]
+  for (uint64_t r = 4; r < 8; r += 2) {  // all of inner shard [1, 0]
+    zero_block(data, r, 0);
+    zero_block(data, r, 2);
+  }
+  auto sparse = encode_any(*chain, data);  // leaves the zero chunks missing
+  ASSERT_TRUE(sparse.has_value()) << sparse.error().to_string();
+  EXPECT_TRUE(entries_of(*chain, sparse->span())[2].missing());
+
+  ByteVec out(data.size());
+  ASSERT_TRUE(chain->decode(sparse->span(), out, "c/0/0").ok());
+  EXPECT_EQ(out, data);  // no fill given: zeros
+  const uint16_t fill = 0xbeef;
+  ByteVec fill_bytes(2);
+  std::memcpy(fill_bytes.data(), &fill, 2);
+  ASSERT_TRUE(chain->decode(sparse->span(), out, "c/0/0", fill_bytes).ok());
+  for (uint64_t r = 0; r < 8; ++r) {
+    for (uint64_t c = 0; c < 8; ++c) {
+      const bool missing = (r >= 2 && r < 4 && c >= 6) || (r >= 4 && c < 4);
+      uint16_t got, expected = fill;
+      std::memcpy(&got, out.data() + (r * 8 + c) * 2, 2);
+      if (!missing) std::memcpy(&expected, data.data() + (r * 8 + c) * 2, 2);
+      EXPECT_EQ(got, expected) << r << "," << c;
+    }
+  }
+}
+
+TEST(ShardChain, CorruptInnerShardsAreDataLossNamingKeyAndInnerChunk) {
+  ChainPtr chain = two_level_chain();
+  ASSERT_NE(chain, nullptr);
+  const ByteVec data = sample(chain->layout().num_bytes(), 5);
+  auto encoded = chain->encode(data, "c/0/0");
+  ASSERT_TRUE(encoded.has_value()) << encoded.error().to_string();
+  const ByteVec shard = to_vec(*encoded);
+  const ShardIndexEntry e = entries_of(*chain, shard)[2];
+  ByteVec out(data.size());
+
+  // A flipped byte in the index of inner shard 2 (at its end).
+  ByteVec bad = shard;
+  bad[e.offset + e.nbytes - 6] ^= std::byte{1};
+  EXPECT_STATUS(chain->decode(bad, out, "arr/c/0/0"), StatusCode::kDataLoss,
+                "arr/c/0/0 inner chunk 2 (shard index): crc32c: checksum mismatch");
+
+  // Inner shard 2 truncated: its index is read from the wrong bytes.
+  const ShardingSpec& s = *chain->sharding();
+  std::vector<std::optional<Bytes>> inner(s.inner_per_shard());
+  const std::vector<ShardIndexEntry> outer_entries = entries_of(*chain, shard);
+  for (size_t i = 0; i < inner.size(); ++i) {
+    const ShardIndexEntry& ei = outer_entries[i];
+    inner[i] = Bytes::copy_of(std::span(shard).subspan(ei.offset, i == 2 ? ei.nbytes - 9 : ei.nbytes));
+  }
+  const Bytes truncated = s.encode_shard(inner);
+  EXPECT_STATUS(chain->decode(truncated.span(), out, "arr/c/0/0"), StatusCode::kDataLoss, "arr/c/0/0 inner chunk 2");
+
+  // The whole shard truncated: its own index no longer checks out.
+  EXPECT_STATUS(chain->decode(std::span(shard).first(shard.size() - 3), out, "arr/c/0/0"), StatusCode::kDataLoss,
+                "arr/c/0/0");
+  EXPECT_STATUS(chain->decode(std::span(shard).first(10), out, "arr/c/0/0"), StatusCode::kDataLoss,
+                "shorter than its index");
+
+  // An innermost chunk that is not zstd: named by both inner chunk numbers.
+  const ShardingSpec& is = *s.inner->sharding();
+  const ByteVec inner2(shard.begin() + e.offset, shard.begin() + e.offset + e.nbytes);
+  const std::vector<ShardIndexEntry> ie = entries_of(*s.inner, inner2);
+  ASSERT_EQ(ie.size(), is.inner_per_shard());
+  ByteVec garbled = shard;
+  std::fill_n(garbled.begin() + e.offset + ie[3].offset, ie[3].nbytes, std::byte{0x5a});
+  EXPECT_STATUS(chain->decode(garbled, out, "arr/c/0/0"), StatusCode::kDataLoss,
+                "arr/c/0/0 inner chunk 2 inner chunk 3");
 }
 
 // Builds the chain of a fixture's metadata (v2 when it has "dtype", v3 otherwise).

@@ -33,6 +33,20 @@ ArrayMetadata make_meta(int format, json codecs, std::vector<uint64_t> chunks) {
   return m;
 }
 
+// Shards 8x10x12 of inner shards 4x10x6 (index at the start) of chunks 2x5x3 (zstd).
+json nested_sharding() {
+  const json bytes = {{"name", "bytes"}, {"configuration", {{"endian", "little"}}}};
+  const json zstd = {{"name", "zstd"}, {"configuration", {{"level", 1}, {"checksum", false}}}};
+  const json index = {bytes, {{"name", "crc32c"}, {"configuration", json::object()}}};
+  const json inner = {
+      {"name", "sharding_indexed"},
+      {"configuration",
+       {{"chunk_shape", {2, 5, 3}}, {"codecs", {bytes, zstd}}, {"index_codecs", index}, {"index_location", "end"}}}};
+  return {{"name", "sharding_indexed"},
+          {"configuration",
+           {{"chunk_shape", {4, 10, 6}}, {"codecs", {inner}}, {"index_codecs", index}, {"index_location", "start"}}}};
+}
+
 struct Case {
   std::string name;
   int format;
@@ -53,6 +67,7 @@ std::vector<Case> cases() {
       {"v3_raw", 3, json::array({bytes}), {8, 16, 5}},
       {"v3_zstd", 3, json::array({bytes, zstd}), {8, 16, 5}},
       {"v3_sharded", 3, json::array({sharding}), {8, 10, 12}},
+      {"v3_nested_sharded", 3, json::array({nested_sharding()}), {8, 10, 12}},
       {"v2_zstd", 2, json{{"id", "zstd"}, {"level", 1}}, {8, 16, 5}},
   };
 }
@@ -132,6 +147,58 @@ TEST(ZarrArrayErrors, MissingArrayAndCorruptChunkNameTheKey) {
   Status s = arr->read(first, std::as_writable_bytes(std::span(src)));
   EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.to_string();
   EXPECT_NE(s.message().find("z/c/0/0/0"), std::string::npos) << s.to_string();
+}
+
+// A shard whose inner shard [0, 0, 0] lacks its first chunk (as zarr-python writes a chunk equal to
+// the fill value) and whose other inner shards are missing: all of that reads as the fill value 7,
+// also after a write into the inner shard (read-modify-write keeps the fill, not zeros).
+TEST(ZarrArrayNested, MissingInnerChunksAtEveryLevelReadAsTheFillValue) {
+  auto store = *open_store("memory://");
+  auto arr = Array::create(store, "n", make_meta(3, json::array({nested_sharding()}), {8, 10, 12}));
+  ASSERT_TRUE(arr) << arr.error().to_string();
+  auto chain = codec::CodecChain::from_v3((*arr)->metadata().codecs, {DataType::kUInt16, {8, 10, 12}}, "n");
+  ASSERT_TRUE(chain) << chain.error().to_string();
+  const codec::ShardingSpec& outer = *(*chain)->sharding();
+  const codec::ShardingSpec& inner = *outer.inner->sharding();
+  // Innermost chunk j of inner shard 0 holds 100 + j everywhere; chunk 0 is missing.
+  std::vector<std::optional<Bytes>> innermost(inner.inner_per_shard());
+  for (size_t j = 1; j < innermost.size(); ++j) {
+    std::vector<uint16_t> block(2 * 5 * 3, static_cast<uint16_t>(100 + j));
+    auto encoded = inner.inner->encode(std::as_bytes(std::span(block)), "block");
+    ASSERT_TRUE(encoded) << encoded.error().to_string();
+    innermost[j] = std::move(*encoded);
+  }
+  std::vector<std::optional<Bytes>> inner_shards(outer.inner_per_shard());
+  inner_shards[0] = inner.encode_shard(innermost);
+  const std::vector<uint64_t> origin = {0, 0, 0};
+  ASSERT_TRUE(store->put((*arr)->chunk_key(origin), outer.encode_shard(inner_shards).span()).ok());
+
+  const auto shape = (*arr)->metadata().shape;
+  bool written = false;
+  auto expected = [&](uint64_t i, uint64_t j, uint64_t k) -> uint16_t {
+    if (written && i == 3 && j == 9 && k == 5) return 555;
+    if (i >= 4 || j >= 10 || k >= 6) return 7;
+    const uint64_t chunk = ((i / 2) * 2 + j / 5) * 2 + k / 3;
+    return chunk == 0 ? 7 : static_cast<uint16_t>(100 + chunk);
+  };
+  auto check_all = [&](const char* when) {
+    std::vector<uint16_t> out(shape[0] * shape[1] * shape[2]);
+    Selection all{DimSelection::slice(0, shape[0]), DimSelection::slice(0, shape[1]), DimSelection::slice(0, shape[2])};
+    Status s = (*arr)->read(all, std::as_writable_bytes(std::span(out)));
+    ASSERT_TRUE(s.ok()) << when << ": " << s.to_string();
+    for (uint64_t i = 0; i < shape[0]; ++i)
+      for (uint64_t j = 0; j < shape[1]; ++j)
+        for (uint64_t k = 0; k < shape[2]; ++k)
+          ASSERT_EQ(out[(i * shape[1] + j) * shape[2] + k], expected(i, j, k))
+              << when << " " << i << "," << j << "," << k;
+  };
+  check_all("as stored");
+  // One element of innermost chunk 7 of inner shard 0: the inner shard is decoded, modified, re-encoded.
+  const uint16_t one = 555;
+  Selection elem{DimSelection::slice(3, 4), DimSelection::slice(9, 10), DimSelection::slice(5, 6)};
+  ASSERT_TRUE((*arr)->write(elem, std::as_bytes(std::span(&one, 1))).ok());
+  written = true;
+  check_all("after a write");
 }
 
 }  // namespace
