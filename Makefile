@@ -76,9 +76,10 @@ test: test-cpp test-asan test-fuzz test-python
 bench: build
 	$(PY) bench/run.py
 
+# A sharded Zarr cube (2 GiB decoded, created once under bench/data/demo/) read whole and as random crops by
+# LSIO and tensorstore, against fio's sequential bandwidth on the same files: bench/results/demo.md.
 demo: build
-	$(PY) bench/run.py --quick
-	@sed -n '/^## Ratio to fio/,/^## Workloads/p' bench/results/core-quick.md | sed '$$d'
+	$(PY) bench/demo.py
 
 format:
 	clang-format-19 -i $$(git ls-files '*.h' '*.cc')
