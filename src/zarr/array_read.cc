@@ -155,7 +155,6 @@ class Array::ReadPlan {
   // read into a raw output.
   void split_sources() {
     const uint64_t chunk_bytes = chain_->layout().num_bytes();
-    const size_t isz = a_.itemsize();
     std::stable_sort(sources_.begin(), sources_.end(), [](const Source& x, const Source& y) {
       return std::tie(x.key, x.offset) < std::tie(y.key, y.offset);
     });
@@ -168,27 +167,50 @@ class Array::ReadPlan {
       if (!identity) {
         add_whole(std::span(sources_).subspan(i, end - i));
       } else {
-        for (size_t k = i; k < end; ++k) add_identity(sources_[k], chunk_bytes, isz);
+        add_identity(std::span(sources_).subspan(i, end - i), chunk_bytes);
       }
       i = end;
     }
   }
 
-  void add_identity(const Source& s, uint64_t chunk_bytes, size_t isz) {
-    const Job& j = jobs_[s.job];
-    const auto parts = j.part_ptrs();
-    uint64_t runs = 0, needed = 0;
-    for_each_joined_run(parts, chunk_shape_, place(j).shape(), [&](uint64_t, uint64_t, uint64_t n) {
-      ++runs;
-      needed += n * isz;
+  // How a job would read its identity chunk in runs: runs and bytes read.
+  struct RunCost {
+    uint64_t runs = 0, bytes = 0;
+  };
+  RunCost run_cost(const Job& j) const {
+    RunCost cost;
+    const size_t isz = a_.itemsize();
+    uint64_t span_begin = 0, span_end = 0;
+    for_each_joined_run(j.part_ptrs(), chunk_shape_, place(j).shape(), [&](uint64_t c, uint64_t, uint64_t n) {
+      const uint64_t b = c * isz, e = b + n * isz;
+      if (cost.runs++ == 0 || b < span_end || b - span_end > kRunGap) {
+        cost.bytes += span_end - span_begin;
+        span_begin = b;
+      }
+      span_end = std::max(span_end, e);
     });
-    if (runs == 1 && place(j).raw()) {
-      add_direct(s, parts);
-    } else if (static_cast<double>(needed) >= kWholeFraction * static_cast<double>(chunk_bytes)) {
-      add_whole(std::span(&s, 1));
-    } else {
-      add_runs(s, parts);
+    cost.bytes += span_end - span_begin;
+    return cost;
+  }
+
+  // Sources of one identity chunk: a job mapping to one contiguous run of a
+  // raw output is read straight into it; the others share one whole read when
+  // their runs would read at least half the chunk, else read their runs.
+  void add_identity(std::span<const Source> same, uint64_t chunk_bytes) {
+    std::vector<Source> rest;
+    uint64_t total = 0;
+    for (const Source& s : same) {
+      const RunCost c = run_cost(jobs_[s.job]);
+      if (c.runs == 1 && place(jobs_[s.job]).raw()) {
+        add_direct(s, jobs_[s.job].part_ptrs());
+        continue;
+      }
+      rest.push_back(s);
+      total += c.bytes;
     }
+    if (rest.empty()) return;
+    if (static_cast<double>(total) >= kWholeFraction * static_cast<double>(chunk_bytes)) return add_whole(rest);
+    for (const Source& s : rest) add_runs(s, jobs_[s.job].part_ptrs());
   }
 
   ByteRange range_of(const Source& s, uint64_t begin, uint64_t end) const {
