@@ -36,6 +36,7 @@ void Worker::run(RunState& state) {
   state_ = &state;
   job_ = state.job;
   jobs_exhausted_ = false;
+  queued_requests_ = 0;
   std::vector<Completion> completions(256);
   for (;;) {
     admit_files();
@@ -58,7 +59,8 @@ void Worker::run(RunState& state) {
 // ---- files --------------------------------------------------------------
 
 void Worker::admit_files() {
-  while (!free_files_.empty() && !jobs_exhausted_ && !state_->cancelled.load(std::memory_order_relaxed)) {
+  while (!free_files_.empty() && !jobs_exhausted_ && queued_requests_ < reads_.size() &&
+         !state_->cancelled.load(std::memory_order_relaxed)) {
     const size_t j = state_->next_job.fetch_add(1, std::memory_order_relaxed);
     if (j >= state_->file_jobs.size()) {
       jobs_exhausted_ = true;
@@ -76,6 +78,8 @@ void Worker::start_file(uint32_t slot, const FileJob& fj) {
   f.used = true;
   f.job = fj;
   f.path = &(*job_->paths)[fj.file];
+  f.queued = true;
+  queued_requests_ += fj.count;
   if (const Status& bad = (*job_->path_errors)[fj.file]; !bad.ok()) {
     fail_file(f, bad);
     return finish_file_if_done(slot);
@@ -84,8 +88,7 @@ void Worker::start_file(uint32_t slot, const FileJob& fj) {
   const int flags = O_RDONLY | (job_->options.direct ? O_DIRECT : 0);
   // open and statx go out together; the reads wait for both.
   backend_.open(slot, f.path->c_str(), flags, tag(kOpen, slot));
-  backend_.stat(f.path->c_str(), kStatMask | (job_->options.direct ? STATX_DIOALIGN : 0), &f.stx,
-                tag(kStat, slot));
+  backend_.stat(f.path->c_str(), kStatMask | (job_->options.direct ? STATX_DIOALIGN : 0), &f.stx, tag(kStat, slot));
   ops_in_flight_ += 2;
 }
 
@@ -133,9 +136,16 @@ void Worker::fail_file(FileState& f, const Status& status) {
   for (uint32_t k = 0; k < f.job.count; ++k) deliver(order[k], error(status));
 }
 
+void Worker::unqueue(FileState& f) {
+  if (!f.queued) return;
+  f.queued = false;
+  queued_requests_ -= f.job.count;
+}
+
 void Worker::finish_file_if_done(uint32_t slot) {
   FileState& f = files_[slot];
   const bool reads_left = f.next_read < f.plan.reads.size() && f.error.ok();
+  if (f.pending_setup == 0 && !reads_left) unqueue(f);
   if (f.closing || f.pending_setup > 0 || f.reads_in_flight > 0 || reads_left) return;
   if (f.open_ok) {
     f.open_ok = false;
@@ -180,7 +190,10 @@ bool Worker::start_next_read() {
     rs.file = slot;
     rs.read = static_cast<uint32_t>(f.next_read++);
     // Leave the queue with the last read, so no stale entry outlives the file.
-    if (f.next_read == f.plan.reads.size()) ready_files_.pop_front();
+    if (f.next_read == f.plan.reads.size()) {
+      ready_files_.pop_front();
+      unqueue(f);
+    }
     const uint64_t align = alignment(f);
     const uint64_t size = f.stx.stx_size;
     rs.expected = std::min(read.offset + read.length, std::max(size, read.offset)) - read.offset;
@@ -233,8 +246,8 @@ void Worker::submit_part(uint32_t p) {
   PartState& part = parts_[p];
   ReadState& rs = reads_[part.read_state];
   const plan::Read& read = files_[rs.file].plan.reads[rs.read];
-  backend_.read(rs.file, rs.base + part.offset + part.done, part.len - part.done,
-                read.offset + part.offset + part.done, tag(kPart, p));
+  backend_.read(rs.file, rs.base + part.offset + part.done, part.len - part.done, read.offset + part.offset + part.done,
+                tag(kPart, p));
   ++ops_in_flight_;
 }
 
@@ -259,7 +272,8 @@ void Worker::on_completion(const Completion& c) {
       if (--f.pending_setup == 0) file_setup_done(index);
       return;
     }
-    case kPart: return on_part_done(index, c.res);
+    case kPart:
+      return on_part_done(index, c.res);
     case kClose: {
       files_[index] = FileState{};
       free_files_.push_back(index);
@@ -285,11 +299,11 @@ void Worker::on_part_done(uint32_t p, int64_t res) {
       if (res > 0) return submit_part(p);  // short read: resubmit the rest
       if (rs.error.ok()) {
         const plan::Read& read = f.plan.reads[rs.read];
-        rs.error = Status(StatusCode::kDataLoss,
-                          "read " + *f.path + " [offset " + std::to_string(read.offset + part.offset) + ", length " +
-                              std::to_string(part.len) + "]: unexpected end of file after " +
-                              std::to_string(part.done) + " bytes (file shrank while being read? size was " +
-                              std::to_string(f.stx.stx_size) + ")");
+        rs.error =
+            Status(StatusCode::kDataLoss,
+                   "read " + *f.path + " [offset " + std::to_string(read.offset + part.offset) + ", length " +
+                       std::to_string(part.len) + "]: unexpected end of file after " + std::to_string(part.done) +
+                       " bytes (file shrank while being read? size was " + std::to_string(f.stx.stx_size) + ")");
       }
     }
   }
@@ -342,8 +356,12 @@ Status Worker::check_into_length(const FileState& f, uint32_t index, uint64_t le
 
 void Worker::deliver(uint32_t index, Result<Bytes> result) {
   switch (job_->mode) {
-    case Job::Mode::kRead: (*job_->results)[index] = std::move(result); return;
-    case Job::Mode::kInto: (*job_->statuses)[index] = result ? Status() : result.error(); return;
+    case Job::Mode::kRead:
+      (*job_->results)[index] = std::move(result);
+      return;
+    case Job::Mode::kInto:
+      (*job_->statuses)[index] = result ? Status() : result.error();
+      return;
     case Job::Mode::kForEach:
       if (state_->cancelled.load(std::memory_order_relaxed)) return;
       try {

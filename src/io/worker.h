@@ -29,18 +29,19 @@ class Worker {
     bool open_ok = false;
     bool closing = false;  // close issued: the slot is freed by its completion only
     Status error;
-    struct statx stx {};
+    struct statx stx{};
     plan::FilePlan plan;
     size_t next_read = 0;
     unsigned reads_in_flight = 0;
+    bool queued = false;  // its requests count in queued_requests_
   };
   struct ReadState {
-    uint32_t file = 0;      // FileState slot
-    uint32_t read = 0;      // index into plan.reads
-    Bytes buffer;           // owned buffer, or empty when reading into a caller span
+    uint32_t file = 0;  // FileState slot
+    uint32_t read = 0;  // index into plan.reads
+    Bytes buffer;       // owned buffer, or empty when reading into a caller span
     std::byte* base = nullptr;
-    uint64_t expected = 0;  // bytes the file holds for this read (excludes DIO padding past EOF)
-    uint64_t next_part = 0; // offset of the next part to issue
+    uint64_t expected = 0;   // bytes the file holds for this read (excludes DIO padding past EOF)
+    uint64_t next_part = 0;  // offset of the next part to issue
     uint64_t part_len = 0;
     unsigned parts_in_flight = 0;
     Status error;
@@ -80,11 +81,17 @@ class Worker {
   std::vector<uint32_t> free_reads_;
   std::vector<PartState> parts_;
   std::vector<uint32_t> free_parts_;
-  std::deque<uint32_t> ready_files_;     // planned, with reads left to start
-  std::deque<uint32_t> partial_reads_;   // started, with parts left to issue
+  std::deque<uint32_t> ready_files_;    // planned, with reads left to start
+  std::deque<uint32_t> partial_reads_;  // started, with parts left to issue
   size_t ops_in_flight_ = 0;
   uint64_t bytes_in_flight_ = 0;  // sum of part lengths issued and not yet completed
   bool jobs_exhausted_ = false;
+  // Requests of admitted files whose reads are not all issued yet. A worker
+  // admits another file only while this is below its queue depth, so the
+  // files of a batch spread over all workers instead of going to the first
+  // one awake.
+  uint64_t queued_requests_ = 0;
+  void unqueue(FileState& f);
   Slab slab_;
   BufferPool& pool_;
 };
