@@ -35,23 +35,30 @@ def layouts(size: int) -> dict[str, dict]:
     }
 
 
+def slab(size: int, i0: int, i1: int, rng: np.random.Generator) -> np.ndarray:
+    """Planes [i0, i1) of a smooth-ish cube (like imagery, so zstd has something to do) plus a little noise."""
+    i = np.arange(i0, i1, dtype=np.int32)[:, None, None]
+    j = np.arange(size, dtype=np.int32)[None, :, None]
+    k = np.arange(size, dtype=np.int32)[None, None, :]
+    base = ((i * 7 + j * 3 + k) % 4096).astype(np.uint16)
+    return base + rng.integers(0, 64, size=base.shape, dtype=np.uint16)
+
+
 def create_data(root: Path, size: int) -> None:
     import zarr
     from zarr.codecs import ZstdCodec
 
-    rng = np.random.default_rng(0)
-    # Smooth-ish data so zstd has something to do (like imagery), not white noise.
-    base = (np.arange(size, dtype=np.uint32)[:, None, None] * 7 + np.arange(size)[None, :, None] * 3
-            + np.arange(size)[None, None, :]) % 4096
-    data = (base + rng.integers(0, 64, size=(size,) * 3)).astype(np.uint16)
     for name, spec in layouts(size).items():
         path = root / f"{name}.zarr"
         if (path / "zarr.json").exists():
             continue
         comp = ZstdCodec(level=1) if spec["compressors"] else None
-        a = zarr.create_array(str(path), shape=data.shape, dtype="uint16", chunks=spec["chunks"],
+        a = zarr.create_array(str(path), shape=(size,) * 3, dtype="uint16", chunks=spec["chunks"],
                               shards=spec["shards"], compressors=comp, overwrite=True)
-        a[...] = data
+        rng = np.random.default_rng(0)
+        step = (spec["shards"] or spec["chunks"])[0]
+        for i0 in range(0, size, step):  # one chunk/shard-deep slab at a time: bounded memory
+            a[i0:i0 + step] = slab(size, i0, min(size, i0 + step), rng)
 
 
 def selections(workload: str, size: int, layout: dict, crops: int) -> list[tuple[slice, ...]]:

@@ -11,14 +11,23 @@ namespace {
 // itself) past these sizes, so one big file still spreads over all workers.
 constexpr uint32_t kMaxRequestsPerJob = 4096;
 constexpr uint64_t kMaxBytesPerJob = 64ull << 20;
+// A batch of few files still makes this many FileJobs per worker when it has
+// the requests and the bytes (e.g. the 64 inner chunks of one shard decode on
+// every worker), but no piece smaller than kMinPieceBytes: small requests of
+// one file stay together so that neighbours can be merged into one read.
+constexpr uint32_t kMinJobsPerWorker = 4;
+constexpr uint64_t kMinPieceBytes = 1ull << 20;
 
 uint64_t sort_key(ByteRange r) { return r.begin() < 0 ? UINT64_MAX : static_cast<uint64_t>(r.begin()); }
 
 // Appends FileJobs for order[first, first+count), all of one file.
-void split_file(const ReadBatch& batch, uint32_t file, uint32_t first, uint32_t count, RunState& state) {
+void split_file(const ReadBatch& batch, uint32_t file, uint32_t first, uint32_t count, uint32_t max_requests,
+                RunState& state) {
   uint64_t bytes = 0;
-  for (uint32_t k = 0; k < count && bytes <= kMaxBytesPerJob; ++k) bytes += batch.range(state.order[first + k]).length();
-  if (count <= kMaxRequestsPerJob && bytes <= kMaxBytesPerJob) {
+  for (uint32_t k = 0; k < count && bytes <= kMaxBytesPerJob; ++k)
+    bytes += batch.range(state.order[first + k]).length();
+  const bool spread = count > max_requests && bytes >= 2 * kMinPieceBytes;
+  if (!spread && count <= kMaxRequestsPerJob && bytes <= kMaxBytesPerJob) {
     state.file_jobs.push_back({file, first, count});
     return;
   }
@@ -30,7 +39,9 @@ void split_file(const ReadBatch& batch, uint32_t file, uint32_t first, uint32_t 
   uint64_t piece_bytes = 0;
   for (uint32_t k = 0; k < count; ++k) {
     piece_bytes += batch.range(state.order[first + k]).length();
-    if (k + 1 - start >= kMaxRequestsPerJob || piece_bytes >= kMaxBytesPerJob || k + 1 == count) {
+    const uint32_t n = k + 1 - start;
+    if (n >= kMaxRequestsPerJob || piece_bytes >= kMaxBytesPerJob ||
+        (n >= max_requests && piece_bytes >= kMinPieceBytes) || k + 1 == count) {
       state.file_jobs.push_back({file, first + start, k + 1 - start});
       start = k + 1;
       piece_bytes = 0;
@@ -40,7 +51,7 @@ void split_file(const ReadBatch& batch, uint32_t file, uint32_t first, uint32_t 
 
 }  // namespace
 
-void build_file_jobs(const ReadBatch& batch, RunState& state) {
+void build_file_jobs(const ReadBatch& batch, unsigned workers, RunState& state) {
   const size_t nfiles = batch.paths().size();
   std::vector<uint32_t> start(nfiles + 1, 0);
   for (size_t i = 0; i < batch.size(); ++i) ++start[batch.file_of(i) + 1];
@@ -48,9 +59,11 @@ void build_file_jobs(const ReadBatch& batch, RunState& state) {
   state.order.resize(batch.size());
   std::vector<uint32_t> fill(start.begin(), start.end() - 1);
   for (size_t i = 0; i < batch.size(); ++i) state.order[fill[batch.file_of(i)]++] = static_cast<uint32_t>(i);
+  const uint64_t per_job = batch.size() / (uint64_t{workers} * kMinJobsPerWorker);
+  const auto max_requests = static_cast<uint32_t>(std::clamp<uint64_t>(per_job, 1, kMaxRequestsPerJob));
   for (size_t f = 0; f < nfiles; ++f) {
     const uint32_t count = start[f + 1] - start[f];
-    if (count > 0) split_file(batch, static_cast<uint32_t>(f), start[f], count, state);
+    if (count > 0) split_file(batch, static_cast<uint32_t>(f), start[f], count, max_requests, state);
   }
 }
 
@@ -120,7 +133,7 @@ Status Executor::run(const Job& job) {
   std::lock_guard run_lock(run_mu_);
   RunState state;
   state.job = &job;
-  build_file_jobs(*job.batch, state);
+  build_file_jobs(*job.batch, static_cast<unsigned>(threads_.size()), state);
   {
     std::unique_lock lock(mu_);
     current_ = &state;

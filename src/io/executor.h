@@ -27,13 +27,13 @@ struct Job {
   enum class Mode { kRead, kInto, kForEach };
   Mode mode = Mode::kRead;
   const ReadBatch* batch = nullptr;
-  const std::vector<std::string>* paths = nullptr;  // file id -> path to open
-  const std::vector<Status>* path_errors = nullptr; // file id -> why it cannot be opened (ok: it can)
+  const std::vector<std::string>* paths = nullptr;   // file id -> path to open
+  const std::vector<Status>* path_errors = nullptr;  // file id -> why it cannot be opened (ok: it can)
   ReadOptions options;
-  const ReadIntoBatch* into = nullptr;             // kInto
-  std::vector<Result<Bytes>>* results = nullptr;   // kRead
-  std::vector<Status>* statuses = nullptr;         // kInto
-  const ChunkCallback* callback = nullptr;         // kForEach
+  const ReadIntoBatch* into = nullptr;            // kInto
+  std::vector<Result<Bytes>>* results = nullptr;  // kRead
+  std::vector<Status>* statuses = nullptr;        // kInto
+  const ChunkCallback* callback = nullptr;        // kForEach
 };
 
 // One unit of work a worker pulls: some requests of one file.
@@ -88,6 +88,6 @@ class Executor {
 };
 
 // Groups and splits the batch into FileJobs (exposed for tests).
-void build_file_jobs(const ReadBatch& batch, RunState& state);
+void build_file_jobs(const ReadBatch& batch, unsigned workers, RunState& state);
 
 }  // namespace lsio::io

@@ -37,6 +37,7 @@ void Worker::run(RunState& state) {
   job_ = state.job;
   jobs_exhausted_ = false;
   queued_requests_ = 0;
+  files_in_setup_ = 0;
   std::vector<Completion> completions(256);
   for (;;) {
     admit_files();
@@ -59,8 +60,12 @@ void Worker::run(RunState& state) {
 // ---- files --------------------------------------------------------------
 
 void Worker::admit_files() {
-  while (!free_files_.empty() && !jobs_exhausted_ && queued_requests_ < reads_.size() &&
-         !state_->cancelled.load(std::memory_order_relaxed)) {
+  // Take another file only when this worker is about to run out of work: no
+  // opened file waiting for its reads to start, few files still opening, and
+  // fewer queued requests than its queue depth. Files a worker does not take
+  // stay for the other workers.
+  while (!free_files_.empty() && !jobs_exhausted_ && ready_files_.empty() && files_in_setup_ < kMaxFilesInSetup &&
+         queued_requests_ < reads_.size() && !state_->cancelled.load(std::memory_order_relaxed)) {
     const size_t j = state_->next_job.fetch_add(1, std::memory_order_relaxed);
     if (j >= state_->file_jobs.size()) {
       jobs_exhausted_ = true;
@@ -85,6 +90,7 @@ void Worker::start_file(uint32_t slot, const FileJob& fj) {
     return finish_file_if_done(slot);
   }
   f.pending_setup = 2;
+  ++files_in_setup_;
   const int flags = O_RDONLY | (job_->options.direct ? O_DIRECT : 0);
   // open and statx go out together; the reads wait for both.
   backend_.open(slot, f.path->c_str(), flags, tag(kOpen, slot));
@@ -263,13 +269,13 @@ void Worker::on_completion(const Completion& c) {
       } else {
         f.open_ok = true;
       }
-      if (--f.pending_setup == 0) file_setup_done(index);
+      if (--f.pending_setup == 0) --files_in_setup_, file_setup_done(index);
       return;
     }
     case kStat: {
       FileState& f = files_[index];
       if (c.res < 0 && f.error.ok()) f.error = errno_status(static_cast<int>(-c.res), "statx", *f.path);
-      if (--f.pending_setup == 0) file_setup_done(index);
+      if (--f.pending_setup == 0) --files_in_setup_, file_setup_done(index);
       return;
     }
     case kPart:

@@ -86,11 +86,13 @@ class Worker {
   size_t ops_in_flight_ = 0;
   uint64_t bytes_in_flight_ = 0;  // sum of part lengths issued and not yet completed
   bool jobs_exhausted_ = false;
-  // Requests of admitted files whose reads are not all issued yet. A worker
-  // admits another file only while this is below its queue depth, so the
-  // files of a batch spread over all workers instead of going to the first
-  // one awake.
+  // Requests of admitted files whose reads are not all issued yet. With the
+  // two limits below it keeps a worker from taking more files than it can
+  // work on, so the files of a batch spread over all workers instead of going
+  // to the first one awake.
   uint64_t queued_requests_ = 0;
+  static constexpr unsigned kMaxFilesInSetup = 2;  // files with open/statx in flight
+  unsigned files_in_setup_ = 0;
   void unqueue(FileState& f);
   Slab slab_;
   BufferPool& pool_;
