@@ -130,3 +130,23 @@ def test_import_without_torch_is_lazy() -> None:
             "try:\n    lsio.ml.CropDataset\nexcept ImportError:\n    print('lazy')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "lazy"
+
+
+def test_batch_arrays_are_reused_only_when_dropped(tmp_path: Path) -> None:
+    """The loader recycles a batch array once the consumer dropped it, never one still referenced."""
+    arr, data = sat_array(tmp_path)
+    loader = lsio.ml.RandomCrops(sources={"sat": arr}, crop={"sat": {"time": 2, "y": 8, "x": 8}}, batch_size=4,
+                                 seed=0, prefetch=0, batches_per_epoch=6)
+    kept = [b["sat"] for b in loader]  # every batch held: all distinct
+    assert len({id(a) for a in kept}) == 6
+    ids = set()
+    for b in loader:  # each batch dropped before the next is read: few distinct arrays
+        ids.add(id(b["sat"]))
+        del b
+    assert len(ids) < 6
+    plan = loader.plan(loader.epoch)
+    views = [b["sat"][:1] for b in loader]  # a view keeps its base alive: no reuse, data intact
+    assert all(v.base is not None for v in views) and len({id(v.base) for v in views}) == 6
+    for b, v in enumerate(views):
+        t, c, y, x = plan.starts["sat"][b * 4]
+        np.testing.assert_array_equal(v[0], data[t:t + 2, :, y:y + 8, x:x + 8])
