@@ -275,8 +275,9 @@ class RandomCrops:
         self.rank, self.world_size = rank, world_size
         self.worker, self.num_workers = 0, 1
         self.epoch = 0
-        # Batches in the queue, one being read, one held by the consumer, one just dropped: per source.
-        self._recycler = _Recycler(keep=(self.prefetch + 3) * len(self.sources))
+        # Per source: the batch being read, the one the consumer holds, the one it just dropped. More would only
+        # keep memory (100 MB a batch in the benchmark) for the rare consumer slower than the loader.
+        self._recycler = _Recycler(keep=3 * len(self.sources))
 
     # ---- configuration ----
 
