@@ -134,17 +134,22 @@ TEST_P(Crops, WholeArrayReadMatches) {
 INSTANTIATE_TEST_SUITE_P(Layouts, Crops, ::testing::ValuesIn(layouts()),
                          [](const auto& info) { return info.param.name; });
 
-TEST(CropsErrors, BadArgumentsAreRefused) {
-  testing::TempDir dir;
-  auto store = *open_store(dir.path());
+// An uncompressed uint8 array, fill value 0.
+ArrayMetadata raw_uint8(std::vector<uint64_t> shape, std::vector<uint64_t> chunks) {
   ArrayMetadata m;
   m.zarr_format = 3;
-  m.shape = {10, 10};
-  m.chunk_shape = {5, 5};
+  m.shape = std::move(shape);
+  m.chunk_shape = std::move(chunks);
   m.dtype = DataType::kUInt8;
   m.fill_value = {std::byte{0}};
   m.codecs = json::parse(json::array({kBytes}).dump());
-  auto a = *Array::create(store, "a", m);
+  return m;
+}
+
+TEST(CropsErrors, BadArgumentsAreRefused) {
+  testing::TempDir dir;
+  auto store = *open_store(dir.path());
+  auto a = *Array::create(store, "a", raw_uint8({10, 10}, {5, 5}));
   std::vector<std::byte> out(2 * 9);
   const std::vector<int64_t> starts{0, 0, 1, 1};
   EXPECT_EQ(a->read_crops(starts, std::vector<uint64_t>{3}, out).code(), StatusCode::kInvalidArgument);
@@ -161,14 +166,7 @@ TEST(CropsErrors, BadArgumentsAreRefused) {
 TEST(CropsErrors, TruncatedRawChunkIsAnErrorNotFillOrGarbage) {
   testing::TempDir dir;
   auto store = *open_store(dir.path());
-  ArrayMetadata m;
-  m.zarr_format = 3;
-  m.shape = {64, 64};
-  m.chunk_shape = {64, 64};
-  m.dtype = DataType::kUInt8;
-  m.fill_value = {std::byte{0}};
-  m.codecs = json::parse(json::array({kBytes}).dump());
-  auto a = *Array::create(store, "a", m);
+  auto a = *Array::create(store, "a", raw_uint8({64, 64}, {64, 64}));
   const std::vector<std::byte> half(64 * 32, std::byte{1});
   ASSERT_TRUE(store->put("a/c/0/0", half).ok());
   std::vector<std::byte> out(4 * 4);
