@@ -207,23 +207,36 @@ def report(results: dict, size: int, cold: bool, out: Path, command: str) -> Non
 
 
 def plot(results: dict, png: Path) -> None:
+    """Each contestant's speed relative to LSIO's (log scale; LSIO = 1, below 1 = slower than LSIO)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = list(results)
+    keys = [k for k in results if "seconds" in results[k].get("lsio", {})]
     fig, ax = plt.subplots(figsize=(12, 5))
     width = 0.8 / len(CONTESTANTS)
     for i, c in enumerate(CONTESTANTS):
-        vals = [results[k].get(c, {}).get("bytes", 0) / results[k].get(c, {}).get("seconds", 1) / 1e9
-                if "seconds" in results[k].get(c, {}) else 0 for k in keys]
+        vals = [results[k]["lsio"]["seconds"] / results[k][c]["seconds"] if "seconds" in results[k].get(c, {})
+                else 0 for k in keys]
         ax.bar([x + i * width for x in range(len(keys))], vals, width, label=c)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_yscale("log")
     ax.set_xticks([x + 0.4 - width / 2 for x in range(len(keys))])
     ax.set_xticklabels([f"{a}\n{w}" for a, w in keys], fontsize=7)
-    ax.set_ylabel("GB/s decoded (higher is better)")
-    ax.legend()
+    ax.set_ylabel("speed relative to LSIO (log; LSIO = 1, higher is faster)")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(png, dpi=110)
+
+
+def results_from_table(md: Path) -> dict:
+    """The results dict back from a report's table (to redraw its plot)."""
+    results: dict = {}
+    for line in md.read_text().splitlines():
+        c = [x.strip() for x in line.split("|")[1:-1]]
+        if len(c) == 7 and c[3][:1].isdigit():
+            results.setdefault((c[0], c[1]), {})[c[2]] = {"seconds": float(c[3])}
+    return results
 
 
 def main() -> None:
@@ -234,8 +247,12 @@ def main() -> None:
     p.add_argument("--cold", action="store_true", help="drop the page cache before every timed read (root)")
     p.add_argument("--only", default="", help="comma-separated contestants/layouts/workloads to run (default all)")
     p.add_argument("--out", default="zarr", help="results file stem under bench/results/")
+    p.add_argument("--replot", action="store_true", help="redraw bench/results/<out>.png from its .md table")
     p.add_argument("--child", nargs=7)
     a = p.parse_args()
+    if a.replot:
+        md = HERE / "results" / f"{a.out}.md"
+        return plot(results_from_table(md), md.with_suffix(".png"))
     if a.child:
         c, path, workload, size, crops, layout, cold = a.child
         return child(c, path, workload, int(size), int(crops), layout, cold == "cold")
