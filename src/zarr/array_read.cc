@@ -265,7 +265,7 @@ class Array::ReadPlan {
     const std::vector<Status> st = a_.store_->read_into(direct_);
     for (size_t i = 0; i < st.size(); ++i) {
       if (st[i].ok()) continue;
-      if (st[i].code() != StatusCode::kNotFound || !sources_whole()) {
+      if (st[i].code() != StatusCode::kNotFound || !unsharded()) {
         return st[i].with_context("read chunk " + direct_.ranges().path_of(i));
       }
       const Placement& p = place(jobs_[direct_job_[i]]);
@@ -275,7 +275,8 @@ class Array::ReadPlan {
     return {};
   }
 
-  bool sources_whole() const { return !a_.chain_->sharding(); }
+  // Chunks are whole objects (a missing one reads as fill), not ranges of shards.
+  bool unsharded() const { return !a_.chain_->sharding(); }
 
   Status read_items() {
     if (batch_.size() == 0) return {};
@@ -289,8 +290,8 @@ class Array::ReadPlan {
 
   Status place_item(const Item& item, Result<Bytes>& r, size_t i) const {
     if (!r) {
-      if (r.error().code() != StatusCode::kNotFound || !sources_whole()) {
-        return r.error().with_context(std::string(sources_whole() ? "read chunk " : "read inner chunk of shard ") +
+      if (r.error().code() != StatusCode::kNotFound || !unsharded()) {
+        return r.error().with_context(std::string(unsharded() ? "read chunk " : "read inner chunk of shard ") +
                                       batch_.path_of(i));
       }
       if (!item.whole) {
@@ -314,8 +315,7 @@ class Array::ReadPlan {
     const size_t chunk_bytes = chain_->layout().num_bytes();
     if (!chain_->is_identity() || r->size() != chunk_bytes) {
       scratch.resize(chunk_bytes);
-      const std::string where =
-          sources_whole() ? batch_.path_of(i) : batch_.path_of(i) + " " + batch_.range(i).to_string();
+      const std::string where = unsharded() ? batch_.path_of(i) : batch_.path_of(i) + " " + batch_.range(i).to_string();
       LSIO_RETURN_IF_ERROR(chain_->decode(r->span(), scratch, where, a_.meta_.fill_value));
       src = scratch.data();
     }
