@@ -27,6 +27,9 @@ enum class StatusCode : uint8_t {
   kResourceExhausted,  // out of memory, descriptors, ...
   kUnimplemented,
   kInternal,
+  kDeadlineExceeded,   // a timeout ran out before the work was done
+  kAborted,            // a file or object changed while it was being read (version mismatch)
+  kFailedPrecondition, // the call is not allowed in this state (e.g. from a store's own callback)
 };
 
 std::string_view code_name(StatusCode code) noexcept;

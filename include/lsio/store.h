@@ -1,9 +1,12 @@
 // Store: batched reads and writes of byte ranges of many files (or objects).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,29 +29,35 @@ class ReadBatch {
   void add(uint32_t file, ByteRange range);
   void add(std::string_view path, ByteRange range) { add(file_id(path), range); }
   void reserve(size_t n);
+  // Reads of `file` must find it at this version (ObjectInfo::version, as
+  // Store::stat reported it): a file replaced or modified since fails each of
+  // its requests with kAborted instead of mixing old and new bytes.
+  void expect_version(uint32_t file, std::string version);
 
   size_t size() const { return ranges_.size(); }
   const std::vector<std::string>& paths() const { return paths_; }
   uint32_t file_of(size_t i) const { return files_[i]; }
   ByteRange range(size_t i) const { return ranges_[i]; }
   const std::string& path_of(size_t i) const { return paths_[files_[i]]; }
+  // The version expected for `file`, or "" when any will do.
+  std::string_view expected_version(uint32_t file) const {
+    return file < versions_.size() ? std::string_view(versions_[file]) : std::string_view();
+  }
 
  private:
   std::vector<std::string> paths_;
   std::vector<uint32_t> files_;
   std::vector<ByteRange> ranges_;
   std::unordered_map<std::string, uint32_t> ids_;
+  std::vector<std::string> versions_;  // by file id; "" = no expectation
 };
 
-// Caller-supplied destinations: request i reads dest[i].size() bytes of its file
-// starting at `offset` (offset < 0: the last dest.size() bytes, which must then
-// equal -offset). The bytes go from the kernel straight into the span. The spans
-// must stay valid and untouched until the call returns.
 class ReadIntoBatch {
  public:
   uint32_t file_id(std::string_view path) { return batch_.file_id(path); }
   void add(uint32_t file, int64_t offset, std::span<std::byte> dest);
   void add(std::string_view path, int64_t offset, std::span<std::byte> dest) { add(file_id(path), offset, dest); }
+  void expect_version(uint32_t file, std::string version) { batch_.expect_version(file, std::move(version)); }
   void reserve(size_t n) {
     batch_.reserve(n);
     dests_.reserve(n);
@@ -68,6 +77,29 @@ struct WriteRequest {
   std::span<const std::byte> data;  // must stay valid until the call returns
 };
 
+// Cancels everything started with it (ReadOptions::cancel): running batches
+// stop issuing reads, drain the reads already in the kernel and finish with
+// the reason. Thread safe; the first cancel() wins; later batches started with
+// a cancelled source finish at once.
+class CancelSource {
+ public:
+  static std::shared_ptr<CancelSource> create() { return std::make_shared<CancelSource>(); }
+  // `why` is kCancelled by default; a deadline passes kDeadlineExceeded.
+  void cancel(Status why = {});
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+  Status reason() const;
+  // Calls fn(reason) once when cancelled (at once if already); returns an id for unsubscribe.
+  uint64_t subscribe(std::function<void(const Status&)> fn);
+  void unsubscribe(uint64_t id);
+
+ private:
+  mutable std::mutex mu_;
+  std::atomic<bool> cancelled_{false};
+  Status reason_;
+  uint64_t next_id_ = 1;
+  std::vector<std::pair<uint64_t, std::function<void(const Status&)>>> subscribers_;
+};
+
 // How a batch is planned and executed. Defaults suit local NVMe/page cache.
 struct ReadOptions {
   // Merge two ranges of one file when the gap between them is at most this
@@ -80,17 +112,76 @@ struct ReadOptions {
   // Bypass the page cache (O_DIRECT); reads the DIO-aligned superset of each
   // range and returns the exact slice. File stores only.
   bool direct = false;
+  // A request whose resolved length is larger than this many bytes is refused
+  // with kResourceExhausted before anything is allocated (read_into and
+  // for_each into caller buffers are not capped). 0: half the physical memory.
+  uint64_t max_request_bytes = 0;
+  // Cancels the batch (see CancelSource); null: only Batch::cancel() does.
+  std::shared_ptr<CancelSource> cancel;
 };
 
 struct PutOptions {
   bool fsync = false;  // fsync the file and its directory before returning
 };
 
+// What a store knows of one object without reading it.
+struct ObjectInfo {
+  uint64_t size = 0;
+  // Changes whenever the object is replaced or modified: for files the
+  // device, inode, size and modification time (ns); an ETag for remote stores.
+  std::string version;
+};
+
 // Called once per request of a for_each batch, on the worker thread that
 // completed the read, in completion order, possibly concurrently from several
 // workers. The Bytes may be kept; for bounded memory, drop it promptly.
-// Throwing from the callback cancels the rest of the batch.
+// Throwing from the callback cancels the rest of the batch. The callback must
+// not call the store that runs it (refused with kFailedPrecondition).
 using ChunkCallback = std::function<void(size_t index, Result<Bytes> chunk)>;
+
+namespace detail {
+struct BatchState;
+}  // namespace detail
+
+// A submitted batch, running on the store's workers. Copies share the batch.
+// Dropping every handle does not cancel it: the store finishes it.
+class Batch {
+ public:
+  Batch() = default;
+  explicit Batch(std::shared_ptr<detail::BatchState> state) : state_(std::move(state)) {}
+
+  bool valid() const { return state_ != nullptr; }
+  // Blocks until every request was delivered or the batch was cancelled and
+  // drained (no read of it is left in the kernel).
+  void wait() const;
+  // wait() for at most `timeout`; true when the batch is done.
+  bool wait_for(std::chrono::nanoseconds timeout) const;
+  bool done() const;
+  // Stops issuing reads; requests not yet delivered finish with `why`
+  // (kCancelled by default). Returns at once; wait() for the drain.
+  void cancel(Status why = {}) const;
+
+  // Progress, readable at any time.
+  uint64_t requests_total() const;
+  uint64_t requests_done() const;
+  uint64_t bytes_read() const;
+  // When done: OK, or why it stopped early (cancel reason, callback error).
+  Status status() const;
+  // "12 of 40 requests not delivered; first: data/a.bin [0, 4096)", for timeouts.
+  std::string describe_pending() const;
+
+  // When done, for a batch submitted with submit(ReadBatch): one Result per
+  // request, in request order (undelivered ones carry status()). Once.
+  std::vector<Result<Bytes>> take_results() const;
+  // When done, for a batch submitted with submit(ReadIntoBatch): one Status per request. Once.
+  std::vector<Status> take_statuses() const;
+  // Runs fn() once the batch is done (at once, on this thread, if it is), on
+  // the thread that finished it. fn must not block; it must not throw.
+  void on_done(std::function<void()> fn) const;
+
+ private:
+  std::shared_ptr<detail::BatchState> state_;
+};
 
 // Which engine a file store runs on.
 enum class EngineKind : uint8_t { kAuto, kUring, kPosix };
@@ -103,9 +194,12 @@ struct StoreOptions {
   unsigned max_open_files = 0;            // per store; 0: derived from RLIMIT_NOFILE
 };
 
-// Thread safety: a Store may be shared by threads; it runs one batch at a
-// time (concurrent calls take turns). Do not call a store from inside its own
-// for_each callback (the batch it would wait for is the one running it).
+// Thread safety: a Store may be shared by threads. Many batches run at once
+// and share the workers fairly: each worker takes its next file from the
+// running batches in turn, so a small batch is not stuck behind a huge one.
+// Fork: a store used in a forked child rebuilds its workers there on first
+// use (the parent's are never touched). Calling a store from inside one of
+// its own callbacks is refused with kFailedPrecondition (it could deadlock).
 class Store {
  public:
   virtual ~Store() = default;
@@ -114,20 +208,28 @@ class Store {
   // choice was automatic (e.g. "posix (io_uring unavailable: ...)").
   virtual std::string engine_description() const = 0;
 
+  // Starts a batch and returns at once. Results: Batch::take_results().
+  Batch submit(std::shared_ptr<const ReadBatch> batch, const ReadOptions& options = {});
+  // Reads into caller spans, which must stay valid until the batch is done.
+  Batch submit(std::shared_ptr<const ReadIntoBatch> batch, const ReadOptions& options = {});
+  // Streams each request to `callback` as its read completes (see ChunkCallback).
+  Batch submit(std::shared_ptr<const ReadBatch> batch, ChunkCallback callback, const ReadOptions& options = {});
+
+  // Blocking wrappers of submit (the batch is not copied).
   // One Result per request, in request order. One failing range never fails
   // its neighbours. Results of one merged read share one buffer.
-  virtual std::vector<Result<Bytes>> read(const ReadBatch& batch, const ReadOptions& options = {}) = 0;
-
+  std::vector<Result<Bytes>> read(const ReadBatch& batch, const ReadOptions& options = {});
   // One Status per request, in request order.
-  virtual std::vector<Status> read_into(const ReadIntoBatch& batch, const ReadOptions& options = {}) = 0;
-
+  std::vector<Status> read_into(const ReadIntoBatch& batch, const ReadOptions& options = {});
   // Streams results to `callback` as reads complete, holding at most
   // workers * queue_depth buffers at a time. Returns the callback's exception
-  // as kCancelled, else OK (per-request errors go to the callback).
-  virtual Status for_each(const ReadBatch& batch, const ChunkCallback& callback, const ReadOptions& options = {}) = 0;
+  // as kCancelled, the cancel reason, else OK (per-request errors go to the callback).
+  Status for_each(const ReadBatch& batch, const ChunkCallback& callback, const ReadOptions& options = {});
 
+  // Size and version of each path, in order.
+  virtual std::vector<Result<ObjectInfo>> stat(std::span<const std::string> paths) = 0;
   // Size in bytes of each path, in order.
-  virtual std::vector<Result<uint64_t>> sizes(std::span<const std::string> paths) = 0;
+  std::vector<Result<uint64_t>> sizes(std::span<const std::string> paths);
 
   // Writes each request's bytes at its offset (creating files as needed).
   virtual std::vector<Status> write(std::span<const WriteRequest> requests) = 0;
@@ -138,6 +240,18 @@ class Store {
   // Replaces `path` atomically with `data` (temp file + rename): readers see
   // the old or the new file, never a mix.
   virtual Status put(std::string_view path, std::span<const std::byte> data, const PutOptions& options = {}) = 0;
+
+  // kFailedPrecondition when the calling thread runs one of this store's
+  // callbacks (every entry point checks this; Zarr calls go through them).
+  Status check_not_in_callback(std::string_view what) const;
+
+ protected:
+  // Runs a prepared batch: every request must end in BatchState::deliver, or
+  // in the batch's cancellation. Called with the re-entry check done.
+  virtual void start(std::shared_ptr<detail::BatchState> state) = 0;
+
+ private:
+  Batch submit_state(std::shared_ptr<detail::BatchState> state, const ReadOptions& options);
 };
 
 // Opens a store by URL: "file:///data", "/data" or "relative/dir" (a file store

@@ -20,6 +20,9 @@ std::string_view code_name(StatusCode code) noexcept {
     case StatusCode::kResourceExhausted: return "ResourceExhausted";
     case StatusCode::kUnimplemented: return "Unimplemented";
     case StatusCode::kInternal: return "Internal";
+    case StatusCode::kDeadlineExceeded: return "DeadlineExceeded";
+    case StatusCode::kAborted: return "Aborted";
+    case StatusCode::kFailedPrecondition: return "FailedPrecondition";
   }
   return "Unknown";
 }

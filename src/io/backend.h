@@ -1,6 +1,6 @@
-// Backend: the primitive file operations one worker thread issues. The
-// executor (executor.h) drives every backend with the same state machine, so
-// the io_uring and posix engines differ only here.
+// Backend: the primitive file operations one worker thread issues. The worker
+// (worker.h) drives every backend with the same state machine, so the
+// io_uring and posix engines differ only here.
 #pragma once
 
 #include <fcntl.h>
@@ -21,7 +21,8 @@
 namespace lsio::io {
 
 // A finished operation: the tag it was issued with and its result
-// (>= 0 success, bytes for reads; -errno on failure). Like a CQE.
+// (>= 0 success: bytes for reads, the descriptor for opens; -errno on
+// failure). Like a CQE.
 struct Completion {
   uint64_t tag;
   int64_t res;
@@ -39,24 +40,33 @@ struct BackendOptions {
 
 // Owned and used by exactly one worker thread. Operations are queued by the
 // issue calls and performed (posix) or submitted (io_uring) no later than the
-// next poll(); each produces exactly one Completion. Buffers and the statx
-// struct must stay valid until their completion is returned.
+// next poll(); each produces exactly one Completion. Buffers must stay valid
+// until their completion is returned.
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string_view name() const = 0;
 
-  // Opens `path` read-only into file slot `slot` (res 0 on success).
-  virtual void open(uint32_t slot, const char* path, int flags, uint64_t tag) = 0;
-  // statx(path) into *out (res 0 on success).
-  virtual void stat(const char* path, unsigned mask, struct statx* out, uint64_t tag) = 0;
-  virtual void read(uint32_t slot, void* buf, uint32_t len, uint64_t offset, uint64_t tag) = 0;
-  virtual void close(uint32_t slot, uint64_t tag) = 0;
+  // Opens `path` (O_CLOEXEC added); res is the new descriptor.
+  virtual void open(const char* path, int flags, uint64_t tag) = 0;
+  virtual void read(int fd, void* buf, uint32_t len, uint64_t offset, uint64_t tag) = 0;
+  virtual void close(int fd, uint64_t tag) = 0;
 
   // Submits what is queued and returns finished operations into `out`.
   // With `wait`, blocks until at least one completes (if any is in flight).
-  virtual size_t poll(std::span<Completion> out, bool wait) = 0;
+  // An error means the backend is broken (e.g. the ring failed): the
+  // operations in flight will never complete and their buffers may still be
+  // written by the kernel.
+  virtual Result<size_t> poll(std::span<Completion> out, bool wait) = 0;
 };
+
+// statx of an open descriptor (synchronous; the size and identity of the file
+// actually opened, never of whatever the path names by now). 0 or -errno.
+int stat_fd(int fd, unsigned mask, struct statx* out);
+
+// "dev:ino:size:mtime" of a statx (STATX_INO | STATX_SIZE | STATX_MTIME):
+// changes whenever the file is replaced or modified. ObjectInfo::version.
+std::string file_version(const struct statx& stx);
 
 std::unique_ptr<Backend> make_posix_backend(const BackendOptions& options);
 // Fails with kUnavailable when the kernel refuses io_uring (old kernel,

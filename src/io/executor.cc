@@ -67,6 +67,106 @@ void build_file_jobs(const ReadBatch& batch, unsigned workers, RunState& state) 
   }
 }
 
+// ---- Scheduler ---------------------------------------------------------------
+
+void Scheduler::submit(std::shared_ptr<RunState> run) {
+  {
+    std::lock_guard lock(mu_);
+    untaken_.fetch_add(run->file_jobs.size(), std::memory_order_relaxed);
+    active_.push_back(std::move(run));
+  }
+  cv_.notify_all();
+}
+
+bool Scheduler::take_job(RunState*& run, FileJob& job) {
+  if (!has_jobs()) return false;
+  std::lock_guard lock(mu_);
+  // Batches in turn, starting after the one served last: a small batch gets
+  // its FileJobs between those of a huge one.
+  for (size_t k = 0; k < active_.size(); ++k) {
+    const size_t i = (turn_ + k) % active_.size();
+    RunState* r = active_[i].get();
+    if (r->next_job >= r->file_jobs.size()) continue;
+    job = r->file_jobs[r->next_job++];
+    untaken_.fetch_sub(1, std::memory_order_relaxed);
+    run = r;
+    turn_ = i + 1;
+    return true;
+  }
+  return false;
+}
+
+std::shared_ptr<RunState> Scheduler::retire_if_done(RunState* run) {
+  if (run->jobs_done < run->file_jobs.size()) return nullptr;
+  auto it = std::find_if(active_.begin(), active_.end(), [&](const auto& r) { return r.get() == run; });
+  if (it == active_.end()) return nullptr;
+  std::shared_ptr<RunState> done = std::move(*it);
+  active_.erase(it);
+  return done;
+}
+
+void Scheduler::job_done(RunState* run) {
+  std::shared_ptr<RunState> done;
+  {
+    std::lock_guard lock(mu_);
+    ++run->jobs_done;
+    done = retire_if_done(run);
+  }
+  if (done) {
+    done->batch->finish();
+    cv_.notify_all();  // cancel_all_and_drain waits for the active list to empty
+  }
+}
+
+void Scheduler::cancel(RunState* run) {
+  std::shared_ptr<RunState> done;
+  {
+    std::lock_guard lock(mu_);
+    if (std::none_of(active_.begin(), active_.end(), [&](const auto& r) { return r.get() == run; })) return;
+    const size_t skipped = run->file_jobs.size() - run->next_job;
+    run->next_job = run->file_jobs.size();
+    run->jobs_done += skipped;
+    untaken_.fetch_sub(skipped, std::memory_order_relaxed);
+    done = retire_if_done(run);
+  }
+  if (done) {
+    done->batch->finish();
+    cv_.notify_all();
+  }
+}
+
+bool Scheduler::wait_for_jobs() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return stopping_ || untaken_.load(std::memory_order_relaxed) > 0; });
+  return !stopping_;
+}
+
+void Scheduler::cancel_all_and_drain(const Status& why) {
+  std::vector<std::shared_ptr<RunState>> running;
+  {
+    std::lock_guard lock(mu_);
+    running = active_;
+  }
+  for (auto& run : running) run->batch->cancel(why);
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return active_.empty(); });
+}
+
+void Scheduler::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+}
+
+// ---- Executor ----------------------------------------------------------------
+
+Result<std::unique_ptr<Backend>> Executor::make_backend() const {
+  if (kind_ == Kind::kUring) return make_uring_backend(backend_options_);
+  return make_posix_backend(backend_options_);
+}
+
 Result<std::unique_ptr<Executor>> Executor::create(Kind kind, unsigned workers, const BackendOptions& options) {
   std::unique_ptr<Executor> ex(new Executor());
   ex->kind_ = kind;
@@ -87,63 +187,44 @@ Result<std::unique_ptr<Executor>> Executor::create(Kind kind, unsigned workers, 
 }
 
 Executor::~Executor() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
+  scheduler_->cancel_all_and_drain(Status(StatusCode::kCancelled, "the store was closed"));
+  scheduler_->stop();
   for (auto& t : threads_) t.join();
 }
 
-void Executor::worker_main(unsigned id, std::shared_ptr<std::promise<Status>> ready) {
-  std::unique_ptr<Backend> backend;
-  if (kind_ == Kind::kUring) {
-    auto made = make_uring_backend(backend_options_);
-    if (!made) {
-      ready->set_value(made.error());
-      return;
-    }
-    backend = std::move(*made);
-  } else {
-    backend = make_posix_backend(backend_options_);
+void Executor::submit(std::shared_ptr<RunState> run) {
+  detail::BatchState& batch = *run->batch;
+  build_file_jobs(batch.batch ? *batch.batch : ReadBatch(), workers(), *run);
+  RunState* raw = run.get();
+  std::weak_ptr<Scheduler> weak = scheduler_;
+  {
+    std::lock_guard lock(batch.mu);
+    batch.on_cancel = [weak, raw] {
+      if (auto s = weak.lock()) s->cancel(raw);
+    };
   }
-  if (id == 0) backend_name_ = backend->name();
-  ready->set_value(Status());
-  Worker worker(*backend, backend_options_, *pool_);
-  uint64_t seen = 0;
-  for (;;) {
-    RunState* state;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-      state = current_;
-    }
-    worker.run(*state);
-    {
-      std::lock_guard lock(mu_);
-      ++finished_;
-    }
-    cv_.notify_all();
-  }
+  scheduler_->submit(std::move(run));
+  // A cancel that came before the hook was installed only set the flag.
+  if (batch.is_cancelled()) scheduler_->cancel(raw);
 }
 
-Status Executor::run(const Job& job) {
-  std::lock_guard run_lock(run_mu_);
-  RunState state;
-  state.job = &job;
-  build_file_jobs(*job.batch, static_cast<unsigned>(threads_.size()), state);
-  {
-    std::unique_lock lock(mu_);
-    current_ = &state;
-    finished_ = 0;
-    ++generation_;
-    cv_.notify_all();
-    cv_.wait(lock, [&] { return finished_ == threads_.size(); });
-    current_ = nullptr;
+void Executor::worker_main(unsigned id, std::shared_ptr<std::promise<Status>> ready) {
+  auto backend = make_backend();
+  if (!backend) {
+    ready->set_value(backend.error());
+    return;
   }
-  return state.cancel_status;
+  if (id == 0) backend_name_ = std::string((*backend)->name());
+  ready->set_value(Status());
+  Worker worker(std::move(*backend), backend_options_, *pool_, *scheduler_);
+  for (;;) {
+    const Status broken = worker.run();  // returns when stopping, or when its backend broke
+    if (broken.ok()) return;
+    // The ring failed: the worker failed its requests and abandoned their
+    // buffers (the kernel may still own them). Carry on with a new backend.
+    auto fresh = make_backend();
+    worker.replace_backend(fresh ? std::move(*fresh) : make_posix_backend(backend_options_));
+  }
 }
 
 }  // namespace lsio::io

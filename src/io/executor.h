@@ -1,13 +1,16 @@
-// Executor: a pool of worker threads, one Backend (ring) each, that carries a
-// batch from plan to delivery. Per file: open and statx issued together ->
-// plan against the size -> reads fanned out (at most queue_depth in flight per
-// worker) -> each finished read delivered on the worker that completed it ->
-// close after the last read. At most file_slots files are open per worker.
+// Executor: a pool of worker threads, one Backend (ring) each, that runs every
+// submitted batch of a store at once. Batches queue in a Scheduler as FileJobs
+// (some requests of one file); a worker about to run out of work takes the
+// next FileJob from the running batches in turn, so batches share the workers
+// fairly. Per file: open -> statx of the opened descriptor -> plan against its
+// size -> reads fanned out (at most queue_depth in flight per worker) -> each
+// finished read delivered on the worker that completed it -> close after the
+// last read. At most file_slots files are open per worker.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
-#include <exception>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -15,26 +18,12 @@
 #include <thread>
 #include <vector>
 
+#include "core/batch_state.h"
 #include "core/buffer_pool.h"
 #include "io/backend.h"
 #include "lsio/store.h"
-#include "plan/planner.h"
 
 namespace lsio::io {
-
-// What a batch asks for and where its results go.
-struct Job {
-  enum class Mode { kRead, kInto, kForEach };
-  Mode mode = Mode::kRead;
-  const ReadBatch* batch = nullptr;
-  const std::vector<std::string>* paths = nullptr;   // file id -> path to open
-  const std::vector<Status>* path_errors = nullptr;  // file id -> why it cannot be opened (ok: it can)
-  ReadOptions options;
-  const ReadIntoBatch* into = nullptr;            // kInto
-  std::vector<Result<Bytes>>* results = nullptr;  // kRead
-  std::vector<Status>* statuses = nullptr;        // kInto
-  const ChunkCallback* callback = nullptr;        // kForEach
-};
 
 // One unit of work a worker pulls: some requests of one file.
 struct FileJob {
@@ -43,32 +32,67 @@ struct FileJob {
   uint32_t count;
 };
 
-// Shared state of one running batch.
+// One batch as the executor runs it.
 struct RunState {
-  const Job* job;
-  std::vector<uint32_t> order;  // request indices grouped by file (and split)
+  std::shared_ptr<detail::BatchState> batch;
+  std::vector<std::string> paths;     // file id -> path to open
+  std::vector<Status> path_errors;    // file id -> why it cannot be opened (ok: it can)
+  std::vector<uint32_t> order;        // request indices grouped by file (and split)
   std::vector<FileJob> file_jobs;
-  std::atomic<size_t> next_job{0};
-  std::atomic<bool> cancelled{false};
-  std::mutex error_mu;
-  Status cancel_status;
+  size_t next_job = 0;   // guarded by Scheduler::mu_
+  size_t jobs_done = 0;  // guarded by Scheduler::mu_
+
+  const ReadBatch& requests() const { return *batch->batch; }
+  const ReadOptions& options() const { return batch->options; }
+};
+
+// The queue of running batches, shared by the workers and the cancel hooks of
+// the batches (which may outlive the executor: they hold it weakly).
+class Scheduler {
+ public:
+  void submit(std::shared_ptr<RunState> run);
+  // The next FileJob, taking batches in turn; false when none is waiting.
+  bool take_job(RunState*& run, FileJob& job);
+  // A taken FileJob has delivered or failed every request.
+  void job_done(RunState* run);
+  // Drops the untaken FileJobs of a cancelled batch.
+  void cancel(RunState* run);
+  // Blocks until a FileJob waits or the scheduler stops; false when stopping.
+  bool wait_for_jobs();
+  bool has_jobs() const { return untaken_.load(std::memory_order_relaxed) > 0; }
+  // Cancels every running batch with `why` and waits until none is left.
+  void cancel_all_and_drain(const Status& why);
+  void stop();
+
+ private:
+  // Removes a batch whose jobs are all done; returns it to be finished outside the lock.
+  std::shared_ptr<RunState> retire_if_done(RunState* run);
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::shared_ptr<RunState>> active_;
+  size_t turn_ = 0;
+  std::atomic<size_t> untaken_{0};
+  bool stopping_ = false;
 };
 
 class Executor {
  public:
   enum class Kind { kUring, kPosix };
   static Result<std::unique_ptr<Executor>> create(Kind kind, unsigned workers, const BackendOptions& options);
+  // Cancels the running batches, drains their reads, joins the workers.
   ~Executor();
 
   Kind kind() const { return kind_; }
   std::string description() const { return description_; }
-  // Runs the batch to completion on the workers; returns kCancelled if the
-  // callback threw. Batches on one executor run one at a time.
-  Status run(const Job& job);
+  unsigned workers() const { return static_cast<unsigned>(threads_.size()); }
+  // Starts a batch; its BatchState is finished when every request is delivered or it is cancelled and drained.
+  void submit(std::shared_ptr<RunState> run);
 
  private:
   Executor() = default;
   void worker_main(unsigned id, std::shared_ptr<std::promise<Status>> ready);
+  Result<std::unique_ptr<Backend>> make_backend() const;
 
   Kind kind_ = Kind::kPosix;
   BackendOptions backend_options_;
@@ -76,15 +100,8 @@ class Executor {
   std::string backend_name_;
   // Idle large read buffers kept for reuse by the next batch.
   std::shared_ptr<BufferPool> pool_ = BufferPool::create(256u << 20);
+  std::shared_ptr<Scheduler> scheduler_ = std::make_shared<Scheduler>();
   std::vector<std::thread> threads_;
-  std::mutex run_mu_;  // one batch at a time
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  uint64_t generation_ = 0;
-  unsigned finished_ = 0;
-  bool stopping_ = false;
-  RunState* current_ = nullptr;
 };
 
 // Groups and splits the batch into FileJobs (exposed for tests).

@@ -2,59 +2,113 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
 namespace lsio::io {
 namespace {
 
-enum Op : uint64_t { kOpen = 1, kStat = 2, kPart = 3, kClose = 4 };
+enum Op : uint64_t { kOpen = 1, kPart = 3, kClose = 4 };
 uint64_t tag(Op op, uint32_t index) { return (op << 32) | index; }
 Op tag_op(uint64_t t) { return static_cast<Op>(t >> 32); }
 uint32_t tag_index(uint64_t t) { return static_cast<uint32_t>(t); }
 
 constexpr uint64_t kDefaultDioAlign = 4096;
-constexpr unsigned kStatMask = STATX_SIZE | STATX_TYPE;
+constexpr unsigned kStatMask = STATX_SIZE | STATX_TYPE | STATX_INO | STATX_MTIME;
+
+bool is_into(const RunState& run) { return run.batch->kind == detail::SinkKind::kInto; }
 
 }  // namespace
 
-Worker::Worker(Backend& backend, const BackendOptions& options, BufferPool& pool)
-    : backend_(backend),
-      options_(options),
-      files_(options.file_slots),
-      reads_(options.queue_depth),
-      parts_(options.queue_depth),
-      pool_(pool) {
-  for (uint32_t i = options.file_slots; i-- > 0;) free_files_.push_back(i);
-  for (uint32_t i = options.queue_depth; i-- > 0;) {
+Worker::Worker(std::unique_ptr<Backend> backend, const BackendOptions& options, BufferPool& pool,
+               Scheduler& scheduler)
+    : backend_(std::move(backend)), options_(options), scheduler_(scheduler), pool_(pool) {
+  replace_backend(std::move(backend_));
+}
+
+void Worker::replace_backend(std::unique_ptr<Backend> backend) {
+  backend_ = std::move(backend);
+  files_.assign(options_.file_slots, FileState{});
+  reads_.assign(options_.queue_depth, ReadState{});
+  parts_.assign(options_.queue_depth, PartState{});
+  free_files_.clear();
+  free_reads_.clear();
+  free_parts_.clear();
+  for (uint32_t i = options_.file_slots; i-- > 0;) free_files_.push_back(i);
+  for (uint32_t i = options_.queue_depth; i-- > 0;) {
     free_reads_.push_back(i);
     free_parts_.push_back(i);
   }
-}
-
-void Worker::run(RunState& state) {
-  state_ = &state;
-  job_ = state.job;
-  jobs_exhausted_ = false;
+  ready_files_.clear();
+  partial_reads_.clear();
+  ops_in_flight_ = 0;
+  bytes_in_flight_ = 0;
   queued_requests_ = 0;
   files_in_setup_ = 0;
+}
+
+bool Worker::idle() const { return ops_in_flight_ == 0 && ready_files_.empty() && partial_reads_.empty(); }
+
+Status Worker::run() {
   std::vector<Completion> completions(256);
   for (;;) {
     admit_files();
     issue_reads();
-    if (ops_in_flight_ == 0 && ready_files_.empty() && partial_reads_.empty() &&
-        (jobs_exhausted_ || state.cancelled.load(std::memory_order_relaxed))) {
-      break;
+    if (idle()) {
+      flush_progress();
+      slab_.reset();
+      if (!scheduler_.wait_for_jobs()) return {};
+      continue;
     }
-    const size_t n = backend_.poll(completions, /*wait=*/true);
-    for (size_t i = 0; i < n; ++i) {
+    flush_progress();
+    Result<size_t> n = backend_->poll(completions, /*wait=*/true);
+    if (!n) {
+      abandon(n.error());
+      return n.error();
+    }
+    for (size_t i = 0; i < *n; ++i) {
       --ops_in_flight_;
       on_completion(completions[i]);
     }
   }
-  slab_.reset();
-  state_ = nullptr;
-  job_ = nullptr;
+}
+
+// The ring broke: nothing in flight will complete. Fail every request this
+// worker holds and abandon the buffers the kernel may still write (leaked on
+// purpose), and the backend with them.
+void Worker::abandon(const Status& why) {
+  const Status status = why.with_context("engine failure, requests abandoned");
+  for (ReadState& rs : reads_)
+    if (!rs.buffer.empty()) static_cast<void>(new Bytes(std::move(rs.buffer)));
+  for (FileState& f : files_) {
+    if (!f.used || f.run == nullptr) continue;
+    const uint32_t* order = f.run->order.data() + f.job.first;
+    for (uint32_t k = 0; k < f.job.count; ++k)
+      if (!__atomic_load_n(&f.run->batch->delivered[order[k]], __ATOMIC_RELAXED)) deliver(f, order[k], error(status));
+    flush_progress();
+    scheduler_.job_done(f.run);
+  }
+  static_cast<void>(backend_.release());
+  replace_backend(make_posix_backend(options_));
+}
+
+// ---- progress -------------------------------------------------------------
+
+void Worker::count(RunState* run, uint64_t requests, uint64_t bytes) {
+  for (Progress& p : progress_) {
+    if (p.run == run) {
+      p.requests += requests;
+      p.bytes += bytes;
+      return;
+    }
+  }
+  progress_.push_back({run, requests, bytes});
+}
+
+void Worker::flush_progress() {
+  for (const Progress& p : progress_) p.run->batch->add_progress(p.requests, p.bytes);
+  progress_.clear();
 }
 
 // ---- files --------------------------------------------------------------
@@ -64,70 +118,103 @@ void Worker::admit_files() {
   // opened file waiting for its reads to start, few files still opening, and
   // fewer queued requests than its queue depth. Files a worker does not take
   // stay for the other workers.
-  while (!free_files_.empty() && !jobs_exhausted_ && ready_files_.empty() && files_in_setup_ < kMaxFilesInSetup &&
-         queued_requests_ < reads_.size() && !state_->cancelled.load(std::memory_order_relaxed)) {
-    const size_t j = state_->next_job.fetch_add(1, std::memory_order_relaxed);
-    if (j >= state_->file_jobs.size()) {
-      jobs_exhausted_ = true;
-      break;
-    }
+  while (!free_files_.empty() && ready_files_.empty() && files_in_setup_ < kMaxFilesInSetup &&
+         queued_requests_ < reads_.size()) {
+    RunState* run = nullptr;
+    FileJob fj{};
+    if (!scheduler_.take_job(run, fj)) break;
     const uint32_t slot = free_files_.back();
     free_files_.pop_back();
-    start_file(slot, state_->file_jobs[j]);
+    start_file(slot, run, fj);
   }
 }
 
-void Worker::start_file(uint32_t slot, const FileJob& fj) {
+void Worker::start_file(uint32_t slot, RunState* run, const FileJob& fj) {
   FileState& f = files_[slot];
   f = FileState{};
   f.used = true;
+  f.run = run;
   f.job = fj;
-  f.path = &(*job_->paths)[fj.file];
+  f.path = &run->paths[fj.file];
   f.queued = true;
   queued_requests_ += fj.count;
-  if (const Status& bad = (*job_->path_errors)[fj.file]; !bad.ok()) {
+  if (run->batch->is_cancelled()) return finish_file_if_done(slot);
+  if (const Status& bad = run->path_errors[fj.file]; !bad.ok()) {
     fail_file(f, bad);
     return finish_file_if_done(slot);
   }
-  f.pending_setup = 2;
+  f.opening = true;
   ++files_in_setup_;
-  const int flags = O_RDONLY | (job_->options.direct ? O_DIRECT : 0);
-  // open and statx go out together; the reads wait for both.
-  backend_.open(slot, f.path->c_str(), flags, tag(kOpen, slot));
-  backend_.stat(f.path->c_str(), kStatMask | (job_->options.direct ? STATX_DIOALIGN : 0), &f.stx, tag(kStat, slot));
-  ops_in_flight_ += 2;
+  const int flags = O_RDONLY | (run->options().direct ? O_DIRECT : 0);
+  backend_->open(f.path->c_str(), flags, tag(kOpen, slot));
+  ++ops_in_flight_;
 }
 
 uint64_t Worker::alignment(const FileState& f) const {
-  if (!job_->options.direct) return 1;
+  if (!f.run->options().direct) return 1;
   if ((f.stx.stx_mask & STATX_DIOALIGN) && f.stx.stx_dio_offset_align > 0) {
     return std::max<uint64_t>(f.stx.stx_dio_offset_align, f.stx.stx_dio_mem_align);
   }
   return kDefaultDioAlign;
 }
 
-void Worker::file_setup_done(uint32_t slot) {
+void Worker::on_open(uint32_t slot, int64_t res) {
   FileState& f = files_[slot];
-  if (f.error.ok() && S_ISDIR(f.stx.stx_mode)) f.error = errno_status(EISDIR, "read", *f.path);
+  f.opening = false;
+  --files_in_setup_;
+  if (res < 0) {
+    const bool direct = f.run->options().direct && res == -EINVAL;
+    f.error = errno_status(static_cast<int>(-res), direct ? "open (O_DIRECT)" : "open", *f.path);
+  } else {
+    f.fd = static_cast<int>(res);
+    f.error = check_opened(f);
+  }
   if (!f.error.ok()) return fail_file(f, f.error), finish_file_if_done(slot);
+  plan_reads(slot);
+}
 
-  std::vector<plan::Request> requests;
-  requests.reserve(f.job.count);
-  const uint32_t* order = state_->order.data() + f.job.first;
-  for (uint32_t k = 0; k < f.job.count; ++k) requests.push_back({order[k], job_->batch->range(order[k])});
-  plan::PlanOptions po;
-  po.coalesce_gap = job_->options.coalesce_gap;
-  po.max_merged = job_->options.max_merged;
-  po.merge = job_->mode != Job::Mode::kInto;
-  po.align = alignment(f);
-  f.plan = plan::plan_file(requests, f.stx.stx_size, po, *f.path);
+// The size and identity of the file actually opened (a path replaced since
+// cannot mix in), and the version the batch expects of it.
+Status Worker::check_opened(FileState& f) {
+  const unsigned mask = kStatMask | (f.run->options().direct ? STATX_DIOALIGN : 0);
+  if (const int rc = stat_fd(f.fd, mask, &f.stx); rc < 0) return errno_status(-rc, "statx", *f.path);
+  if (S_ISDIR(f.stx.stx_mode)) return errno_status(EISDIR, "read", *f.path);
+  const std::string_view expected = f.run->requests().expected_version(f.job.file);
+  if (expected.empty()) return {};
+  if (std::string now = file_version(f.stx); now != expected) {
+    return Status(StatusCode::kAborted, "read " + *f.path + ": the file changed since version " +
+                                            std::string(expected) + " was seen (now " + now +
+                                            "): replaced or modified by another writer");
+  }
+  return {};
+}
+
+void Worker::plan_reads(uint32_t slot) {
+  FileState& f = files_[slot];
+  try {
+    std::vector<plan::Request> requests;
+    requests.reserve(f.job.count);
+    const uint32_t* order = f.run->order.data() + f.job.first;
+    const ReadBatch& batch = f.run->requests();
+    for (uint32_t k = 0; k < f.job.count; ++k) requests.push_back({order[k], batch.range(order[k])});
+    plan::PlanOptions po;
+    po.coalesce_gap = f.run->options().coalesce_gap;
+    po.max_merged = f.run->options().max_merged;
+    po.merge = !is_into(*f.run);
+    po.align = alignment(f);
+    f.plan = plan::plan_file(requests, f.stx.stx_size, po, *f.path);
+  } catch (const std::bad_alloc&) {
+    f.error = Status(StatusCode::kResourceExhausted, "plan reads of " + *f.path + ": out of memory");
+    fail_file(f, f.error);
+    return finish_file_if_done(slot);
+  }
   for (const plan::Immediate& im : f.plan.immediates) {
     if (!im.status.ok()) {
-      deliver(im.index, error(im.status));
+      deliver(f, im.index, error(im.status));
     } else if (Status s = check_into_length(f, im.index, 0); !s.ok()) {
-      deliver(im.index, error(s));
+      deliver(f, im.index, error(s));
     } else {
-      deliver(im.index, Bytes());
+      deliver(f, im.index, Bytes());
     }
   }
   if (!f.plan.reads.empty()) {
@@ -138,8 +225,8 @@ void Worker::file_setup_done(uint32_t slot) {
 }
 
 void Worker::fail_file(FileState& f, const Status& status) {
-  const uint32_t* order = state_->order.data() + f.job.first;
-  for (uint32_t k = 0; k < f.job.count; ++k) deliver(order[k], error(status));
+  const uint32_t* order = f.run->order.data() + f.job.first;
+  for (uint32_t k = 0; k < f.job.count; ++k) deliver(f, order[k], error(status));
 }
 
 void Worker::unqueue(FileState& f) {
@@ -150,13 +237,22 @@ void Worker::unqueue(FileState& f) {
 
 void Worker::finish_file_if_done(uint32_t slot) {
   FileState& f = files_[slot];
-  const bool reads_left = f.next_read < f.plan.reads.size() && f.error.ok();
-  if (f.pending_setup == 0 && !reads_left) unqueue(f);
-  if (f.closing || f.pending_setup > 0 || f.reads_in_flight > 0 || reads_left) return;
-  if (f.open_ok) {
-    f.open_ok = false;
+  const bool cancelled = f.run != nullptr && f.run->batch->is_cancelled();
+  const bool reads_left = f.next_read < f.plan.reads.size() && f.error.ok() && !cancelled;
+  if (!f.opening && !reads_left) unqueue(f);
+  if (f.closing || f.opening || f.reads_in_flight > 0 || reads_left) return;
+  if (f.run != nullptr) {
+    // Every request of the job is delivered (or its batch cancelled): the
+    // batch may finish and free its RunState from here on.
+    flush_progress();
+    scheduler_.job_done(f.run);
+    f.run = nullptr;
+    f.path = nullptr;
+  }
+  if (f.fd >= 0) {
     f.closing = true;
-    backend_.close(slot, tag(kClose, slot));
+    backend_->close(f.fd, tag(kClose, slot));
+    f.fd = -1;
     ++ops_in_flight_;
     return;
   }
@@ -167,9 +263,11 @@ void Worker::finish_file_if_done(uint32_t slot) {
 // ---- reads --------------------------------------------------------------
 
 void Worker::issue_reads() {
-  const uint64_t cap = options_.max_inflight_bytes * (job_->options.direct ? 32 : 1);
-  while (!free_parts_.empty() && (bytes_in_flight_ == 0 || bytes_in_flight_ < cap)) {
+  while (!free_parts_.empty()) {
     if (!partial_reads_.empty()) {
+      const ReadState& rs = reads_[partial_reads_.front()];
+      const uint64_t cap = options_.max_inflight_bytes * (files_[rs.file].run->options().direct ? 32 : 1);
+      if (bytes_in_flight_ > 0 && bytes_in_flight_ >= cap) break;
       issue_part(partial_reads_.front());
     } else if (!start_next_read()) {
       break;
@@ -177,52 +275,87 @@ void Worker::issue_reads() {
   }
 }
 
+void Worker::fail_read(FileState& f, const plan::Read& read, const Status& status) {
+  const plan::Target* t = f.plan.targets.data() + read.first_target;
+  for (uint32_t k = 0; k < read.num_targets; ++k) deliver(f, t[k].index, error(status));
+}
+
 bool Worker::start_next_read() {
   while (!ready_files_.empty()) {
     const uint32_t slot = ready_files_.front();
     FileState& f = files_[slot];
-    if (state_->cancelled.load(std::memory_order_relaxed) || f.next_read >= f.plan.reads.size()) {
+    const bool cancelled = f.run->batch->is_cancelled();
+    if (cancelled || f.next_read >= f.plan.reads.size()) {
       ready_files_.pop_front();
-      if (state_->cancelled.load(std::memory_order_relaxed)) f.next_read = f.plan.reads.size();
+      if (cancelled) f.next_read = f.plan.reads.size();
       finish_file_if_done(slot);
       continue;
     }
     if (free_reads_.empty()) return false;
-    const uint32_t r = free_reads_.back();
-    free_reads_.pop_back();
-    const plan::Read& read = f.plan.reads[f.next_read];
-    ReadState& rs = reads_[r];
-    rs = ReadState{};
-    rs.file = slot;
-    rs.read = static_cast<uint32_t>(f.next_read++);
+    const plan::Read& read = f.plan.reads[f.next_read++];
     // Leave the queue with the last read, so no stale entry outlives the file.
-    if (f.next_read == f.plan.reads.size()) {
+    const bool last = f.next_read == f.plan.reads.size();
+    if (last) {
       ready_files_.pop_front();
       unqueue(f);
     }
-    const uint64_t align = alignment(f);
-    const uint64_t size = f.stx.stx_size;
-    rs.expected = std::min(read.offset + read.length, std::max(size, read.offset)) - read.offset;
-    rs.part_len = plan::part_length(job_->options.part_size, align);
-    std::byte* dest = nullptr;
-    if (job_->mode == Job::Mode::kInto) {
-      const uint32_t index = f.plan.targets[read.first_target].index;
-      std::span<std::byte> d = job_->into->dest(index);
-      const bool aligned = align == 1 || (reinterpret_cast<uintptr_t>(d.data()) % align == 0 && d.size() % align == 0 &&
-                                          read.length == d.size());
-      if (aligned) dest = d.data();
+    const uint32_t r = free_reads_.back();
+    ReadState& rs = reads_[r];
+    rs = ReadState{};
+    rs.file = slot;
+    rs.read = static_cast<uint32_t>(&read - f.plan.reads.data());
+    if (!allocate_read(f, read, rs)) {
+      rs = ReadState{};
+      if (last) finish_file_if_done(slot);
+      continue;
     }
-    if (dest != nullptr) {
-      rs.base = dest;
-    } else {
-      rs.buffer = allocate(read.length, std::max<uint64_t>(align, 64));
-      rs.base = rs.buffer.mutable_data();
-    }
+    free_reads_.pop_back();
     ++f.reads_in_flight;
     partial_reads_.push_back(r);
     return true;
   }
   return false;
+}
+
+// Points the read at its destination: the caller's span (read_into, when
+// aligned as O_DIRECT needs) or a new buffer. A read larger than the batch
+// may allocate, or an allocation that fails, fails the read's requests
+// instead (false).
+bool Worker::allocate_read(FileState& f, const plan::Read& read, ReadState& rs) {
+  const uint64_t align = alignment(f);
+  const uint64_t size = f.stx.stx_size;
+  rs.expected = std::min(read.offset + read.length, std::max(size, read.offset)) - read.offset;
+  rs.part_len = plan::part_length(f.run->options().part_size, align);
+  if (is_into(*f.run)) {
+    const uint32_t index = f.plan.targets[read.first_target].index;
+    std::span<std::byte> d = f.run->batch->into->dest(index);
+    const bool aligned = align == 1 || (reinterpret_cast<uintptr_t>(d.data()) % align == 0 && d.size() % align == 0 &&
+                                        read.length == d.size());
+    if (aligned) {
+      rs.base = d.data();
+      return true;
+    }
+  } else if (read.length > f.run->batch->max_request_bytes) {
+    fail_read(f, read,
+              Status(StatusCode::kResourceExhausted,
+                     "read " + *f.path + " [offset " + std::to_string(read.offset) + ", length " +
+                         std::to_string(read.length) + "]: refused, larger than the " +
+                         std::to_string(f.run->batch->max_request_bytes) +
+                         " bytes one request may allocate (ReadOptions::max_request_bytes); read it in parts, or "
+                         "into your own buffer with read_into"));
+    return false;
+  }
+  try {
+    rs.buffer = allocate(read.length, std::max<uint64_t>(align, 64));
+  } catch (const std::bad_alloc&) {
+    fail_read(f, read,
+              Status(StatusCode::kResourceExhausted, "read " + *f.path + " [offset " + std::to_string(read.offset) +
+                                                         ", length " + std::to_string(read.length) +
+                                                         "]: out of memory allocating the read buffer"));
+    return false;
+  }
+  rs.base = rs.buffer.mutable_data();
+  return true;
 }
 
 Bytes Worker::allocate(uint64_t size, uint64_t align) {
@@ -233,7 +366,16 @@ Bytes Worker::allocate(uint64_t size, uint64_t align) {
 
 void Worker::issue_part(uint32_t r) {
   ReadState& rs = reads_[r];
-  const plan::Read& read = files_[rs.file].plan.reads[rs.read];
+  FileState& f = files_[rs.file];
+  const plan::Read& read = f.plan.reads[rs.read];
+  if (f.run->batch->is_cancelled()) {
+    // Stop a long read between parts; the parts in the kernel still drain.
+    if (rs.error.ok()) rs.error = f.run->batch->reason();
+    rs.next_part = read.length;
+    partial_reads_.pop_front();
+    if (rs.parts_in_flight == 0) on_read_done(r);
+    return;
+  }
   const uint32_t p = free_parts_.back();
   free_parts_.pop_back();
   PartState& part = parts_[p];
@@ -251,40 +393,26 @@ void Worker::issue_part(uint32_t r) {
 void Worker::submit_part(uint32_t p) {
   PartState& part = parts_[p];
   ReadState& rs = reads_[part.read_state];
-  const plan::Read& read = files_[rs.file].plan.reads[rs.read];
-  backend_.read(rs.file, rs.base + part.offset + part.done, part.len - part.done, read.offset + part.offset + part.done,
-                tag(kPart, p));
+  const FileState& f = files_[rs.file];
+  const plan::Read& read = f.plan.reads[rs.read];
+  backend_->read(f.fd, rs.base + part.offset + part.done, part.len - part.done,
+                 read.offset + part.offset + part.done, tag(kPart, p));
   ++ops_in_flight_;
 }
 
 void Worker::on_completion(const Completion& c) {
   const uint32_t index = tag_index(c.tag);
   switch (tag_op(c.tag)) {
-    case kOpen: {
-      FileState& f = files_[index];
-      if (c.res < 0) {
-        const bool direct = job_->options.direct && c.res == -EINVAL;
-        Status s = errno_status(static_cast<int>(-c.res), direct ? "open (O_DIRECT)" : "open", *f.path);
-        if (f.error.ok()) f.error = s;
-      } else {
-        f.open_ok = true;
-      }
-      if (--f.pending_setup == 0) --files_in_setup_, file_setup_done(index);
-      return;
-    }
-    case kStat: {
-      FileState& f = files_[index];
-      if (c.res < 0 && f.error.ok()) f.error = errno_status(static_cast<int>(-c.res), "statx", *f.path);
-      if (--f.pending_setup == 0) --files_in_setup_, file_setup_done(index);
-      return;
-    }
+    case kOpen:
+      return on_open(index, c.res);
     case kPart:
       return on_part_done(index, c.res);
-    case kClose: {
+    case kClose:
+      // A failed close of a read-only descriptor loses nothing: the reads
+      // were all checked.
       files_[index] = FileState{};
       free_files_.push_back(index);
       return;
-    }
   }
 }
 
@@ -329,21 +457,22 @@ void Worker::on_read_done(uint32_t r) {
   finish_file_if_done(slot);
 }
 
-void Worker::deliver_targets(const FileState& f, const plan::Read& read, const ReadState& rs) {
+void Worker::deliver_targets(FileState& f, const plan::Read& read, const ReadState& rs) {
   const plan::Target* t = f.plan.targets.data() + read.first_target;
+  if (rs.error.ok()) count(f.run, 0, rs.expected);
   for (uint32_t k = 0; k < read.num_targets; ++k) {
     if (!rs.error.ok()) {
-      deliver(t[k].index, error(rs.error));
-    } else if (job_->mode == Job::Mode::kInto) {
-      std::span<std::byte> d = job_->into->dest(t[k].index);
+      deliver(f, t[k].index, error(rs.error));
+    } else if (is_into(*f.run)) {
+      std::span<std::byte> d = f.run->batch->into->dest(t[k].index);
       if (Status s = check_into_length(f, t[k].index, t[k].length); !s.ok()) {
-        deliver(t[k].index, error(s));
+        deliver(f, t[k].index, error(s));
         continue;
       }
       if (rs.base + t[k].offset_in_read != d.data()) std::memcpy(d.data(), rs.base + t[k].offset_in_read, t[k].length);
-      deliver(t[k].index, Bytes());
+      deliver(f, t[k].index, Bytes());
     } else {
-      deliver(t[k].index, rs.buffer.slice(t[k].offset_in_read, t[k].length));
+      deliver(f, t[k].index, rs.buffer.slice(t[k].offset_in_read, t[k].length));
     }
   }
 }
@@ -351,40 +480,18 @@ void Worker::deliver_targets(const FileState& f, const plan::Read& read, const R
 // A suffix range clamps at the start of a short file; a caller's destination
 // of fixed size must then be refused rather than left partly unwritten.
 Status Worker::check_into_length(const FileState& f, uint32_t index, uint64_t length) const {
-  if (job_->mode != Job::Mode::kInto) return {};
-  const size_t want = job_->into->dest(index).size();
+  if (!is_into(*f.run)) return {};
+  const size_t want = f.run->batch->into->dest(index).size();
   if (length == want) return {};
-  return Status(StatusCode::kOutOfRange, "read " + *f.path + " " + job_->batch->range(index).to_string() +
+  return Status(StatusCode::kOutOfRange, "read " + *f.path + " " + f.run->requests().range(index).to_string() +
                                              ": file has only " + std::to_string(length) + " of the " +
                                              std::to_string(want) + " bytes the destination needs (file size " +
                                              std::to_string(f.stx.stx_size) + ")");
 }
 
-void Worker::deliver(uint32_t index, Result<Bytes> result) {
-  switch (job_->mode) {
-    case Job::Mode::kRead:
-      (*job_->results)[index] = std::move(result);
-      return;
-    case Job::Mode::kInto:
-      (*job_->statuses)[index] = result ? Status() : result.error();
-      return;
-    case Job::Mode::kForEach:
-      if (state_->cancelled.load(std::memory_order_relaxed)) return;
-      try {
-        (*job_->callback)(index, std::move(result));
-      } catch (const std::exception& e) {
-        std::lock_guard lock(state_->error_mu);
-        if (!state_->cancelled.exchange(true)) {
-          state_->cancel_status = Status(StatusCode::kCancelled, std::string("for_each callback threw: ") + e.what());
-        }
-      } catch (...) {
-        std::lock_guard lock(state_->error_mu);
-        if (!state_->cancelled.exchange(true)) {
-          state_->cancel_status = Status(StatusCode::kCancelled, "for_each callback threw a non-standard exception");
-        }
-      }
-      return;
-  }
+void Worker::deliver(FileState& f, uint32_t index, Result<Bytes> result) {
+  count(f.run, 1, 0);
+  f.run->batch->deliver(index, std::move(result));
 }
 
 }  // namespace lsio::io

@@ -1,9 +1,11 @@
-// Worker: the per-thread state machine that runs FileJobs on one Backend.
+// Worker: the per-thread state machine that runs FileJobs of any number of
+// batches on one Backend.
 #pragma once
 
 #include <sys/stat.h>
 
 #include <deque>
+#include <memory>
 #include <vector>
 
 #include "core/buffer_pool.h"
@@ -16,17 +18,20 @@ namespace lsio::io {
 
 class Worker {
  public:
-  Worker(Backend& backend, const BackendOptions& options, BufferPool& pool);
-  // Runs FileJobs pulled from `state` until none are left and nothing is in flight.
-  void run(RunState& state);
+  Worker(std::unique_ptr<Backend> backend, const BackendOptions& options, BufferPool& pool, Scheduler& scheduler);
+  // Runs FileJobs until the scheduler stops (OK) or the backend breaks (its
+  // error; every request this worker held has then been failed with it).
+  Status run();
+  void replace_backend(std::unique_ptr<Backend> backend);
 
  private:
   struct FileState {
     bool used = false;
+    RunState* run = nullptr;
     FileJob job{};
     const std::string* path = nullptr;
-    int pending_setup = 0;  // open + stat completions outstanding
-    bool open_ok = false;
+    int fd = -1;
+    bool opening = false;
     bool closing = false;  // close issued: the slot is freed by its completion only
     Status error;
     struct statx stx{};
@@ -53,28 +58,44 @@ class Worker {
     uint32_t done = 0;
   };
 
+  bool idle() const;
   void admit_files();
-  void start_file(uint32_t slot, const FileJob& fj);
-  void file_setup_done(uint32_t slot);
+  void start_file(uint32_t slot, RunState* run, const FileJob& fj);
+  void on_open(uint32_t slot, int64_t res);
+  Status check_opened(FileState& f);
+  void plan_reads(uint32_t slot);
   void fail_file(FileState& f, const Status& status);
   void finish_file_if_done(uint32_t slot);
   void issue_reads();
   bool start_next_read();
+  bool allocate_read(FileState& f, const plan::Read& read, ReadState& rs);
+  void fail_read(FileState& f, const plan::Read& read, const Status& status);
   void issue_part(uint32_t rs_index);
   void submit_part(uint32_t part_index);
   void on_completion(const Completion& c);
   void on_part_done(uint32_t part_index, int64_t res);
   void on_read_done(uint32_t rs_index);
-  void deliver(uint32_t index, Result<Bytes> result);
+  void deliver(FileState& f, uint32_t index, Result<Bytes> result);
   Status check_into_length(const FileState& f, uint32_t index, uint64_t length) const;
-  void deliver_targets(const FileState& f, const plan::Read& read, const ReadState& rs);
+  void deliver_targets(FileState& f, const plan::Read& read, const ReadState& rs);
   uint64_t alignment(const FileState& f) const;
   Bytes allocate(uint64_t size, uint64_t align);
+  void unqueue(FileState& f);
+  void abandon(const Status& why);
+  // Progress is counted per worker and added to the batches' atomics before
+  // the worker blocks or lets a batch finish (not one atomic per request).
+  void count(RunState* run, uint64_t requests, uint64_t bytes);
+  void flush_progress();
+  struct Progress {
+    RunState* run;
+    uint64_t requests;
+    uint64_t bytes;
+  };
+  std::vector<Progress> progress_;
 
-  Backend& backend_;
+  std::unique_ptr<Backend> backend_;
   BackendOptions options_;
-  RunState* state_ = nullptr;
-  const Job* job_ = nullptr;
+  Scheduler& scheduler_;
   std::vector<FileState> files_;
   std::vector<uint32_t> free_files_;
   std::vector<ReadState> reads_;
@@ -85,15 +106,13 @@ class Worker {
   std::deque<uint32_t> partial_reads_;  // started, with parts left to issue
   size_t ops_in_flight_ = 0;
   uint64_t bytes_in_flight_ = 0;  // sum of part lengths issued and not yet completed
-  bool jobs_exhausted_ = false;
   // Requests of admitted files whose reads are not all issued yet. With the
   // two limits below it keeps a worker from taking more files than it can
   // work on, so the files of a batch spread over all workers instead of going
   // to the first one awake.
   uint64_t queued_requests_ = 0;
-  static constexpr unsigned kMaxFilesInSetup = 2;  // files with open/statx in flight
+  static constexpr unsigned kMaxFilesInSetup = 2;  // files with their open in flight
   unsigned files_in_setup_ = 0;
-  void unqueue(FileState& f);
   Slab slab_;
   BufferPool& pool_;
 };

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <unordered_map>
 
+#include "core/fork.h"
+#include "io/backend.h"
 #include "store/local_files.h"
 
 namespace lsio::store {
@@ -14,13 +16,39 @@ namespace {
 constexpr size_t kMaxOpenForWrite = 64;  // descriptors one write batch may hold
 }  // namespace
 
-FileStore::FileStore(std::string root, std::unique_ptr<io::Executor> executor, std::string engine_note)
-    : root_(std::move(root)), executor_(std::move(executor)), engine_note_(std::move(engine_note)) {
+FileStore::FileStore(std::string root, std::unique_ptr<io::Executor> executor, ExecutorFactory factory,
+                     std::string engine_note)
+    : root_(std::move(root)),
+      factory_(std::move(factory)),
+      engine_note_(std::move(engine_note)),
+      executor_(std::move(executor)),
+      fork_generation_(detail::fork_generation()) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
 }
 
+FileStore::~FileStore() {
+  // In a forked child the executor's threads and ring belong to the parent:
+  // joining or unmapping them here would hang or corrupt. Leak it instead.
+  if (fork_generation_ != detail::fork_generation()) static_cast<void>(executor_.release());
+}
+
+Result<io::Executor*> FileStore::executor() const {
+  std::lock_guard lock(executor_mu_);
+  const uint64_t now = detail::fork_generation();
+  if (now != fork_generation_ || executor_ == nullptr) {
+    static_cast<void>(executor_.release());  // the parent's (see ~FileStore)
+    auto fresh = factory_();
+    if (!fresh) return error(fresh.error().with_context("restart the store's workers in a forked child"));
+    executor_ = std::move(*fresh);
+    fork_generation_ = now;
+  }
+  return executor_.get();
+}
+
 std::string FileStore::engine_description() const {
-  return engine_note_.empty() ? executor_->description() : executor_->description() + "; " + engine_note_;
+  auto ex = executor();
+  if (!ex) return ex.error().to_string();
+  return engine_note_.empty() ? (*ex)->description() : (*ex)->description() + "; " + engine_note_;
 }
 
 Result<std::string> FileStore::resolve(std::string_view key) const {
@@ -40,74 +68,53 @@ Result<std::string> FileStore::resolve(std::string_view key) const {
   return root_ + "/" + std::string(key);
 }
 
-Status FileStore::run(io::Job& job, const ReadBatch& batch) {
-  std::vector<std::string> paths(batch.paths().size());
-  std::vector<Status> path_errors(paths.size());
-  for (size_t f = 0; f < paths.size(); ++f) {
+void FileStore::start(std::shared_ptr<detail::BatchState> state) {
+  auto ex = executor();
+  if (!ex) {
+    state->cancel(ex.error());
+    state->finish();
+    return;
+  }
+  auto run = std::make_shared<io::RunState>();
+  const ReadBatch& batch = *state->batch;
+  run->paths.resize(batch.paths().size());
+  run->path_errors.resize(batch.paths().size());
+  for (size_t f = 0; f < batch.paths().size(); ++f) {
     auto resolved = resolve(batch.paths()[f]);
     if (resolved) {
-      paths[f] = std::move(*resolved);
+      run->paths[f] = std::move(*resolved);
     } else {
-      path_errors[f] = resolved.error().with_context("read");
+      run->path_errors[f] = resolved.error().with_context("read");
     }
   }
-  job.batch = &batch;
-  job.paths = &paths;
-  job.path_errors = &path_errors;
-  return executor_->run(job);
+  run->batch = std::move(state);
+  (*ex)->submit(std::move(run));
 }
 
-std::vector<Result<Bytes>> FileStore::read(const ReadBatch& batch, const ReadOptions& options) {
-  std::vector<Result<Bytes>> results(batch.size());
-  io::Job job;
-  job.mode = io::Job::Mode::kRead;
-  job.options = options;
-  job.results = &results;
-  run(job, batch);
-  return results;
-}
-
-std::vector<Status> FileStore::read_into(const ReadIntoBatch& batch, const ReadOptions& options) {
-  std::vector<Status> statuses(batch.size());
-  io::Job job;
-  job.mode = io::Job::Mode::kInto;
-  job.options = options;
-  job.into = &batch;
-  job.statuses = &statuses;
-  run(job, batch.ranges());
-  return statuses;
-}
-
-Status FileStore::for_each(const ReadBatch& batch, const ChunkCallback& callback, const ReadOptions& options) {
-  io::Job job;
-  job.mode = io::Job::Mode::kForEach;
-  job.options = options;
-  job.callback = &callback;
-  return run(job, batch);
-}
-
-std::vector<Result<uint64_t>> FileStore::sizes(std::span<const std::string> keys) {
-  std::vector<Result<uint64_t>> out;
+std::vector<Result<ObjectInfo>> FileStore::stat(std::span<const std::string> keys) {
+  std::vector<Result<ObjectInfo>> out;
+  if (Status s = check_not_in_callback("stat"); !s.ok()) return std::vector<Result<ObjectInfo>>(keys.size(), error(s));
   out.reserve(keys.size());
   for (const std::string& key : keys) {
     auto path = resolve(key);
     if (!path) {
-      out.push_back(error(path.error().with_context("size")));
+      out.push_back(error(path.error().with_context("stat")));
       continue;
     }
     struct statx stx {};
-    if (::statx(AT_FDCWD, path->c_str(), 0, STATX_SIZE | STATX_TYPE, &stx) != 0) {
+    if (::statx(AT_FDCWD, path->c_str(), 0, STATX_SIZE | STATX_TYPE | STATX_INO | STATX_MTIME, &stx) != 0) {
       out.push_back(error(errno_status(errno, "statx", *path)));
     } else if (S_ISDIR(stx.stx_mode)) {
-      out.push_back(error(errno_status(EISDIR, "size", *path)));
+      out.push_back(error(errno_status(EISDIR, "stat", *path)));
     } else {
-      out.push_back(stx.stx_size);
+      out.push_back(ObjectInfo{stx.stx_size, io::file_version(stx)});
     }
   }
   return out;
 }
 
 std::vector<Status> FileStore::write(std::span<const WriteRequest> requests) {
+  if (Status s = check_not_in_callback("write"); !s.ok()) return std::vector<Status>(requests.size(), s);
   std::vector<Status> out(requests.size());
   std::unordered_map<std::string, int> fds;  // one open per file for the whole batch
   for (size_t i = 0; i < requests.size(); ++i) {
@@ -140,6 +147,7 @@ std::vector<Status> FileStore::write(std::span<const WriteRequest> requests) {
 }
 
 std::vector<Status> FileStore::remove(std::span<const std::string> keys) {
+  if (Status s = check_not_in_callback("remove"); !s.ok()) return std::vector<Status>(keys.size(), s);
   std::vector<Status> out(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     auto path = resolve(keys[i]);
@@ -153,6 +161,7 @@ std::vector<Status> FileStore::remove(std::span<const std::string> keys) {
 }
 
 Status FileStore::put(std::string_view key, std::span<const std::byte> data, const PutOptions& options) {
+  LSIO_RETURN_IF_ERROR(check_not_in_callback("put"));
   auto path = resolve(key);
   if (!path) return path.error().with_context("put");
   return atomic_put(*path, data, options.fsync);

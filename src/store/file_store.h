@@ -1,7 +1,9 @@
 // FileStore: local files, read by an Executor (io_uring or posix workers).
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "io/executor.h"
@@ -11,26 +13,36 @@ namespace lsio::store {
 
 class FileStore final : public Store {
  public:
+  using ExecutorFactory = std::function<Result<std::unique_ptr<io::Executor>>()>;
   // `root` "" uses request paths as given; otherwise keys are relative to it.
-  FileStore(std::string root, std::unique_ptr<io::Executor> executor, std::string engine_note);
+  // `factory` makes the executor again in a forked child.
+  FileStore(std::string root, std::unique_ptr<io::Executor> executor, ExecutorFactory factory,
+            std::string engine_note);
+  // Cancels the running batches and drains their reads (in a forked child:
+  // leaves the parent's executor alone, its threads do not exist here).
+  ~FileStore() override;
 
   std::string engine_description() const override;
-  std::vector<Result<Bytes>> read(const ReadBatch& batch, const ReadOptions& options) override;
-  std::vector<Status> read_into(const ReadIntoBatch& batch, const ReadOptions& options) override;
-  Status for_each(const ReadBatch& batch, const ChunkCallback& callback, const ReadOptions& options) override;
-  std::vector<Result<uint64_t>> sizes(std::span<const std::string> paths) override;
+  std::vector<Result<ObjectInfo>> stat(std::span<const std::string> paths) override;
   std::vector<Status> write(std::span<const WriteRequest> requests) override;
   std::vector<Status> remove(std::span<const std::string> paths) override;
   Status put(std::string_view path, std::span<const std::byte> data, const PutOptions& options) override;
 
+ protected:
+  void start(std::shared_ptr<detail::BatchState> state) override;
+
  private:
   // The path to open for `key`, or InvalidArgument for a key that escapes the root.
   Result<std::string> resolve(std::string_view key) const;
-  Status run(io::Job& job, const ReadBatch& batch);
+  // The executor of this process, rebuilt on first use in a forked child.
+  Result<io::Executor*> executor() const;
 
   std::string root_;
-  std::unique_ptr<io::Executor> executor_;
+  ExecutorFactory factory_;
   std::string engine_note_;
+  mutable std::mutex executor_mu_;  // held only to read or swap executor_, never across I/O
+  mutable std::unique_ptr<io::Executor> executor_;
+  mutable uint64_t fork_generation_;
 };
 
 }  // namespace lsio::store

@@ -5,18 +5,24 @@
 #include <algorithm>
 #include <mutex>
 
+#include "core/batch_state.h"
 #include "plan/planner.h"
 
 namespace lsio::store {
 
-Result<Bytes> MemoryStore::read_one(const std::string& key, ByteRange range) const {
+Result<Bytes> MemoryStore::read_one(const std::string& key, ByteRange range, std::string_view expected) const {
   if (Status s = range.check(); !s.ok()) return error(s.with_context("read " + key));
   Bytes object;
   {
     std::shared_lock lock(mu_);
     auto it = objects_.find(key);
     if (it == objects_.end()) return error(errno_status(ENOENT, "read", "memory://" + key));
-    object = it->second;
+    if (!expected.empty() && std::to_string(it->second.version) != expected) {
+      return error(StatusCode::kAborted, "read memory://" + key + ": the object changed since version " +
+                                             std::string(expected) + " was seen (now " +
+                                             std::to_string(it->second.version) + ")");
+    }
+    object = it->second.data;
   }
   const ByteRange::Absolute a = range.resolve(object.size());
   if (a.end > object.size() || a.begin > object.size()) {
@@ -25,62 +31,57 @@ Result<Bytes> MemoryStore::read_one(const std::string& key, ByteRange range) con
   return object.slice(a.begin, a.end - a.begin);
 }
 
-std::vector<Result<Bytes>> MemoryStore::read(const ReadBatch& batch, const ReadOptions&) {
-  std::vector<Result<Bytes>> out;
-  out.reserve(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) out.push_back(read_one(batch.path_of(i), batch.range(i)));
-  return out;
-}
-
-std::vector<Status> MemoryStore::read_into(const ReadIntoBatch& batch, const ReadOptions&) {
-  std::vector<Status> out(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) {
-    const ReadBatch& rb = batch.ranges();
-    auto got = read_one(rb.path_of(i), rb.range(i));
-    std::span<std::byte> dest = batch.dest(i);
-    if (!got) {
-      out[i] = got.error();
-    } else if (got->size() != dest.size()) {
-      out[i] = Status(StatusCode::kOutOfRange, "read memory://" + rb.path_of(i) + " " + rb.range(i).to_string() +
-                                                   ": object has only " + std::to_string(got->size()) + " of the " +
-                                                   std::to_string(dest.size()) + " bytes the destination needs");
-    } else if (!dest.empty()) {
-      std::memcpy(dest.data(), got->data(), dest.size());
-    }
+Status MemoryStore::read_into_one(const ReadIntoBatch& batch, size_t i) const {
+  const ReadBatch& rb = batch.ranges();
+  auto got = read_one(rb.path_of(i), rb.range(i), rb.expected_version(rb.file_of(i)));
+  std::span<std::byte> dest = batch.dest(i);
+  if (!got) return got.error();
+  if (got->size() != dest.size()) {
+    return Status(StatusCode::kOutOfRange, "read memory://" + rb.path_of(i) + " " + rb.range(i).to_string() +
+                                               ": object has only " + std::to_string(got->size()) + " of the " +
+                                               std::to_string(dest.size()) + " bytes the destination needs");
   }
-  return out;
-}
-
-Status MemoryStore::for_each(const ReadBatch& batch, const ChunkCallback& callback, const ReadOptions&) {
-  for (size_t i = 0; i < batch.size(); ++i) {
-    try {
-      callback(i, read_one(batch.path_of(i), batch.range(i)));
-    } catch (const std::exception& e) {
-      return Status(StatusCode::kCancelled, std::string("for_each callback threw: ") + e.what());
-    }
-  }
+  if (!dest.empty()) std::memcpy(dest.data(), got->data(), dest.size());
   return {};
 }
 
-std::vector<Result<uint64_t>> MemoryStore::sizes(std::span<const std::string> paths) {
-  std::vector<Result<uint64_t>> out;
+void MemoryStore::start(std::shared_ptr<detail::BatchState> state) {
+  const ReadBatch& batch = *state->batch;
+  for (size_t i = 0; i < batch.size() && !state->is_cancelled(); ++i) {
+    if (state->kind == detail::SinkKind::kInto) {
+      const Status s = read_into_one(*state->into, i);
+      state->deliver(i, s.ok() ? Result<Bytes>(Bytes()) : error(s));
+    } else {
+      state->deliver(i, read_one(batch.path_of(i), batch.range(i), batch.expected_version(batch.file_of(i))));
+    }
+    state->add_progress(1, 0);
+  }
+  state->finish();
+}
+
+std::vector<Result<ObjectInfo>> MemoryStore::stat(std::span<const std::string> paths) {
+  std::vector<Result<ObjectInfo>> out;
+  if (Status s = check_not_in_callback("stat"); !s.ok()) return std::vector<Result<ObjectInfo>>(paths.size(), error(s));
   std::shared_lock lock(mu_);
   for (const std::string& key : paths) {
     auto it = objects_.find(key);
     if (it == objects_.end()) {
-      out.push_back(error(errno_status(ENOENT, "size", "memory://" + key)));
+      out.push_back(error(errno_status(ENOENT, "stat", "memory://" + key)));
     } else {
-      out.push_back(it->second.size());
+      out.push_back(ObjectInfo{it->second.data.size(), std::to_string(it->second.version)});
     }
   }
   return out;
 }
 
 std::vector<Status> MemoryStore::write(std::span<const WriteRequest> requests) {
+  if (Status s = check_not_in_callback("write"); !s.ok()) return std::vector<Status>(requests.size(), s);
   std::unique_lock lock(mu_);
   for (const WriteRequest& w : requests) {
     // Copy on write: readers may still hold slices of the old object.
-    Bytes& object = objects_[w.path];
+    Object& entry = objects_[w.path];
+    entry.version = next_version_++;
+    Bytes& object = entry.data;
     const size_t size = std::max<size_t>(object.size(), w.offset + w.data.size());
     Bytes grown = Bytes::allocate(size);
     std::byte* out = grown.mutable_data();
@@ -93,15 +94,17 @@ std::vector<Status> MemoryStore::write(std::span<const WriteRequest> requests) {
 }
 
 std::vector<Status> MemoryStore::remove(std::span<const std::string> paths) {
+  if (Status s = check_not_in_callback("remove"); !s.ok()) return std::vector<Status>(paths.size(), s);
   std::unique_lock lock(mu_);
   for (const std::string& key : paths) objects_.erase(key);
   return std::vector<Status>(paths.size());
 }
 
 Status MemoryStore::put(std::string_view path, std::span<const std::byte> data, const PutOptions&) {
+  LSIO_RETURN_IF_ERROR(check_not_in_callback("put"));
   Bytes copy = Bytes::copy_of(data);
   std::unique_lock lock(mu_);
-  objects_[std::string(path)] = std::move(copy);
+  objects_[std::string(path)] = Object{std::move(copy), next_version_++};
   return {};
 }
 

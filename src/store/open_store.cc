@@ -44,14 +44,29 @@ Result<std::shared_ptr<Store>> open_file_store(std::string root, const StoreOpti
   bo.file_slots = file_slots_per_worker(options, workers);
   bo.max_inflight_bytes = options.max_inflight_bytes;
   std::string note;
+  io::Executor::Kind chosen = io::Executor::Kind::kPosix;
+  std::unique_ptr<io::Executor> executor;
   if (kind != EngineKind::kPosix) {
     auto ex = io::Executor::create(io::Executor::Kind::kUring, workers, bo);
-    if (ex) return std::make_shared<store::FileStore>(std::move(root), std::move(*ex), "");
-    if (kind == EngineKind::kUring) return error(ex.error());
-    note = "chosen automatically: " + std::string(ex.error().message());
+    if (ex) {
+      executor = std::move(*ex);
+      chosen = io::Executor::Kind::kUring;
+    } else if (kind == EngineKind::kUring) {
+      return error(ex.error());
+    } else {
+      note = "chosen automatically: " + std::string(ex.error().message());
+    }
   }
-  LSIO_ASSIGN_OR_RETURN(auto ex, io::Executor::create(io::Executor::Kind::kPosix, workers, bo));
-  return std::make_shared<store::FileStore>(std::move(root), std::move(ex), note);
+  if (!executor) {
+    LSIO_ASSIGN_OR_RETURN(executor, io::Executor::create(io::Executor::Kind::kPosix, workers, bo));
+  }
+  // The same engine again in a forked child (falling back to posix if the ring cannot be had there).
+  auto factory = [chosen, workers, bo]() -> Result<std::unique_ptr<io::Executor>> {
+    auto ex = io::Executor::create(chosen, workers, bo);
+    if (ex || chosen == io::Executor::Kind::kPosix) return ex;
+    return io::Executor::create(io::Executor::Kind::kPosix, workers, bo);
+  };
+  return std::make_shared<store::FileStore>(std::move(root), std::move(executor), factory, note);
 }
 
 }  // namespace

@@ -1,14 +1,19 @@
 // The io_uring engine: one ring per worker thread, created on that thread.
 //
-// Files are opened straight into a sparse registered file table
-// (openat_direct), so reads use IOSQE_FIXED_FILE and skip the per-read file
-// lookup. Setup flags are probed from the most to the least capable, since a
-// kernel that lacks one answers EINVAL.
+// Files are opened with plain descriptors (O_CLOEXEC), so that the worker can
+// statx the file it actually opened (its size and identity) instead of
+// whatever the path names a moment later. Setup flags are probed from the
+// most to the least capable, since a kernel that lacks one answers EINVAL.
+// Every return value of liburing is checked: a transient one (EINTR, EAGAIN,
+// EBUSY) is retried after reaping, anything else breaks the backend, which
+// poll() reports so that the worker fails the affected requests.
 #include <liburing.h>
 
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "io/backend.h"
 
@@ -27,11 +32,16 @@ constexpr FlagSet kFlagSets[] = {
     {0, "plain"},
 };
 
+// Transient failures retried before the ring is declared broken (1 ms apart).
+constexpr int kMaxTransientRetries = 2000;
+
 unsigned round_up_pow2(unsigned x) {
   unsigned p = 1;
   while (p < x) p <<= 1;
   return p;
 }
+
+bool transient(int rc) { return rc == -EINTR || rc == -EAGAIN || rc == -EBUSY; }
 
 class UringBackend final : public Backend {
  public:
@@ -39,7 +49,7 @@ class UringBackend final : public Backend {
     if (ready_) io_uring_queue_exit(&ring_);
   }
 
-  // Sets up the ring and the sparse file table; the error names the step.
+  // Sets up the ring; the error names the step.
   Status init(const BackendOptions& options) {
     const unsigned entries = std::min(4096u, round_up_pow2(options.queue_depth + 3 * options.file_slots));
     int rc = -EINVAL;
@@ -57,37 +67,45 @@ class UringBackend final : public Backend {
     }
     if (rc != 0) return errno_status(-rc, "io_uring_queue_init", "(ring)");
     ready_ = true;
-    rc = io_uring_register_files_sparse(&ring_, options.file_slots);
-    if (rc != 0) return errno_status(-rc, "io_uring_register_files_sparse", "(ring)");
     return {};
   }
 
   std::string_view name() const override { return flags_name_; }
 
-  void open(uint32_t slot, const char* path, int flags, uint64_t tag) override {
-    // No O_CLOEXEC: a registered (direct) descriptor has no fd, and the kernel refuses the flag.
-    io_uring_prep_openat_direct(sqe(tag), AT_FDCWD, path, flags, 0, slot);
+  void open(const char* path, int flags, uint64_t tag) override {
+    if (io_uring_sqe* s = sqe(tag)) io_uring_prep_openat(s, AT_FDCWD, path, flags | O_CLOEXEC, 0);
   }
 
-  void stat(const char* path, unsigned mask, struct statx* out, uint64_t tag) override {
-    io_uring_prep_statx(sqe(tag), AT_FDCWD, path, 0, mask, out);
+  void read(int fd, void* buf, uint32_t len, uint64_t offset, uint64_t tag) override {
+    if (io_uring_sqe* s = sqe(tag)) io_uring_prep_read(s, fd, buf, len, offset);
   }
 
-  void read(uint32_t slot, void* buf, uint32_t len, uint64_t offset, uint64_t tag) override {
-    io_uring_sqe* s = sqe(tag);
-    io_uring_prep_read(s, static_cast<int>(slot), buf, len, offset);
-    s->flags |= IOSQE_FIXED_FILE;
+  void close(int fd, uint64_t tag) override {
+    if (io_uring_sqe* s = sqe(tag)) io_uring_prep_close(s, fd);
   }
 
-  void close(uint32_t slot, uint64_t tag) override { io_uring_prep_close_direct(sqe(tag), slot); }
-
-  size_t poll(std::span<Completion> out, bool wait) override {
-    if (wait && in_flight_ > 0) {
-      io_uring_submit_and_wait(&ring_, 1);
-    } else {
-      io_uring_submit(&ring_);
-      if (flags_ & IORING_SETUP_DEFER_TASKRUN) io_uring_get_events(&ring_);
+  Result<size_t> poll(std::span<Completion> out, bool wait) override {
+    if (!broken_.ok()) return error(broken_);
+    for (int attempt = 0;; ++attempt) {
+      int rc;
+      if (wait && in_flight_ > 0) {
+        rc = io_uring_submit_and_wait(&ring_, 1);
+      } else {
+        rc = io_uring_submit(&ring_);
+        if (rc >= 0 && (flags_ & IORING_SETUP_DEFER_TASKRUN)) rc = io_uring_get_events(&ring_);
+      }
+      const size_t n = reap(out);
+      if (rc >= 0 || n > 0) return n;
+      if (!transient(rc) || attempt >= kMaxTransientRetries) {
+        broken_ = errno_status(-rc, "io_uring_submit_and_wait", "(ring)");
+        return error(broken_);
+      }
+      if (rc != -EINTR) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+  }
+
+ private:
+  size_t reap(std::span<Completion> out) {
     size_t n = 0;
     io_uring_cqe* cqe;
     unsigned head;
@@ -100,12 +118,18 @@ class UringBackend final : public Backend {
     return n;
   }
 
- private:
-  // A free SQE, submitting the queue first when it is full.
+  // A free SQE, submitting the queue first when it is full; null when the
+  // ring is broken (poll() then reports why).
   io_uring_sqe* sqe(uint64_t tag) {
+    if (!broken_.ok()) return nullptr;
     io_uring_sqe* s = io_uring_get_sqe(&ring_);
-    while (s == nullptr) {
-      io_uring_submit(&ring_);
+    for (int attempt = 0; s == nullptr; ++attempt) {
+      const int rc = io_uring_submit(&ring_);
+      if (rc < 0 && (!transient(rc) || attempt >= kMaxTransientRetries)) {
+        broken_ = errno_status(-rc, "io_uring_submit", "(ring)");
+        return nullptr;
+      }
+      if (rc < 0 && rc != -EINTR) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       s = io_uring_get_sqe(&ring_);
     }
     io_uring_sqe_set_data64(s, tag);
@@ -118,6 +142,7 @@ class UringBackend final : public Backend {
   unsigned flags_ = 0;
   const char* flags_name_ = "plain";
   size_t in_flight_ = 0;
+  Status broken_;
 };
 
 }  // namespace
