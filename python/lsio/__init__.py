@@ -19,19 +19,21 @@ import atexit
 import os
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal, Optional, Union, overload
+from typing import TYPE_CHECKING, Any, Literal, Optional, Union, overload
 
 from . import _lsio
-from ._lsio import Buffer, DataLossError, LsioError, OutOfRangeError, Store
+from ._lsio import Buffer, ChangedError, DataLossError, LsioError, OutOfRangeError, PendingRead, Store
 
 if TYPE_CHECKING:
     from ._lsio import Engine, Ints, OnError, OptionalInts, Paths, WritableBuffer
 
 __all__ = [
     "Buffer",
+    "ChangedError",
     "DataLossError",
     "LsioError",
     "OutOfRangeError",
+    "PendingRead",
     "Store",
     "__version__",
     "default_store",
@@ -83,6 +85,45 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     )
 
 
+def _reopen(url: str, options: dict[str, Any]) -> Store:
+    """Unpickles a Store: the same URL and options, opened in this process."""
+    return open(url, **options)
+
+
+async def _read_ranges_async(
+    store: Store,
+    paths: Paths,
+    starts: Ints,
+    ends: OptionalInts = None,
+    *,
+    on_error: OnError = "raise",
+    coalesce_gap: int = 0,
+    direct: bool = False,
+) -> Union[list[Buffer], list[Union[Buffer, Exception]]]:
+    """``await store.read_ranges_async(...)``: read_ranges without blocking the event loop.
+
+    The batch runs on the store's workers; cancelling the awaiting task cancels
+    the batch (reads already in the kernel drain in the background).
+    """
+    import asyncio
+
+    pending = store.submit_read(paths, starts, ends, coalesce_gap=coalesce_gap, direct=direct)
+    loop = asyncio.get_running_loop()
+    finished: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not finished.done():
+            finished.set_result(None)
+
+    pending.add_done_callback(lambda: loop.call_soon_threadsafe(wake))
+    try:
+        await finished
+    except asyncio.CancelledError:
+        pending.cancel()
+        raise
+    return pending.result(on_error)
+
+
 def default_store() -> Store:
     """The store used by the module-level functions: ``lsio.open("")``, created on first use."""
     global _default
@@ -116,6 +157,7 @@ def read_ranges(
     on_error: Literal["raise"] = "raise",
     coalesce_gap: int = 0,
     direct: bool = False,
+    timeout: Optional[float] = None,
 ) -> list[Buffer]: ...
 @overload
 def read_ranges(
@@ -126,6 +168,7 @@ def read_ranges(
     on_error: OnError,
     coalesce_gap: int = 0,
     direct: bool = False,
+    timeout: Optional[float] = None,
 ) -> list[Union[Buffer, Exception]]: ...
 def read_ranges(
     paths: Paths,
@@ -135,15 +178,18 @@ def read_ranges(
     on_error: OnError = "raise",
     coalesce_gap: int = 0,
     direct: bool = False,
+    timeout: Optional[float] = None,
 ) -> Union[list[Buffer], list[Union[Buffer, Exception]]]:
     """Read ``[starts[i], ends[i])`` of ``paths[i]`` (or of ``paths`` if it is one path) for every i.
 
     Returns one read-only :class:`Buffer` per range, in request order. Ranges of
     one file closer than ``coalesce_gap`` bytes are read together and share one
-    allocation. ``direct=True`` bypasses the page cache (O_DIRECT).
+    allocation. ``direct=True`` bypasses the page cache (O_DIRECT). ``timeout``
+    (seconds) cancels the batch and raises TimeoutError naming what was pending;
+    Ctrl-C cancels it and raises KeyboardInterrupt within a few tens of ms.
     """
     return default_store().read_ranges(
-        paths, starts, ends, on_error=on_error, coalesce_gap=coalesce_gap, direct=direct
+        paths, starts, ends, on_error=on_error, coalesce_gap=coalesce_gap, direct=direct, timeout=timeout
     )
 
 
@@ -155,6 +201,7 @@ def read_into(
     *,
     on_error: Literal["raise"] = "raise",
     direct: bool = False,
+    timeout: Optional[float] = None,
 ) -> None: ...
 @overload
 def read_into(
@@ -164,6 +211,7 @@ def read_into(
     *,
     on_error: OnError,
     direct: bool = False,
+    timeout: Optional[float] = None,
 ) -> Optional[list[Optional[Exception]]]: ...
 def read_into(
     paths: Paths,
@@ -172,6 +220,7 @@ def read_into(
     *,
     on_error: OnError = "raise",
     direct: bool = False,
+    timeout: Optional[float] = None,
 ) -> Optional[list[Optional[Exception]]]:
     """Read ``len(outs[i])`` bytes (its size in bytes) of ``paths[i]`` at ``starts[i]`` into ``outs[i]``.
 
@@ -180,4 +229,4 @@ def read_into(
     must then equal the buffer's size. Reading past the end of a file is an
     error. Returns None, or with ``on_error="return"`` a list of None-or-exception.
     """
-    return default_store().read_into(paths, starts, outs, on_error=on_error, direct=direct)
+    return default_store().read_into(paths, starts, outs, on_error=on_error, direct=direct, timeout=timeout)

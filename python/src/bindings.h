@@ -4,7 +4,11 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 
+#include <chrono>
 #include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <cstdint>
 #include <deque>
 #include <span>
@@ -36,6 +40,57 @@ void init_store(nb::module_& m);
 
 // zarr.cc: lsio._lsio.ZarrArray and zarr_open / zarr_create / zarr_open_node (after init_store: takes Store objects).
 void init_zarr(nb::module_& m);
+
+// wait.cc: interruptible waits (see the file's comment).
+class Waitable {
+ public:
+  virtual ~Waitable() = default;
+  virtual bool wait_for(std::chrono::nanoseconds d) const = 0;
+  virtual void wait() const = 0;
+  virtual void cancel(const Status& why) const = 0;
+  virtual std::string pending() const = 0;  // what is left, for a timeout's message
+};
+
+struct BatchWaitable final : Waitable {
+  explicit BatchWaitable(Batch b) : batch(std::move(b)) {}
+  bool wait_for(std::chrono::nanoseconds d) const override;
+  void wait() const override;
+  void cancel(const Status& why) const override;
+  std::string pending() const override;
+  Batch batch;
+};
+
+// A blocking C++ call (e.g. a Zarr read) run on its own thread with a
+// CancelSource in its ReadOptions, so that the calling thread can wait
+// interruptibly. Its work must finish promptly once cancelled.
+class BackgroundCall final : public Waitable {
+ public:
+  BackgroundCall(std::function<Status(const ReadOptions&)> work, std::string what);
+  bool wait_for(std::chrono::nanoseconds d) const override;
+  void wait() const override;
+  void cancel(const Status& why) const override;
+  std::string pending() const override;
+  bool done() const;
+  Status status() const;  // when done
+  void on_done(std::function<void()> fn) const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+  std::shared_ptr<CancelSource> cancel_;
+  std::string what_;
+};
+
+// Waits for `work` with the GIL released; Ctrl-C (in the main thread) cancels
+// it, waits for the drain and raises KeyboardInterrupt; a timeout (seconds,
+// None: none) cancels it and raises TimeoutError naming `what` and what was
+// still pending. Called with the GIL held.
+// The deadline of a timeout in seconds (ValueError when negative or NaN).
+std::optional<std::chrono::steady_clock::time_point> deadline_of(std::optional<double> timeout);
+void wait_interruptible(const Waitable& work, std::optional<double> timeout, std::string_view what);
+// run `work` as a BackgroundCall and wait_interruptible for it; its Status.
+Status run_interruptible(std::function<Status(const ReadOptions&)> work, std::optional<double> timeout,
+                         std::string_view what);
 
 // args.cc: argument conversion (done with the GIL held, before the I/O starts).
 enum class OnError : uint8_t { kRaise, kReturn };

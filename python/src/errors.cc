@@ -11,6 +11,7 @@ namespace {
 PyObject* lsio_error = nullptr;
 PyObject* out_of_range_error = nullptr;
 PyObject* data_loss_error = nullptr;
+PyObject* changed_error = nullptr;
 
 PyObject* new_error_type(nb::module_& m, const char* name, const char* doc, PyObject* base) {
   const std::string qualified = std::string("lsio.") + name;
@@ -33,6 +34,10 @@ ErrorType error_type(StatusCode code) {
     case StatusCode::kInvalidArgument: return {PyExc_ValueError, false};
     case StatusCode::kOutOfRange: return {out_of_range_error, true};
     case StatusCode::kDataLoss: return {data_loss_error, true};
+    case StatusCode::kAborted: return {changed_error, true};
+    case StatusCode::kDeadlineExceeded: return {PyExc_TimeoutError, true};
+    case StatusCode::kResourceExhausted: return {PyExc_MemoryError, false};
+    case StatusCode::kFailedPrecondition: return {PyExc_RuntimeError, false};
     default: return {lsio_error, true};  // kIoError, kCancelled, kUnavailable, ...
   }
 }
@@ -46,6 +51,9 @@ void init_errors(nb::module_& m) {
   out_of_range_error = new_error_type(m, "OutOfRangeError", "A byte range reaches past the end of its file.",
                                       lsio_error);
   data_loss_error = new_error_type(m, "DataLossError", "Corrupt or truncated data.", lsio_error);
+  changed_error = new_error_type(m, "ChangedError",
+                                 "A file or object was replaced or modified by another writer while it was read.",
+                                 lsio_error);
 }
 
 nb::object error_object(const Status& status) {

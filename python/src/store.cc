@@ -1,4 +1,5 @@
 // lsio.Store: batched reads and writes through an lsio::Store, GIL released during I/O.
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/string_view.h>
 
@@ -16,28 +17,18 @@ using namespace nb::literals;
 struct PyStore {
   std::shared_ptr<Store> store;
   std::string url;
+  nb::dict options;  // the keyword options of lsio.open, for pickling
 };
 
 // A per-chunk callback threw; unwinds through the store's for_each.
 struct CallbackFailed {};
 
-// The store whose for_each callback this thread is running. A store runs one
-// batch at a time, so calling it from its own callback would wait forever.
-thread_local const PyStore* callback_of = nullptr;
-
+// The store itself refuses calls from its own callbacks (kFailedPrecondition,
+// RuntimeError here) at every entry point; checking here too gives the error
+// before any argument is converted.
 void check_not_in_callback(const PyStore& self) {
-  if (callback_of != &self) return;
-  PyErr_SetString(PyExc_RuntimeError,
-                  "a Store cannot be used from inside its own for_each callback (it would deadlock); "
-                  "open another store for nested reads");
-  throw nb::python_error();
+  if (Status s = self.store->check_not_in_callback("lsio.Store"); !s.ok()) raise_status(s);
 }
-
-struct CallbackScope {
-  explicit CallbackScope(const PyStore& self) : outer(callback_of) { callback_of = &self; }
-  ~CallbackScope() { callback_of = outer; }
-  const PyStore* outer;
-};
 
 EngineKind parse_engine(std::string_view engine) {
   if (engine == "auto") return EngineKind::kAuto;
@@ -46,11 +37,19 @@ EngineKind parse_engine(std::string_view engine) {
   throw nb::value_error(("engine must be 'auto', 'uring' or 'posix', not '" + std::string(engine) + "'").c_str());
 }
 
-ReadOptions read_options(uint64_t coalesce_gap, bool direct) {
+ReadOptions read_options(uint64_t coalesce_gap, bool direct, uint64_t max_request_bytes = 0) {
   ReadOptions options;
   options.coalesce_gap = coalesce_gap;
   options.direct = direct;
+  options.max_request_bytes = max_request_bytes;
   return options;
+}
+
+// Submits and waits interruptibly (Ctrl-C, timeout); the batch is done on return.
+Batch run_batch(Batch batch, std::optional<double> timeout, std::string_view what) {
+  BatchWaitable waitable(std::move(batch));
+  wait_interruptible(waitable, timeout, what);
+  return std::move(waitable.batch);
 }
 
 [[noreturn]] void raise_value(const std::string& message) { throw nb::value_error(message.c_str()); }
@@ -91,21 +90,60 @@ nb::object status_list(const std::vector<Status>& statuses, OnError on_error) {
 }
 
 nb::list read_ranges(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, std::string_view on_error,
-                     uint64_t coalesce_gap, bool direct) {
+                     uint64_t coalesce_gap, bool direct, std::optional<double> timeout, uint64_t max_request_bytes) {
   check_not_in_callback(self);
   const OnError mode = parse_on_error(on_error);
-  const ReadBatch batch = make_read_batch(paths, starts, ends);
-  const ReadOptions options = read_options(coalesce_gap, direct);
-  std::vector<Result<Bytes>> results;
+  deadline_of(timeout);  // validates it before any I/O
+  auto batch = std::make_shared<ReadBatch>(make_read_batch(paths, starts, ends));
+  const ReadOptions options = read_options(coalesce_gap, direct, max_request_bytes);
+  Batch running;
   {
     nb::gil_scoped_release release;
-    results = self.store->read(batch, options);
+    running = self.store->submit(std::move(batch), options);
   }
+  running = run_batch(std::move(running), timeout, "read_ranges");
+  std::vector<Result<Bytes>> results = running.take_results();
   return result_list(results, mode);
 }
 
+// A batch submitted by Store.submit_read (the asyncio path: lsio.Store.read_ranges_async).
+struct PyPendingRead {
+  Batch batch;
+  bool taken = false;
+};
+
+PyPendingRead submit_read(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, uint64_t coalesce_gap,
+                          bool direct, uint64_t max_request_bytes) {
+  check_not_in_callback(self);
+  auto batch = std::make_shared<ReadBatch>(make_read_batch(paths, starts, ends));
+  const ReadOptions options = read_options(coalesce_gap, direct, max_request_bytes);
+  nb::gil_scoped_release release;
+  return PyPendingRead{self.store->submit(std::move(batch), options)};
+}
+
+nb::list pending_result(PyPendingRead& self, std::string_view on_error) {
+  const OnError mode = parse_on_error(on_error);
+  if (!self.batch.done()) throw std::runtime_error("the batch is still running: wait for it first");
+  if (self.taken) throw std::runtime_error("the results of this batch were already taken");
+  self.taken = true;
+  std::vector<Result<Bytes>> results = self.batch.take_results();
+  return result_list(results, mode);
+}
+
+// Calls fn() once the batch is done, from the thread that finished it (with the GIL).
+void pending_add_done_callback(PyPendingRead& self, nb::callable fn) {
+  PyObject* raw = fn.release().ptr();  // owned by the callback below, released with the GIL held
+  self.batch.on_done([raw] {
+    nb::gil_scoped_acquire gil;
+    PyObject* result = PyObject_CallNoArgs(raw);
+    if (result == nullptr) PyErr_WriteUnraisable(raw);
+    Py_XDECREF(result);
+    Py_DECREF(raw);
+  });
+}
+
 nb::object read_into(PyStore& self, nb::handle paths, nb::handle starts, nb::handle outs, std::string_view on_error,
-                     bool direct) {
+                     bool direct, std::optional<double> timeout) {
   check_not_in_callback(self);
   const OnError mode = parse_on_error(on_error);
   const IntColumn offsets(starts, "starts", /*allow_none=*/false);
@@ -115,7 +153,8 @@ nb::object read_into(PyStore& self, nb::handle paths, nb::handle starts, nb::han
     raise_value("outs has " + std::to_string(views.size()) + " items but starts has " + std::to_string(n));
   const PathList items(paths, n);
   PathConverter converter;
-  ReadIntoBatch batch;
+  deadline_of(timeout);
+  auto batch = std::make_shared<ReadIntoBatch>();
   for (size_t i = 0; i < n; ++i) {
     const int64_t offset = offsets[i];
     const Py_buffer& view = views[i];
@@ -123,16 +162,18 @@ nb::object read_into(PyStore& self, nb::handle paths, nb::handle starts, nb::han
       raise_value("request " + std::to_string(i) + ": start " + std::to_string(offset) + " reads the last " +
                   std::to_string(-offset) + " bytes, but outs[" + std::to_string(i) + "] holds " +
                   std::to_string(view.len) + " bytes");
-    batch.add(converter.view(items[i], i), offset,
+    batch->add(converter.view(items[i], i), offset,
               std::span<std::byte>(static_cast<std::byte*>(view.buf), static_cast<size_t>(view.len)));
   }
   const ReadOptions options = read_options(0, direct);
-  std::vector<Status> statuses;
+  Batch running;
   {
     nb::gil_scoped_release release;
-    statuses = self.store->read_into(batch, options);
+    running = self.store->submit(std::move(batch), options);
   }
-  return status_list(statuses, mode);
+  // Waits for the drain even when interrupted: the kernel never writes into `outs` after this returns.
+  running = run_batch(std::move(running), timeout, "read_into");
+  return status_list(running.take_statuses(), mode);
 }
 
 nb::list sizes(PyStore& self, nb::handle paths, std::string_view on_error) {
@@ -203,9 +244,10 @@ void put(PyStore& self, nb::handle path, nb::handle data, bool fsync) {
 // the store's worker threads (taking the GIL). The first exception raised by fn
 // cancels the batch and is re-raised here.
 void for_each(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, nb::callable fn,
-              uint64_t coalesce_gap, bool direct) {
+              uint64_t coalesce_gap, bool direct, std::optional<double> timeout) {
   check_not_in_callback(self);
-  const ReadBatch batch = make_read_batch(paths, starts, ends);
+  deadline_of(timeout);
+  auto batch = std::make_shared<ReadBatch>(make_read_batch(paths, starts, ends));
   const ReadOptions options = read_options(coalesce_gap, direct);
   std::optional<nb::python_error> failure;  // guarded by the GIL
   const ChunkCallback callback = [&](size_t index, Result<Bytes> chunk) {
@@ -213,26 +255,29 @@ void for_each(PyStore& self, nb::handle paths, nb::handle starts, nb::handle end
     if (failure) throw CallbackFailed{};
     try {
       nb::object value = chunk ? make_buffer(std::move(*chunk)) : error_object(chunk.error());
-      CallbackScope scope(self);
       fn(index, value);
     } catch (nb::python_error& e) {
       failure.emplace(std::move(e));
       throw CallbackFailed{};
     }
   };
-  Status status;
-  try {
+  Batch running;
+  {
     nb::gil_scoped_release release;
-    status = self.store->for_each(batch, callback, options);
-  } catch (const CallbackFailed&) {
-    // A store that lets the callback's exception escape: `failure` says why.
+    running = self.store->submit(std::move(batch), callback, options);
   }
+  running = run_batch(std::move(running), timeout, "for_each");
   if (failure) throw nb::python_error(std::move(*failure));
-  if (!status.ok()) raise_status(status);
+  if (Status status = running.status(); !status.ok()) raise_status(status);
 }
 
 PyStore open(const std::string& url, std::string_view engine, unsigned workers, unsigned queue_depth,
              unsigned max_open_files) {
+  nb::dict kwargs;
+  kwargs["engine"] = engine;
+  kwargs["workers"] = workers;
+  kwargs["queue_depth"] = queue_depth;
+  kwargs["max_open_files"] = max_open_files;
   StoreOptions options;
   options.engine = parse_engine(engine);
   options.workers = workers;
@@ -244,7 +289,18 @@ PyStore open(const std::string& url, std::string_view engine, unsigned workers, 
     store = open_store(url, options);
   }
   if (!store) raise_status(store.error());
-  return PyStore{std::move(*store), url};
+  return PyStore{std::move(*store), url, kwargs};
+}
+
+// Pickles as lsio.open(url, **options): the copy opens its own store lazily (threads start on first use).
+nb::tuple reduce(const PyStore& self) {
+  if (self.url.starts_with("memory://")) {
+    throw nb::type_error(("cannot pickle the store " + self.url +
+                          ": its data lives in this process only (use a file, s3:// or http(s):// store)")
+                             .c_str());
+  }
+  nb::object reopen = nb::module_::import_("lsio").attr("_reopen");
+  return nb::make_tuple(reopen, nb::make_tuple(self.url, self.options));
 }
 
 }  // namespace
@@ -258,20 +314,53 @@ void init_store(nb::module_& m) {
            [](const PyStore& s) {
              return nb::str("lsio.Store({!r}, engine={!r})").format(s.url, s.store->engine_description());
            })
+      .def_prop_ro("options", [](const PyStore& s) { return s.options.attr("copy")(); },
+                   "The keyword options the store was opened with (engine, workers, ...).")
+      .def("__reduce__", &reduce)
       .def("read_ranges", &read_ranges, "paths"_a, "starts"_a, "ends"_a = nb::none(), nb::kw_only(),
-           "on_error"_a = "raise", "coalesce_gap"_a = 0, "direct"_a = false,
+           "on_error"_a = "raise", "coalesce_gap"_a = 0, "direct"_a = false, "timeout"_a = nb::none(),
+           "max_request_bytes"_a = 0,
            "One read-only Buffer per range [starts[i], ends[i]) of paths[i], in request order.")
+      .def(
+          "read_ranges_async",
+          [](nb::handle self, nb::args args, nb::kwargs kwargs) {
+            return nb::module_::import_("lsio").attr("_read_ranges_async")(self, *args, **kwargs);
+          },
+          "await store.read_ranges_async(paths, starts, ends, on_error=, coalesce_gap=, direct=): read_ranges\n"
+          "for asyncio (the batch runs on the store's workers; cancelling the task cancels the batch).")
+      .def("submit_read", &submit_read, "paths"_a, "starts"_a, "ends"_a = nb::none(), nb::kw_only(),
+           "coalesce_gap"_a = 0, "direct"_a = false, "max_request_bytes"_a = 0,
+           "Starts a read_ranges batch and returns a PendingRead at once (used by read_ranges_async).")
       .def("read_into", &read_into, "paths"_a, "starts"_a, "outs"_a, nb::kw_only(), "on_error"_a = "raise",
-           "direct"_a = false, "Reads len(outs[i]) bytes (its size in bytes) at starts[i] into each writable buffer.")
+           "direct"_a = false, "timeout"_a = nb::none(),
+           "Reads len(outs[i]) bytes (its size in bytes) at starts[i] into each writable buffer.")
       .def("sizes", &sizes, "paths"_a, nb::kw_only(), "on_error"_a = "raise", "The size in bytes of each path.")
       .def("write", &write, "paths"_a, "offsets"_a, "datas"_a, nb::kw_only(), "on_error"_a = "raise",
            "Writes datas[i] at offsets[i] of paths[i], creating files as needed.")
       .def("put", &put, "path"_a, "data"_a, nb::kw_only(), "fsync"_a = false,
            "Replaces path atomically with data (readers see the old or the new file, never a mix).")
       .def("for_each", &for_each, "paths"_a, "starts"_a, "ends"_a.none(), "fn"_a, nb::kw_only(), "coalesce_gap"_a = 0,
-           "direct"_a = false,
+           "direct"_a = false, "timeout"_a = nb::none(),
            "Calls fn(index, Buffer | exception) for each range as its read completes, on worker threads\n"
            "(holding the GIL). An exception raised by fn cancels the rest and is re-raised.");
+  nb::class_<PyPendingRead>(m, "PendingRead", "A running read_ranges batch (see Store.read_ranges_async).")
+      .def("done", [](const PyPendingRead& p) { return p.batch.done(); })
+      .def(
+          "cancel", [](const PyPendingRead& p) { p.batch.cancel(); },
+          "Stops issuing reads; wait() then returns once the reads in the kernel drained.")
+      .def(
+          "wait",
+          [](PyPendingRead& p, std::optional<double> timeout) {
+            BatchWaitable w(p.batch);
+            wait_interruptible(w, timeout, "PendingRead.wait");
+          },
+          "timeout"_a = nb::none())
+      .def("result", &pending_result, "on_error"_a = "raise", "The buffers (see read_ranges); once, when done.")
+      .def("add_done_callback", &pending_add_done_callback, "fn"_a,
+           "Calls fn() once done, from the thread that finished the batch.")
+      .def_prop_ro("requests_total", [](const PyPendingRead& p) { return p.batch.requests_total(); })
+      .def_prop_ro("requests_done", [](const PyPendingRead& p) { return p.batch.requests_done(); })
+      .def_prop_ro("bytes_read", [](const PyPendingRead& p) { return p.batch.bytes_read(); });
   m.def("open", &open, "url"_a = "", nb::kw_only(), "engine"_a = "auto", "workers"_a = 0, "queue_depth"_a = 128,
         "max_open_files"_a = 0, "Opens a store by URL (see lsio.open).");
 }

@@ -119,5 +119,5 @@ def test_reentrant_call_raises_instead_of_deadlocking(store: lsio.Store, data: t
     def fn(index: int, chunk: Union[lsio.Buffer, Exception]) -> None:
         store.read_ranges(path, [0], [1])
 
-    with pytest.raises(RuntimeError, match="for_each callback"):
+    with pytest.raises(RuntimeError, match="its own callbacks"):
         store.for_each(path, [0, 1, 2], None, fn)
