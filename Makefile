@@ -17,7 +17,7 @@ APT_PKGS  := build-essential pkg-config cmake ninja-build liburing-dev libgtest-
              clang-19 libclang-rt-19-dev clang-format-19
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build cpp python test test-cpp test-asan test-python test-fuzz fuzz bench demo clean format
+.PHONY: deps build cpp python test test-cpp test-asan test-tsan test-python test-fuzz fuzz bench demo clean format
 
 $(STAMPS)/apt: Makefile
 	@mkdir -p $(STAMPS)
@@ -54,6 +54,14 @@ test-asan: deps
 	cmake --build $(ASAN) -j $(JOBS) --target lsio_tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(ASAN)/tests/cpp/lsio_tests --gtest_filter='-*Stress.*'
 
+# ThreadSanitizer build of the concurrency tests: many threads and batches on one store, cancellation, fork.
+TSAN      := build/tsan
+test-tsan: deps
+	cmake -S . -B $(TSAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLSIO_TSAN=ON -DLSIO_TESTS=ON -DLSIO_BENCH=OFF >/dev/null
+	cmake --build $(TSAN) -j $(JOBS) --target lsio_tests
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(TSAN)/tests/cpp/lsio_tests \
+	  --gtest_filter='*Contract.*:*Conformance.*'
+
 # libFuzzer targets (fuzz/*.cc), each run for FUZZ_SECONDS from its seed corpus in fuzz/corpus/<name>.
 test-fuzz: deps
 	CXX=clang++-19 cmake -S . -B $(FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLSIO_FUZZ=ON -DLSIO_TESTS=OFF -DLSIO_BENCH=OFF >/dev/null
@@ -71,7 +79,7 @@ fuzz:
 test-python: python
 	$(PY) -m pytest -q tests/python
 
-test: test-cpp test-asan test-fuzz test-python
+test: test-cpp test-asan test-tsan test-fuzz test-python
 
 bench: build
 	$(PY) bench/run.py

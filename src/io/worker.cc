@@ -199,7 +199,8 @@ void Worker::plan_reads(uint32_t slot) {
     for (uint32_t k = 0; k < f.job.count; ++k) requests.push_back({order[k], batch.range(order[k])});
     plan::PlanOptions po;
     po.coalesce_gap = f.run->options().coalesce_gap;
-    po.max_merged = f.run->options().max_merged;
+    // A merged read never grows past what one request may allocate.
+    po.max_merged = std::min(f.run->options().max_merged, f.run->batch->max_request_bytes);
     po.merge = !is_into(*f.run);
     po.align = alignment(f);
     f.plan = plan::plan_file(requests, f.stx.stx_size, po, *f.path);
