@@ -31,6 +31,9 @@ class OutOfRangeError(LsioError):
 class DataLossError(LsioError):
     """Corrupt or truncated data."""
 
+class ChangedError(LsioError):
+    """A file or object was replaced or modified by another writer while it was read."""
+
 class Buffer:
     """Bytes read by lsio: a read-only buffer (zero-copy with memoryview, numpy.frombuffer, ...)."""
 
@@ -45,6 +48,33 @@ class Store:
     def engine(self) -> str: ...
     @property
     def url(self) -> str: ...
+    @property
+    def options(self) -> dict[str, Any]:
+        """The keyword options the store was opened with (engine, workers, ...)."""
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles as lsio.open(url, **options); memory:// stores refuse (TypeError)."""
+    async def read_ranges_async(
+        self,
+        paths: Paths,
+        starts: Ints,
+        ends: OptionalInts = None,
+        *,
+        on_error: OnError = "raise",
+        coalesce_gap: int = 0,
+        direct: bool = False,
+    ) -> list[Union[Buffer, Exception]]:
+        """read_ranges for asyncio: the batch runs on the workers; cancelling the task cancels it."""
+    def submit_read(
+        self,
+        paths: Paths,
+        starts: Ints,
+        ends: OptionalInts = None,
+        *,
+        coalesce_gap: int = 0,
+        direct: bool = False,
+        max_request_bytes: int = 0,
+    ) -> PendingRead:
+        """Starts a read_ranges batch and returns at once."""
     @overload
     def read_ranges(
         self,
@@ -55,6 +85,8 @@ class Store:
         on_error: Literal["raise"] = "raise",
         coalesce_gap: int = 0,
         direct: bool = False,
+        timeout: Optional[float] = None,
+        max_request_bytes: int = 0,
     ) -> list[Buffer]:
         """One read-only Buffer per range [starts[i], ends[i]) of paths[i], in request order."""
     @overload
@@ -67,6 +99,8 @@ class Store:
         on_error: OnError,
         coalesce_gap: int = 0,
         direct: bool = False,
+        timeout: Optional[float] = None,
+        max_request_bytes: int = 0,
     ) -> list[Union[Buffer, Exception]]: ...
     @overload
     def read_into(
@@ -77,6 +111,7 @@ class Store:
         *,
         on_error: Literal["raise"] = "raise",
         direct: bool = False,
+        timeout: Optional[float] = None,
     ) -> None:
         """Reads len(outs[i]) bytes (its size in bytes) at starts[i] into each writable buffer."""
     @overload
@@ -88,6 +123,7 @@ class Store:
         *,
         on_error: OnError,
         direct: bool = False,
+        timeout: Optional[float] = None,
     ) -> Optional[list[Optional[Exception]]]: ...
     @overload
     def sizes(self, paths: Paths, *, on_error: Literal["raise"] = "raise") -> list[int]:
@@ -119,6 +155,7 @@ class Store:
         *,
         coalesce_gap: int = 0,
         direct: bool = False,
+        timeout: Optional[float] = None,
     ) -> None:
         """Calls fn(index, Buffer | exception) for each range as its read completes.
 
@@ -126,6 +163,25 @@ class Store:
         order. An exception raised by fn cancels the rest of the batch and is
         re-raised. fn must not use this same store (RuntimeError); use another.
         """
+
+class PendingRead:
+    """A running read_ranges batch (Store.submit_read)."""
+
+    def done(self) -> bool: ...
+    def cancel(self) -> None:
+        """Stops issuing reads; wait() returns once the reads in the kernel drained."""
+    def wait(self, timeout: Optional[float] = None) -> None:
+        """Waits (Ctrl-C and timeout cancel the batch and raise)."""
+    def result(self, on_error: OnError = "raise") -> list[Union[Buffer, Exception]]:
+        """The buffers in request order; once, when done."""
+    def add_done_callback(self, fn: Callable[[], object]) -> None:
+        """Calls fn() once the batch is done, from the thread that finished it."""
+    @property
+    def requests_total(self) -> int: ...
+    @property
+    def requests_done(self) -> int: ...
+    @property
+    def bytes_read(self) -> int: ...
 
 def open(
     url: str = "",
