@@ -26,14 +26,17 @@ BoundsCheckError (both an IndexError and a ValueError).
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import math
 import operator
 import os
+import pickle
 import shutil
+import threading
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, NamedTuple, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -105,6 +108,90 @@ def _locate(store: StoreLike, path: str) -> _Location:
     full = os.path.abspath(os.path.join(root, path) if path else root)
     # The default store has root "": its keys are absolute paths (and error messages show them).
     return _Location(default_store(), full, full)
+
+
+# ---- pickling -----------------------------------------------------------------------------------------------------
+#
+# Arrays and groups pickle as their address: (store URL, store options, path, mode). Unpickling opens no file and
+# starts no thread; the first use that needs the node (a read, a write, its shape or metadata) opens the store (one
+# per process, URL and options, shared by every node reopened there) and then the node. A node pickled in one
+# process and unpickled in a child (spawn, forkserver or fork) so never touches the parent's store or its threads.
+
+
+class _Address(NamedTuple):
+    """What a pickled node keeps: enough to reopen it, nothing that is open."""
+
+    url: str
+    options: dict[str, Any]
+    path: str
+    mode: Mode
+
+
+def _store_options(store: Store) -> dict[str, Any]:
+    """The lsio.open keywords that reopen ``store``: its ``options`` when the compiled Store reports them; else the
+    engine it runs, unless that was a fallback chosen automatically (then {}: "auto" again where it is reopened)."""
+    options = getattr(store, "options", None)
+    if isinstance(options, Mapping):
+        return {str(k): v for k, v in options.items()}
+    description = str(getattr(store, "engine", ""))
+    engine = description.split(" ", 1)[0]
+    if engine in ("uring", "posix") and "chosen automatically" not in description:
+        return {"engine": engine}
+    return {}
+
+
+def _address(store: Store, path: str, read_only: bool, what: str) -> _Address:
+    url = store.url
+    if url.startswith("memory://"):
+        raise pickle.PicklingError(
+            f"cannot pickle {what}: its store is {url!r} and its data lives in this process, so another process "
+            "could not reopen it; write the data to a file store (lsio.open(directory)) to share it"
+        )
+    root = _local_root(url)
+    if root:  # a relative root would be resolved against the unpickling process's working directory
+        url = ("file://" if url.startswith("file://") else "") + os.path.abspath(root)
+    return _Address(url, _store_options(store), path, "r" if read_only else "r+")
+
+
+_stores: dict[tuple[int, str, str], Store] = {}
+_stores_lock = threading.Lock()
+_reopen_lock = threading.RLock()
+
+
+def _shared_store(url: str, options: Mapping[str, Any]) -> Store:
+    """The store that reopened nodes use: one per (process, URL, options). Keyed by process id: a child forked
+    after a store was opened here gets its own (the parent's worker threads do not exist in the child); the
+    inherited entries are kept, never destroyed in the child."""
+    key = (os.getpid(), url, json.dumps(dict(options), sort_keys=True, default=repr))
+    with _stores_lock:
+        store = _stores.get(key)
+        if store is None:
+            store = _lsio.open(url, **options)
+            _stores[key] = store
+        return store
+
+
+@atexit.register
+def _close_shared_stores() -> None:
+    # Join this process's stores' worker threads while the interpreter is whole (as lsio's default store).
+    pid = os.getpid()
+    with _stores_lock:
+        for key in [k for k in _stores if k[0] == pid]:
+            del _stores[key]
+
+
+def _lazy_array(url: str, options: dict[str, Any], path: str, mode: Mode) -> Array:
+    """An unpickled Array: nothing is opened until it is used."""
+    array = Array.__new__(Array)
+    array._set_lazy(_Address(url, options, path, mode))
+    return array
+
+
+def _lazy_group(url: str, options: dict[str, Any], path: str, mode: Mode) -> Group:
+    """An unpickled Group: nothing is opened until it is used."""
+    group = Group.__new__(Group)
+    group._set_lazy(_Address(url, options, path, mode))
+    return group
 
 
 def _key(location: _Location, name: str) -> str:
@@ -322,15 +409,96 @@ def _select(key: Any, shape: tuple[int, ...], orthogonal: bool) -> _Selection:
 
 
 class Array:
-    """A Zarr v2 or v3 array (see lsio.zarr.open / create). Indexing reads; assignment writes."""
+    """A Zarr v2 or v3 array (see lsio.zarr.open / create). Indexing reads; assignment writes.
+
+    Arrays pickle (and ``copy.deepcopy``) as (store URL, store options, path, mode) and reopen lazily: unpickling
+    opens nothing, the first use reopens the array (a FileNotFoundError then if it is gone). Arrays on a memory://
+    store do not pickle (pickle.PicklingError). ``copy.copy`` gives another handle on the same open array.
+    """
+
+    _core_: Optional[_lsio.ZarrArray]
+    _location_: Optional[_Location]
+    _shape_: tuple[int, ...]
+    _dtype_: np.dtype[Any]
+    _attrs: Optional[dict[str, JSON]]
+    _lazy: Optional[_Address]  # set while unpickled and not reopened yet
 
     def __init__(self, core: _lsio.ZarrArray, location: _Location, *, read_only: bool = False) -> None:
-        self._core = core
-        self._location = location
         self._read_only = read_only
-        self._shape: tuple[int, ...] = tuple(core.shape)
-        self._dtype = np.dtype(core.dtype)
-        self._attrs: Optional[dict[str, JSON]] = None
+        self._path = location.path
+        self._lazy = None
+        self._bind(core, location)
+
+    def _bind(self, core: _lsio.ZarrArray, location: _Location) -> None:
+        self._shape_ = tuple(core.shape)
+        self._dtype_ = np.dtype(core.dtype)
+        self._attrs = None
+        self._location_ = location
+        self._core_ = core  # last: a concurrent reader that sees it sees the rest
+
+    def _set_lazy(self, address: _Address) -> None:
+        self._read_only = not _check_mode(address.mode)
+        self._path = address.path
+        self._attrs = None
+        self._core_ = None
+        self._location_ = None
+        self._lazy = address
+
+    def _reopen(self) -> _lsio.ZarrArray:
+        with _reopen_lock:
+            if self._core_ is None:
+                assert self._lazy is not None
+                url, options, path, mode = self._lazy
+                opened = open_array(_shared_store(url, options), path, mode=mode)
+                assert opened._core_ is not None and opened._location_ is not None
+                self._bind(opened._core_, opened._location_)
+                self._lazy = None
+            assert self._core_ is not None
+            return self._core_
+
+    @property
+    def _core(self) -> _lsio.ZarrArray:
+        core = self._core_
+        return core if core is not None else self._reopen()
+
+    @property
+    def _location(self) -> _Location:
+        if self._location_ is None:
+            self._reopen()
+        assert self._location_ is not None
+        return self._location_
+
+    @property
+    def _shape(self) -> tuple[int, ...]:
+        if self._core_ is None:
+            self._reopen()
+        return self._shape_
+
+    @property
+    def _dtype(self) -> np.dtype[Any]:
+        if self._core_ is None:
+            self._reopen()
+        return self._dtype_
+
+    # -- pickling and copies --
+    def __reduce__(self) -> tuple[Any, ...]:
+        address = self._lazy
+        if address is None:
+            location = self._location
+            address = _address(location.store, location.path, self._read_only, f"lsio.zarr.Array {self._path!r}")
+        return (_lazy_array, tuple(address))
+
+    def __copy__(self) -> Array:
+        return self._view(self._read_only)
+
+    def _view(self, read_only: bool) -> Array:
+        """Another handle on this array (sharing its open state, or its address while unpickled)."""
+        with _reopen_lock:
+            lazy, core, location = self._lazy, self._core_, self._location_
+        if core is None or location is None:
+            assert lazy is not None
+            return _lazy_array(lazy.url, lazy.options, lazy.path, "r" if read_only else "r+")
+        return Array(core, location, read_only=read_only)
 
     # -- description --
     @property
@@ -399,7 +567,7 @@ class Array:
     @property
     def path(self) -> str:
         """The array's key prefix in its store."""
-        return self._location.path
+        return self._path
 
     @property
     def store(self) -> Store:
@@ -566,29 +734,86 @@ class _OIndex:
 _NODE_FILES = ("zarr.json", ".zarray", ".zgroup")
 
 
-class Group(Mapping[str, Union[Array, "Group"]]):
-    """A Zarr v2 or v3 group: a read-only mapping of member names to arrays and groups."""
+class _GroupState:
+    """An open group's description."""
 
-    def __init__(self, info: dict[str, Any], location: _Location, *, read_only: bool = False) -> None:
-        self._location = location
+    __slots__ = ("location", "zarr_format", "attrs", "consolidated")
+
+    def __init__(self, info: Mapping[str, Any], location: _Location) -> None:
+        self.location = location
+        self.zarr_format = int(info["zarr_format"])
+        self.attrs: dict[str, JSON] = _attributes(location, self.zarr_format, info["attributes"])
+        self.consolidated: Optional[JSON] = None if info["consolidated"] is None else json.loads(info["consolidated"])
+
+
+class Group(Mapping[str, Union[Array, "Group"]]):
+    """A Zarr v2 or v3 group: a read-only mapping of member names to arrays and groups.
+
+    Groups pickle (and ``copy.deepcopy``) as (store URL, store options, path, mode) and reopen lazily on first use,
+    as arrays do; ``copy.copy`` gives another handle on the same group.
+    """
+
+    _state: Optional[_GroupState]
+    _lazy: Optional[_Address]  # set while unpickled and not reopened yet
+
+    def __init__(self, info: Mapping[str, Any], location: _Location, *, read_only: bool = False) -> None:
         self._read_only = read_only
-        self._zarr_format = int(info["zarr_format"])
-        self._attrs: dict[str, JSON] = _attributes(location, self._zarr_format, info["attributes"])
-        self._consolidated: Optional[JSON] = None if info["consolidated"] is None else json.loads(info["consolidated"])
+        self._path = location.path
+        self._lazy = None
         self._names: Optional[list[str]] = None
+        self._state = _GroupState(info, location)
+
+    def _set_lazy(self, address: _Address) -> None:
+        self._read_only = not _check_mode(address.mode)
+        self._path = address.path
+        self._names = None
+        self._state = None
+        self._lazy = address
+
+    @property
+    def _opened(self) -> _GroupState:
+        state = self._state
+        if state is not None:
+            return state
+        with _reopen_lock:
+            if self._state is None:
+                assert self._lazy is not None
+                url, options, path, mode = self._lazy
+                self._state = open_group(_shared_store(url, options), path, mode=mode)._opened
+                self._lazy = None
+            return self._state
+
+    @property
+    def _location(self) -> _Location:
+        return self._opened.location
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        address = self._lazy
+        if address is None:
+            location = self._location
+            address = _address(location.store, location.path, self._read_only, f"lsio.zarr.Group {self._path!r}")
+        return (_lazy_group, tuple(address))
+
+    def __copy__(self) -> Group:
+        """Another handle on this group (sharing its open state, or its address while unpickled)."""
+        group = Group.__new__(Group)
+        group._read_only, group._path, group._names = self._read_only, self._path, None
+        with _reopen_lock:
+            group._state, group._lazy = self._state, self._lazy
+        return group
 
     @property
     def zarr_format(self) -> int:
-        return self._zarr_format
+        return self._opened.zarr_format
 
     @property
     def attrs(self) -> dict[str, JSON]:
         """The user attributes (a copy)."""
-        return copy.deepcopy(self._attrs)
+        return copy.deepcopy(self._opened.attrs)
 
     @property
     def path(self) -> str:
-        return self._location.path
+        return self._path
 
     @property
     def store(self) -> Store:
@@ -598,7 +823,7 @@ class Group(Mapping[str, Union[Array, "Group"]]):
     def consolidated_metadata(self) -> Optional[JSON]:
         """The consolidated metadata as written (v3: the "consolidated_metadata" member; v2: .zmetadata's
         "metadata"), or None."""
-        return self._consolidated
+        return self._opened.consolidated
 
     def _member_names(self) -> list[str]:
         if self._names is None:
@@ -606,9 +831,9 @@ class Group(Mapping[str, Union[Array, "Group"]]):
         return self._names
 
     def _list_members(self) -> list[str]:
-        c = self._consolidated
+        c = self._opened.consolidated
         if c is not None:
-            if self._zarr_format == 3:
+            if self._opened.zarr_format == 3:
                 meta = c.get("metadata") or {}
                 return [k for k in meta if "/" not in k]
             names = set()

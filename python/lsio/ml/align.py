@@ -8,16 +8,13 @@ datetimes). Coordinates are compared as float64; datetimes as float64 nanosecond
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
 
-import lsio
 import lsio.zarr
 
 __all__ = ["Source", "as_source", "coordinate_values", "nearest_index"]
@@ -96,20 +93,6 @@ def nearest_index(coord: FloatArray, values: FloatArray, method: str = "nearest"
 
 # ---- sources ----------------------------------------------------------------------------------------------------
 
-_stores: dict[tuple[int, str, str], lsio.Store] = {}
-_stores_lock = threading.Lock()
-
-
-def _store_for(url: str, engine: str) -> lsio.Store:
-    """One store per (process, url, engine): arrays reopened after pickling or forking share it."""
-    key = (os.getpid(), url, engine)
-    with _stores_lock:
-        store = _stores.get(key)
-        if store is None:
-            store = lsio.open(url, engine=engine)  # type: ignore[arg-type]
-            _stores[key] = store
-        return store
-
 
 class Source:
     """One Zarr array with dimension names and optional 1-D coordinates per dimension.
@@ -120,7 +103,8 @@ class Source:
     maps dimension names to 1-D coordinate values (numbers or datetime64) and overrides those found in the group.
     A Source given an Array also looks for coordinate arrays next to it (in its parent group) when ``find_coords``.
 
-    Sources pickle: the array is reopened (read-only, a fresh store) in the process that unpickles it.
+    Sources pickle: the array travels as its address and is reopened read-only, lazily (on first use, on a store of
+    the unpickling process), like a pickled :class:`lsio.zarr.Array`; the coordinates travel as values.
     """
 
     def __init__(
@@ -178,16 +162,11 @@ class Source:
         return f"<lsio.ml.Source {self.array.path!r} dims={self.dims} shape={self.shape} coords={sorted(self.coords)}>"
 
     def __getstate__(self) -> dict[str, Any]:
-        store = self.array.store
-        url = store.url
-        if "://" in url and not url.startswith("file://"):
-            raise TypeError(f"a source in store {url!r} cannot be reopened in another process")
-        return {"url": url, "engine": store.engine.split()[0], "path": self.array.path, "dims": self.dims,
-                "coords": self.coords}
+        # Pickling the array raises pickle.PicklingError for a memory:// store (its data lives in this process).
+        return {"array": self.array._view(read_only=True), "dims": self.dims, "coords": self.coords}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        store = _store_for(state["url"], state["engine"])
-        self.array = lsio.zarr.open_array(store, state["path"], mode="r")
+        self.array = state["array"]
         self.dims = state["dims"]
         self.coords = state["coords"]
 

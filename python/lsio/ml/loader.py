@@ -189,6 +189,10 @@ class RandomCrops:
     ``pin_memory`` (default: torch.cuda.is_available()), and filled in place: no copy). ``prefetch`` batches are read
     ahead by a background thread (0: read in the consumer's thread); breaking out of the loop stops and joins it; an
     error while reading is raised in the consumer. Each source's crops of a batch are read in ONE engine batch.
+
+    Pickling (DataLoader workers, ProcessPoolExecutor, dask): a loader pickles when its projections do and its arrays
+    live in file stores (memory:// arrays raise pickle.PicklingError). Unpickling opens no file and starts no thread;
+    each array reopens, read-only, on the first batch read in the new process.
     """
 
     def __init__(
