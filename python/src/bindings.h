@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,6 +34,13 @@ nb::object make_buffer(Bytes bytes);
 
 // store.cc: lsio.Store and lsio._lsio.open().
 void init_store(nb::module_& m);
+// The C++ object behind an lsio.Store.
+struct PyStore {
+  std::shared_ptr<Store> store;
+  std::string url;
+};
+// The store of an lsio.Store object (shared: it stays alive while the result does). TypeError for anything else.
+std::shared_ptr<Store> store_of(nb::handle obj);
 
 // zarr.cc: lsio._lsio.ZarrArray and zarr_open / zarr_create / zarr_open_node (after init_store: takes Store objects).
 void init_zarr(nb::module_& m);
