@@ -30,11 +30,11 @@
 
 namespace {
 
+using lsio::DataType;
 using lsio::Status;
 using lsio::StatusCode;
 using lsio::codec::ChunkLayout;
 using lsio::codec::CodecChain;
-using lsio::zarr::DataType;
 using nlohmann::json;
 using ChainPtr = std::shared_ptr<const CodecChain>;
 
@@ -92,10 +92,9 @@ std::vector<NamedChain> make_chains() {
                                                 {"codecs", json::array({le, codec("zstd", {{"level", 1}})})},
                                                 {"index_codecs", index},
                                                 {"index_location", "start"}});
-  const json outer = codec("sharding_indexed", {{"chunk_shape", {4, 8}},
-                                                {"codecs", json::array({inner})},
-                                                {"index_codecs", index},
-                                                {"index_location", "end"}});
+  const json outer = codec(
+      "sharding_indexed",
+      {{"chunk_shape", {4, 8}}, {"codecs", json::array({inner})}, {"index_codecs", index}, {"index_location", "end"}});
   chains.push_back({must(CodecChain::from_v3(json::array({outer}), layout, "fuzz")), false});
   // A bigger chunk: blosc splits it into several blocks.
   chains.push_back(
@@ -107,9 +106,9 @@ std::vector<NamedChain> make_chains() {
                      {{"id", "bz2"}, {"level", 1}},
                      {{"id", "blosc"}, {"cname", "lz4"}, {"shuffle", -1}}};
   for (const json& compressor : v2) {
-    chains.push_back({must(CodecChain::from_v2(compressor, nullptr, 'F', lsio::zarr::Endian::kBig,
-                                               {DataType::kInt32, {4, 8}}, "fuzz")),
-                      false});
+    chains.push_back(
+        {must(CodecChain::from_v2(compressor, nullptr, 'F', lsio::Endian::kBig, {DataType::kInt32, {4, 8}}, "fuzz")),
+         false});
   }
   return chains;
 }

@@ -10,7 +10,7 @@
 // Build with libFuzzer (clang >= 16; libstdc++ 12's <expected> needs __cpp_concepts >= 202002L, which clang 16
 // implements but does not announce):
 //   clang++-16 -std=c++2b -D__cpp_concepts=202002L -Wno-builtin-macro-redefined -g -O1
-//     -fsanitize=fuzzer,address,undefined -Iinclude -Isrc fuzz/fuzz_metadata.cc src/zarr/dtype.cc
+//     -fsanitize=fuzzer,address,undefined -Iinclude -Isrc fuzz/fuzz_metadata.cc src/core/dtype.cc
 //     src/zarr/fill_value.cc src/zarr/metadata.cc src/core/status.cc -o fuzz_metadata
 // Without libFuzzer (any compiler), -DLSIO_FUZZ_STANDALONE adds a main() that runs files given as arguments, or
 // mutates built-in seed documents for a while: `fuzz_metadata [-max_total_time=S] [-runs=N] [-seed=N]
@@ -29,6 +29,8 @@
 namespace {
 
 using namespace lsio::zarr;
+using lsio::DataType;
+using lsio::dtype_size;
 
 constexpr std::string_view kWhereV3 = "/fuzz/zarr.json";
 constexpr std::string_view kWhereV2 = "/fuzz/.zarray";

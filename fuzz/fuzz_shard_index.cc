@@ -31,12 +31,12 @@
 
 namespace {
 
+using lsio::DataType;
 using lsio::StatusCode;
 using lsio::codec::CodecChain;
 using lsio::codec::IndexLocation;
 using lsio::codec::ShardIndexEntry;
 using lsio::codec::ShardingSpec;
-using lsio::zarr::DataType;
 using nlohmann::json;
 using ChainPtr = std::shared_ptr<const CodecChain>;
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,6 +38,14 @@ nb::object make_buffer(Bytes bytes);
 
 // store.cc: lsio.Store and lsio._lsio.open().
 void init_store(nb::module_& m);
+// The C++ object behind an lsio.Store.
+struct PyStore {
+  std::shared_ptr<Store> store;
+  std::string url;
+  nb::dict options;  // the keyword options of lsio.open, for pickling
+};
+// The store of an lsio.Store object (shared: it stays alive while the result does). TypeError for anything else.
+std::shared_ptr<Store> store_of(nb::handle obj);
 
 // zarr.cc: lsio._lsio.ZarrArray and zarr_open / zarr_create / zarr_open_node (after init_store: takes Store objects).
 void init_zarr(nb::module_& m);

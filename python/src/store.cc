@@ -14,12 +14,6 @@ namespace {
 
 using namespace nb::literals;
 
-struct PyStore {
-  std::shared_ptr<Store> store;
-  std::string url;
-  nb::dict options;  // the keyword options of lsio.open, for pickling
-};
-
 // A per-chunk callback threw; unwinds through the store's for_each.
 struct CallbackFailed {};
 
@@ -304,6 +298,12 @@ nb::tuple reduce(const PyStore& self) {
 }
 
 }  // namespace
+
+std::shared_ptr<Store> store_of(nb::handle obj) {
+  if (!nb::isinstance<PyStore>(obj))
+    throw nb::type_error(("expected an lsio.Store, got " + nb::cast<std::string>(nb::repr(obj.type()))).c_str());
+  return nb::cast<const PyStore&>(obj).store;
+}
 
 void init_store(nb::module_& m) {
   nb::class_<PyStore>(m, "Store", "Batched reads and writes of byte ranges of many files (see lsio.open).")

@@ -1,21 +1,20 @@
 // lsio._lsio.ZarrArray and the zarr_* functions: Zarr v2/v3 arrays and groups on an lsio.Store, read into and
 // written from caller buffers with the GIL released. The friendly API (numpy indexing, create() defaults, groups)
-// is python/lsio/zarr.py; this file only converts arguments and runs lsio::zarr::Array.
+// is python/lsio/zarr.py; this file only converts arguments and runs the public C++ API (lsio/zarr.h).
+#include "lsio/zarr.h"
+
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/string_view.h>
 #include <nanobind/stl/vector.h>
 
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "bindings.h"
-#include "zarr/array.h"
-#include "zarr/dtype.h"
-#include "zarr/metadata.h"
+#include "lsio/dtype.h"
 
 namespace lsio::python {
 
@@ -25,31 +24,6 @@ using namespace nb::literals;
 using zarr::DimSelection;
 using zarr::Selection;
 
-// ---- the store behind an lsio.Store object ----------------------------------------------------------------------
-
-// store.cc keeps its PyStore in an anonymous namespace. This mirrors its layout (a shared_ptr<Store> then the url)
-// so that a zarr array can share the executor of an lsio.Store object instead of starting another one. The url is
-// compared with Store.url after the cast: a PyStore whose layout changed fails loudly here, not silently.
-// TODO(store.cc owner): export `std::shared_ptr<Store> store_of(nb::handle)` from store.cc and drop this mirror.
-struct PyStoreMirror {
-  std::shared_ptr<Store> store;
-  std::string url;
-};
-
-nb::handle store_type;  // lsio._lsio.Store (owned by the module)
-
-std::shared_ptr<Store> store_of(nb::handle obj) {
-  if (!store_type.is_valid() || !PyObject_TypeCheck(obj.ptr(), reinterpret_cast<PyTypeObject*>(store_type.ptr()))) {
-    throw nb::type_error(("expected an lsio.Store, got " + nb::cast<std::string>(nb::repr(obj.type()))).c_str());
-  }
-  const auto* mirror = nb::inst_ptr<PyStoreMirror>(obj);
-  const std::string url = nb::cast<std::string>(obj.attr("url"));
-  if (mirror == nullptr || mirror->store == nullptr || mirror->url != url) {
-    throw std::runtime_error("lsio internal error: the layout of lsio.Store changed (update python/src/zarr.cc)");
-  }
-  return mirror->store;
-}
-
 // ---- small helpers -----------------------------------------------------------------------------------------------
 
 nb::tuple shape_tuple(const std::vector<uint64_t>& shape) {
@@ -58,7 +32,7 @@ nb::tuple shape_tuple(const std::vector<uint64_t>& shape) {
   return nb::tuple(items);
 }
 
-nb::bytes bytes_of(const std::vector<std::byte>& v) {
+nb::bytes bytes_of(std::span<const std::byte> v) {
   return nb::bytes(reinterpret_cast<const char*>(v.data()), v.size());
 }
 
@@ -66,26 +40,6 @@ template <typename T>
 T value_or_raise(Result<T> r) {
   if (!r) raise_status(r.error());
   return std::move(*r);
-}
-
-std::string join_key(std::string_view prefix, std::string_view name) {
-  std::string p(prefix);
-  while (!p.empty() && p.back() == '/') p.pop_back();
-  return p.empty() ? std::string(name) : p + "/" + std::string(name);
-}
-
-// Reads a whole key (with the GIL released); nullopt when it does not exist.
-std::optional<std::string> read_optional(Store& store, const std::string& key) {
-  Result<Bytes> r;
-  {
-    nb::gil_scoped_release release;
-    ReadBatch batch;
-    batch.add(key, ByteRange::whole());
-    r = std::move(store.read(batch)[0]);
-  }
-  if (r) return std::string(r->as_string_view());
-  if (r.error().code() == StatusCode::kNotFound) return std::nullopt;
-  raise_status(r.error());
 }
 
 // A selection from Python: one item per dimension, either a (start, stop, step) tuple of non-negative ints or a 1-d
@@ -130,11 +84,7 @@ Selection to_selection(nb::handle items) {
 
 // ---- ZarrArray ---------------------------------------------------------------------------------------------------
 
-struct PyArray {
-  std::shared_ptr<zarr::Array> array;
-};
-
-void read(PyArray& self, nb::handle selection, nb::handle out) {
+void read(const zarr::Array& self, nb::handle selection, nb::handle out) {
   const Selection sel = to_selection(selection);
   const BufferView view(out, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS);
   const std::span<const std::byte> bytes = view.bytes();
@@ -142,20 +92,20 @@ void read(PyArray& self, nb::handle selection, nb::handle out) {
   Status status;
   {
     nb::gil_scoped_release release;
-    status = self.array->read(sel, dest);
+    status = self.read(sel, dest);
   }
   if (!status.ok()) raise_status(status);
 }
 
 // starts: 1-d int64 (crops x ndim, flattened); out_dtype "" writes the array's dtype unconverted.
-void read_crops(PyArray& self, nb::handle starts, const std::vector<uint64_t>& shape, nb::handle out,
+void read_crops(const zarr::Array& self, nb::handle starts, const std::vector<uint64_t>& shape, nb::handle out,
                 const std::string& out_dtype, size_t channel_dim, const std::vector<double>& scale,
                 const std::vector<double>& offset) {
   const IntColumn column(starts, "starts", /*allow_none=*/false);
   const std::span<const int64_t> begin(column.data(), column.size());
   std::optional<zarr::Conversion> conversion;
   if (!out_dtype.empty()) {
-    const zarr::DataType t = value_or_raise(zarr::parse_v3_dtype(out_dtype));
+    const DataType t = value_or_raise(parse_dtype_name(out_dtype));
     conversion = zarr::Conversion{t, channel_dim, scale, offset};
   }
   const BufferView view(out, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS);
@@ -164,71 +114,52 @@ void read_crops(PyArray& self, nb::handle starts, const std::vector<uint64_t>& s
   Status status;
   {
     nb::gil_scoped_release release;
-    status = self.array->read_crops(begin, shape, dest, conversion ? &*conversion : nullptr);
+    status = self.read_crops(begin, shape, dest, conversion ? &*conversion : nullptr);
   }
   if (!status.ok()) raise_status(status);
 }
 
-void write(PyArray& self, nb::handle selection, nb::handle src) {
+void write(zarr::Array& self, nb::handle selection, nb::handle src) {
   const Selection sel = to_selection(selection);
   const BufferView view(src, PyBUF_C_CONTIGUOUS);
   Status status;
   {
     nb::gil_scoped_release release;
-    status = self.array->write(sel, view.bytes());
+    status = self.write(sel, view.bytes());
   }
   if (!status.ok()) raise_status(status);
 }
 
-std::string metadata_json(const PyArray& self) {
-  const zarr::ArrayMetadata& m = self.array->metadata();
-  if (m.zarr_format == 3) return zarr::to_v3_json(m);
-  // v2: the .zarray document, with the attributes of .zattrs under "attributes" (as zarr-python's metadata shows).
-  nlohmann::json doc = nlohmann::json::parse(zarr::to_v2_zarray(m));
-  doc["attributes"] = m.attributes;
-  return doc.dump();
-}
-
-std::optional<std::vector<std::optional<std::string>>> dimension_names(const PyArray& self) {
-  const auto& names = self.array->metadata().dimension_names;
+std::optional<std::vector<std::optional<std::string>>> dimension_names(const zarr::Array& self) {
+  const auto& names = self.dimension_names();
   if (names.empty()) return std::nullopt;
   return names;
 }
 
-PyArray open_array(nb::handle store, const std::string& path) {
+zarr::Array open_array(nb::handle store, const std::string& path) {
   std::shared_ptr<Store> s = store_of(store);
-  Result<std::shared_ptr<zarr::Array>> r;
-  {
+  return value_or_raise([&] {
     nb::gil_scoped_release release;
-    r = zarr::Array::open(std::move(s), path);
-  }
-  return PyArray{value_or_raise(std::move(r))};
+    return zarr::Array::open(std::move(s), path);
+  }());
 }
 
 // metadata_json: a v3 zarr.json document, or a v2 .zarray document (then attributes_json is the .zattrs text).
-PyArray create_array(nb::handle store, const std::string& path, const std::string& metadata_json,
-                     const std::string& attributes_json, bool overwrite) {
+zarr::Array create_array(nb::handle store, const std::string& path, const std::string& metadata_json,
+                         const std::string& attributes_json, bool overwrite) {
   std::shared_ptr<Store> s = store_of(store);
-  int format = 3;
-  const nlohmann::json doc = nlohmann::json::parse(metadata_json, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_object() && doc.contains("zarr_format") && doc["zarr_format"] == 2) format = 2;
-  zarr::ArrayMetadata meta =
-      value_or_raise(format == 3 ? zarr::parse_v3_array(metadata_json, join_key(path, "zarr.json"))
-                                 : zarr::parse_v2_array(metadata_json, attributes_json, join_key(path, ".zarray")));
-  Result<std::shared_ptr<zarr::Array>> r;
-  {
+  return value_or_raise([&] {
     nb::gil_scoped_release release;
-    r = zarr::Array::create(std::move(s), path, std::move(meta), overwrite);
-  }
-  return PyArray{value_or_raise(std::move(r))};
+    return zarr::Array::create(std::move(s), path, metadata_json, attributes_json, overwrite);
+  }());
 }
 
 // A group's documents, parsed: {"zarr_format", "attributes" (JSON text), "consolidated" (JSON text or None)}.
-nb::dict group_info(const zarr::GroupMetadata& g) {
+nb::dict group_info(const zarr::Group& g) {
   nb::dict d;
   d["zarr_format"] = g.zarr_format;
-  d["attributes"] = g.attributes.dump();
-  d["consolidated"] = g.consolidated.is_null() ? nb::none() : nb::object(nb::str(g.consolidated.dump().c_str()));
+  d["attributes"] = g.attributes_json;
+  d["consolidated"] = g.consolidated_json ? nb::object(nb::str(g.consolidated_json->c_str())) : nb::none();
   return d;
 }
 
@@ -236,58 +167,44 @@ nb::dict group_info(const zarr::GroupMetadata& g) {
 // .zarray / .zgroup (v2, with .zattrs and .zmetadata). NotFound when there is none.
 nb::object open_node(nb::handle store, const std::string& path) {
   std::shared_ptr<Store> s = store_of(store);
-  const std::string v3_key = join_key(path, "zarr.json");
-  if (std::optional<std::string> v3 = read_optional(*s, v3_key)) {
-    auto node = value_or_raise(zarr::parse_v3_node(*v3, v3_key));
-    if (auto* g = std::get_if<zarr::GroupMetadata>(&node)) return group_info(*g);
-    return nb::cast(open_array(store, path));
-  }
-  const std::string zarray_key = join_key(path, ".zarray");
-  if (read_optional(*s, zarray_key)) return nb::cast(open_array(store, path));
-  const std::string zgroup_key = join_key(path, ".zgroup");
-  std::optional<std::string> zgroup = read_optional(*s, zgroup_key);
-  if (!zgroup) {
-    raise_status(Status(StatusCode::kNotFound, "no Zarr array or group at '" + path + "': none of " + v3_key + ", " +
-                                                   zarray_key + ", " + zgroup_key + " exists"));
-  }
-  const std::optional<std::string> zattrs = read_optional(*s, join_key(path, ".zattrs"));
-  zarr::GroupMetadata g = value_or_raise(zarr::parse_v2_group(*zgroup, zattrs ? *zattrs : "", zgroup_key));
-  const std::string zmeta_key = join_key(path, ".zmetadata");
-  if (std::optional<std::string> zmeta = read_optional(*s, zmeta_key)) {
-    g.consolidated = value_or_raise(zarr::parse_v2_consolidated(*zmeta, zmeta_key));
-  }
-  return group_info(g);
+  zarr::Node node = value_or_raise([&] {
+    nb::gil_scoped_release release;
+    return zarr::open_node(std::move(s), path);
+  }());
+  if (auto* g = std::get_if<zarr::Group>(&node)) return group_info(*g);
+  return nb::cast(std::get<zarr::Array>(std::move(node)));
 }
 
 }  // namespace
 
 void init_zarr(nb::module_& m) {
-  store_type = m.attr("Store");
-  nb::class_<PyArray>(m, "ZarrArray", "A Zarr v2 or v3 array on an lsio.Store (see lsio.zarr.Array).")
+  using zarr::Array;
+  nb::class_<Array>(m, "ZarrArray", "A Zarr v2 or v3 array on an lsio.Store (see lsio.zarr.Array).")
       .def_prop_ro(
-          "path", [](const PyArray& a) { return a.array->path(); }, "The array's prefix in its store.")
-      .def_prop_ro("zarr_format", [](const PyArray& a) { return a.array->metadata().zarr_format; })
-      .def_prop_ro("shape", [](const PyArray& a) { return shape_tuple(a.array->metadata().shape); })
+          "path", [](const Array& a) { return a.path(); }, "The array's prefix in its store.")
+      .def_prop_ro("zarr_format", [](const Array& a) { return a.zarr_format(); })
+      .def_prop_ro("shape", [](const Array& a) { return shape_tuple(a.shape()); })
       .def_prop_ro(
-          "chunks", [](const PyArray& a) { return shape_tuple(a.array->read_chunk_shape()); },
+          "chunks", [](const Array& a) { return shape_tuple(a.chunk_shape()); },
           "The chunk shape (inner chunks for a sharded array).")
       .def_prop_ro(
           "shards",
-          [](const PyArray& a) -> nb::object {
-            const auto s = a.array->shard_shape();
+          [](const Array& a) -> nb::object {
+            const auto s = a.shard_shape();
             return s.empty() ? nb::none() : nb::object(shape_tuple(s));
           },
           "The shard shape, or None when the array is not sharded.")
       .def_prop_ro(
-          "dtype", [](const PyArray& a) { return zarr::numpy_typestr(a.array->metadata().dtype); },
+          "dtype", [](const Array& a) { return a.numpy_typestr(); },
           "The numpy typestr of the decoded elements (native little-endian, e.g. '<u2').")
-      .def_prop_ro("itemsize", [](const PyArray& a) { return a.array->itemsize(); })
+      .def_prop_ro("itemsize", [](const Array& a) { return a.itemsize(); })
       .def_prop_ro(
-          "fill_value", [](const PyArray& a) { return bytes_of(a.array->metadata().fill_value); },
+          "fill_value", [](const Array& a) { return bytes_of(a.fill_value()); },
           "One element of the fill value, little-endian bytes.")
-      .def_prop_ro("attributes_json", [](const PyArray& a) { return a.array->metadata().attributes.dump(); })
-      .def_prop_ro("metadata_json", &metadata_json,
-                   "zarr.json (v3) or .zarray with the .zattrs attributes under \"attributes\" (v2).")
+      .def_prop_ro("attributes_json", [](const Array& a) { return a.attributes_json(); })
+      .def_prop_ro(
+          "metadata_json", [](const Array& a) { return a.metadata_json(); },
+          "zarr.json (v3) or .zarray with the .zattrs attributes under \"attributes\" (v2).")
       .def_prop_ro("dimension_names", &dimension_names)
       .def("read", &read, "selection"_a, "out"_a,
            "Reads a selection (one (start, stop, step) tuple or index sequence per dimension) into a writable\n"

@@ -42,10 +42,10 @@ uint64_t ChunkLayout::num_elements() const {
   return n;
 }
 
-uint64_t ChunkLayout::num_bytes() const { return num_elements() * zarr::dtype_size(dtype); }
+uint64_t ChunkLayout::num_bytes() const { return num_elements() * dtype_size(dtype); }
 
 Status check_layout(const ChunkLayout& layout, std::string_view where) {
-  uint64_t bytes = zarr::dtype_size(layout.dtype);
+  uint64_t bytes = dtype_size(layout.dtype);
   for (uint64_t d : layout.shape) {
     if (d == 0) return Status(StatusCode::kInvalidArgument, std::string(where) + ": chunk shape has a zero dimension");
     if (bytes > kMaxChunkBytes / d) {
@@ -56,10 +56,10 @@ Status check_layout(const ChunkLayout& layout, std::string_view where) {
   return Status();
 }
 
-size_t big_endian_swap_unit(zarr::DataType dtype) {
-  const size_t size = zarr::dtype_size(dtype);
+size_t big_endian_swap_unit(DataType dtype) {
+  const size_t size = dtype_size(dtype);
   if (size <= 1) return 0;
-  return zarr::is_complex(dtype) ? size / 2 : size;
+  return is_complex(dtype) ? size / 2 : size;
 }
 
 void CodecChain::Stages::compute_limits(uint64_t chunk_bytes) {
@@ -92,10 +92,10 @@ Status CodecChain::decode(std::span<const std::byte> encoded, std::span<std::byt
     return Status(StatusCode::kInvalidArgument, std::string(key) + ": output of " + std::to_string(out.size()) +
                                                     " bytes for a chunk of " + std::to_string(layout_.num_bytes()));
   }
-  if (!fill.empty() && fill.size() != zarr::dtype_size(layout_.dtype)) {
+  if (!fill.empty() && fill.size() != dtype_size(layout_.dtype)) {
     return Status(StatusCode::kInvalidArgument, std::string(key) + ": fill value of " + std::to_string(fill.size()) +
                                                     " bytes for elements of " +
-                                                    std::to_string(zarr::dtype_size(layout_.dtype)));
+                                                    std::to_string(dtype_size(layout_.dtype)));
   }
   if (sharding_) return decode_whole_shard(*sharding_, layout_, encoded, out, key, fill);
   const Stages& st = *stages_;
@@ -117,7 +117,7 @@ Status CodecChain::decode(std::span<const std::byte> encoded, std::span<std::byt
   }
   if (cur.size() != out.size()) return wrong_size(key, cur.size(), out.size());
   if (cur.data() == out.data()) return Status();
-  decode_array(cur, out, layout_.shape, zarr::dtype_size(layout_.dtype), st.array);
+  decode_array(cur, out, layout_.shape, dtype_size(layout_.dtype), st.array);
   return Status();
 }
 
@@ -132,7 +132,7 @@ Result<Bytes> CodecChain::encode(std::span<const std::byte> decoded, std::string
   std::span<const std::byte> view = decoded;
   if (!st.array.identity()) {
     cur = Bytes::allocate(decoded.size());
-    encode_array(decoded, {cur.mutable_data(), cur.size()}, layout_.shape, zarr::dtype_size(layout_.dtype), st.array);
+    encode_array(decoded, {cur.mutable_data(), cur.size()}, layout_.shape, dtype_size(layout_.dtype), st.array);
     view = cur.span();
   }
   for (const auto& codec : st.codecs) {

@@ -30,6 +30,6 @@ Result<Bytes> encode_whole_shard(const ShardingSpec& spec, const ChunkLayout& la
 // kInvalidArgument unless every dimension is >= 1 and the chunk's byte size fits in 63 bits.
 Status check_layout(const ChunkLayout& layout, std::string_view where);
 // The bytes codec's swap unit for `dtype` stored big-endian (0 for 1-byte types).
-size_t big_endian_swap_unit(zarr::DataType dtype);
+size_t big_endian_swap_unit(DataType dtype);
 
 }  // namespace lsio::codec

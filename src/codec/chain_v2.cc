@@ -13,9 +13,9 @@ Status invalid(std::string_view where, std::string_view what) {
   return Status(StatusCode::kInvalidArgument, std::string(where) + ": " + std::string(what));
 }
 
-Result<std::unique_ptr<BytesCodec>> parse_v2_blosc(ConfigReader& r, zarr::DataType dtype) {
+Result<std::unique_ptr<BytesCodec>> parse_v2_blosc(ConfigReader& r, DataType dtype) {
   BloscOptions o;
-  o.typesize = zarr::dtype_size(dtype);
+  o.typesize = dtype_size(dtype);
   LSIO_ASSIGN_OR_RETURN(o.cname, r.string("cname", "lz4"));
   LSIO_ASSIGN_OR_RETURN(const int64_t clevel, r.integer("clevel", 5, 0, 9));
   // numcodecs: -1 = AUTOSHUFFLE (bit shuffle for 1-byte items, byte shuffle otherwise).
@@ -30,8 +30,7 @@ Result<std::unique_ptr<BytesCodec>> parse_v2_blosc(ConfigReader& r, zarr::DataTy
   return codec;
 }
 
-Result<std::unique_ptr<BytesCodec>> parse_compressor(const json& compressor, zarr::DataType dtype,
-                                                     std::string_view where) {
+Result<std::unique_ptr<BytesCodec>> parse_compressor(const json& compressor, DataType dtype, std::string_view where) {
   if (compressor.is_null()) return std::unique_ptr<BytesCodec>();
   const auto id = compressor.is_object() ? compressor.find("id") : json::const_iterator();
   if (!compressor.is_object() || id == compressor.end() || !id->is_string()) {
@@ -73,7 +72,7 @@ Status check_filters(const json& filters, std::string_view where) {
 }  // namespace
 
 Result<std::shared_ptr<const CodecChain>> CodecChain::from_v2(const json& compressor, const json& filters, char order,
-                                                              zarr::Endian endian, const ChunkLayout& layout,
+                                                              Endian endian, const ChunkLayout& layout,
                                                               std::string_view where) {
   LSIO_RETURN_IF_ERROR(check_layout(layout, where));
   LSIO_RETURN_IF_ERROR(check_filters(filters, where));
@@ -87,7 +86,7 @@ Result<std::shared_ptr<const CodecChain>> CodecChain::from_v2(const json& compre
     for (size_t i = 0; i < reversed.size(); ++i) reversed[i] = reversed.size() - 1 - i;
     stages->array.transpose(reversed);
   }
-  if (endian == zarr::Endian::kBig) stages->array.swap_unit = big_endian_swap_unit(layout.dtype);
+  if (endian == Endian::kBig) stages->array.swap_unit = big_endian_swap_unit(layout.dtype);
   LSIO_ASSIGN_OR_RETURN(auto codec, parse_compressor(compressor, layout.dtype, where));
   if (codec) stages->codecs.push_back(std::move(codec));
   stages->compute_limits(layout.num_bytes());

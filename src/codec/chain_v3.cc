@@ -37,8 +37,8 @@ Result<std::vector<size_t>> parse_transpose(ConfigReader& r, size_t ndim) {
 }
 
 // The bytes codec: returns the swap unit (0 when stored little-endian or 1-byte).
-Result<size_t> parse_bytes(ConfigReader& r, zarr::DataType dtype) {
-  const bool single_byte = zarr::dtype_size(dtype) == 1;
+Result<size_t> parse_bytes(ConfigReader& r, DataType dtype) {
+  const bool single_byte = dtype_size(dtype) == 1;
   LSIO_ASSIGN_OR_RETURN(std::string endian,
                         r.string("endian", single_byte ? std::optional<std::string>("little") : std::nullopt));
   if (endian != "little" && endian != "big") {
@@ -54,9 +54,9 @@ Result<BloscShuffle> parse_shuffle(const std::string& s, ConfigReader& r) {
   return error(r.invalid("\"shuffle\" must be noshuffle, shuffle or bitshuffle, not \"" + s + "\""));
 }
 
-Result<std::unique_ptr<BytesCodec>> parse_blosc(ConfigReader& r, zarr::DataType dtype) {
+Result<std::unique_ptr<BytesCodec>> parse_blosc(ConfigReader& r, DataType dtype) {
   BloscOptions o;
-  const int64_t itemsize = static_cast<int64_t>(zarr::dtype_size(dtype));
+  const int64_t itemsize = static_cast<int64_t>(dtype_size(dtype));
   LSIO_ASSIGN_OR_RETURN(o.cname, r.string("cname", "zstd"));
   LSIO_ASSIGN_OR_RETURN(const int64_t clevel, r.integer("clevel", 5, 0, 9));
   LSIO_ASSIGN_OR_RETURN(const std::string shuffle, r.string("shuffle", itemsize == 1 ? "bitshuffle" : "shuffle"));
@@ -72,8 +72,7 @@ Result<std::unique_ptr<BytesCodec>> parse_blosc(ConfigReader& r, zarr::DataType 
 }
 
 // A bytes->bytes codec by name; nullptr (no error) when `name` is not one.
-Result<std::unique_ptr<BytesCodec>> parse_bytes_to_bytes(const std::string& name, ConfigReader& r,
-                                                         zarr::DataType dtype) {
+Result<std::unique_ptr<BytesCodec>> parse_bytes_to_bytes(const std::string& name, ConfigReader& r, DataType dtype) {
   if (name == "gzip") {
     LSIO_ASSIGN_OR_RETURN(const int64_t level, r.integer("level", 5, 0, 9));
     return make_gzip(static_cast<int>(level));
@@ -117,8 +116,7 @@ Result<std::unique_ptr<ShardingSpec>> parse_sharding(ConfigReader& r, const Chun
   std::vector<uint64_t> index_shape = spec->inner_grid();
   index_shape.push_back(2);
   const std::string index_where = std::string(where) + " (sharding_indexed index_codecs)";
-  LSIO_ASSIGN_OR_RETURN(spec->index,
-                        CodecChain::from_v3(*index_codecs, {zarr::DataType::kUInt64, index_shape}, index_where));
+  LSIO_ASSIGN_OR_RETURN(spec->index, CodecChain::from_v3(*index_codecs, {DataType::kUInt64, index_shape}, index_where));
   if (!spec->index->fixed_encoded_size()) {
     return error(StatusCode::kUnimplemented,
                  index_where + ": only bytes, transpose and crc32c are supported (the index must have a fixed size)");

@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "lsio/bytes.h"
+#include "lsio/dtype.h"
 #include "lsio/status.h"
-#include "zarr/dtype.h"
 
 namespace lsio::codec {
 
@@ -36,7 +36,7 @@ class BytesCodec;  // a bytes->bytes stage (bytes_codec.h)
 
 // A chunk as decoded: C order, native little-endian elements.
 struct ChunkLayout {
-  zarr::DataType dtype;
+  DataType dtype;
   std::vector<uint64_t> shape;
 
   uint64_t num_elements() const;  // product(shape); 1 for a 0-d chunk
@@ -94,9 +94,8 @@ class CodecChain {
   // Zarr v2: `compressor` (null or {"id": ...}), `filters` (null or an array; none is
   // supported: kUnimplemented naming the filter), `order` 'C' or 'F', the dtype's endianness.
   static Result<std::shared_ptr<const CodecChain>> from_v2(const nlohmann::json& compressor,
-                                                           const nlohmann::json& filters, char order,
-                                                           zarr::Endian endian, const ChunkLayout& layout,
-                                                           std::string_view where);
+                                                           const nlohmann::json& filters, char order, Endian endian,
+                                                           const ChunkLayout& layout, std::string_view where);
   ~CodecChain();
   CodecChain(const CodecChain&) = delete;
   CodecChain& operator=(const CodecChain&) = delete;

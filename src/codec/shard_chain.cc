@@ -70,7 +70,7 @@ Status decode_whole_shard(const ShardingSpec& spec, const ChunkLayout& layout, s
   LSIO_ASSIGN_OR_RETURN(const auto entries,
                         spec.decode_index(encoded.subspan(index_at, spec.index_encoded_size()), encoded.size(), key));
   const ChunkLayout& inner_layout = spec.inner->layout();
-  const size_t itemsize = zarr::dtype_size(layout.dtype);
+  const size_t itemsize = dtype_size(layout.dtype);
   const std::vector<uint64_t> grid = spec.inner_grid();
   // A buffer per call, not thread_local: the inner chain may be sharded and decode its own
   // inner chunks on this same thread while `scratch` is in use.
@@ -99,7 +99,7 @@ Status decode_whole_shard(const ShardingSpec& spec, const ChunkLayout& layout, s
 Result<Bytes> encode_whole_shard(const ShardingSpec& spec, const ChunkLayout& layout,
                                  std::span<const std::byte> decoded, std::string_view key) {
   const ChunkLayout& inner_layout = spec.inner->layout();
-  const size_t itemsize = zarr::dtype_size(layout.dtype);
+  const size_t itemsize = dtype_size(layout.dtype);
   const std::vector<uint64_t> grid = spec.inner_grid();
   std::vector<std::byte> block(inner_layout.num_bytes());
   std::vector<std::optional<Bytes>> chunks(spec.inner_per_shard());

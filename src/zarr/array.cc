@@ -6,21 +6,21 @@
 #include "zarr/array_internal.h"
 
 namespace lsio::zarr {
-namespace {
 
-std::string join_key(const std::string& prefix, std::string_view name) {
-  return prefix.empty() ? std::string(name) : prefix + "/" + std::string(name);
+std::string join_key(std::string_view prefix, std::string_view name) {
+  return prefix.empty() ? std::string(name) : std::string(prefix) + "/" + std::string(name);
 }
 
-// Reads one whole object; nullopt when it does not exist.
-Result<std::optional<Bytes>> read_optional(Store& store, const std::string& key) {
+Result<std::optional<Bytes>> read_optional(Store& store, const std::string& key, const ReadOptions& options) {
   ReadBatch b;
   b.add(key, ByteRange::whole());
-  auto r = std::move(store.read(b)[0]);
+  auto r = std::move(store.read(b, options)[0]);
   if (r) return std::optional<Bytes>(std::move(*r));
   if (r.error().code() == StatusCode::kNotFound) return std::optional<Bytes>();
   return error(r.error());
 }
+
+namespace {
 
 // True when the parts select every element of the chunk that lies inside the array.
 bool covers_chunk(std::span<const DimPart* const> parts, std::span<const uint64_t> chunk_shape,
@@ -38,53 +38,67 @@ bool covers_chunk(std::span<const DimPart* const> parts, std::span<const uint64_
 
 }  // namespace
 
-struct Array::ChunkTask {
+struct ArrayImpl::ChunkTask {
   std::vector<uint64_t> coords;
   std::vector<const DimPart*> parts;
 };
 
-size_t Array::itemsize() const { return dtype_size(meta_.dtype); }
+size_t ArrayImpl::itemsize() const { return dtype_size(meta_.dtype); }
 
-std::vector<uint64_t> Array::shard_shape() const {
+std::vector<uint64_t> ArrayImpl::shard_shape() const {
   return chain_->sharding() ? meta_.chunk_shape : std::vector<uint64_t>{};
 }
 
-std::vector<uint64_t> Array::read_chunk_shape() const {
+std::vector<uint64_t> ArrayImpl::read_chunk_shape() const {
   return chain_->sharding() ? chain_->sharding()->inner_shape : meta_.chunk_shape;
 }
 
-std::string Array::chunk_key(std::span<const uint64_t> coords) const {
+std::string ArrayImpl::chunk_key(std::span<const uint64_t> coords) const {
   return join_key(path_, meta_.key_encoding.key(coords));
 }
 
-Result<std::shared_ptr<Array>> Array::open(std::shared_ptr<Store> store, std::string path) {
+Result<std::shared_ptr<ArrayImpl>> ArrayImpl::open(std::shared_ptr<Store> store, std::string path,
+                                                   const ReadOptions& options) {
   while (!path.empty() && path.back() == '/') path.pop_back();
   const std::string v3_key = join_key(path, "zarr.json");
-  LSIO_ASSIGN_OR_RETURN(auto v3, read_optional(*store, v3_key));
-  ArrayMetadata meta;
-  std::shared_ptr<const codec::CodecChain> chain;
+  LSIO_ASSIGN_OR_RETURN(auto v3, read_optional(*store, v3_key, options));
   if (v3) {
-    LSIO_ASSIGN_OR_RETURN(meta, parse_v3_array(v3->as_string_view(), v3_key));
-    LSIO_ASSIGN_OR_RETURN(chain, codec::CodecChain::from_v3(meta.codecs, {meta.dtype, meta.chunk_shape}, v3_key));
-  } else {
-    const std::string v2_key = join_key(path, ".zarray");
-    LSIO_ASSIGN_OR_RETURN(auto v2, read_optional(*store, v2_key));
-    if (!v2) {
-      return error(StatusCode::kNotFound, "no Zarr array at '" + path + "': neither " + v3_key + " nor " + v2_key);
-    }
-    LSIO_ASSIGN_OR_RETURN(auto attrs, read_optional(*store, join_key(path, ".zattrs")));
-    LSIO_ASSIGN_OR_RETURN(meta, parse_v2_array(v2->as_string_view(), attrs ? attrs->as_string_view() : "", v2_key));
-    LSIO_ASSIGN_OR_RETURN(chain, codec::CodecChain::from_v2(meta.v2_compressor, meta.v2_filters, meta.v2_order,
-                                                            meta.v2_endian, {meta.dtype, meta.chunk_shape}, v2_key));
+    LSIO_ASSIGN_OR_RETURN(ArrayMetadata meta, parse_v3_array(v3->as_string_view(), v3_key));
+    return from_metadata(std::move(store), std::move(path), std::move(meta), v3_key);
   }
-  return std::shared_ptr<Array>(new Array(std::move(store), std::move(path), std::move(meta), std::move(chain)));
+  const std::string v2_key = join_key(path, ".zarray");
+  LSIO_ASSIGN_OR_RETURN(auto v2, read_optional(*store, v2_key, options));
+  if (!v2) {
+    return error(StatusCode::kNotFound, "no Zarr array at '" + path + "': neither " + v3_key + " nor " + v2_key);
+  }
+  LSIO_ASSIGN_OR_RETURN(auto attrs, read_optional(*store, join_key(path, ".zattrs"), options));
+  LSIO_ASSIGN_OR_RETURN(ArrayMetadata meta,
+                        parse_v2_array(v2->as_string_view(), attrs ? attrs->as_string_view() : "", v2_key));
+  return from_metadata(std::move(store), std::move(path), std::move(meta), v2_key);
 }
 
-Result<std::shared_ptr<Array>> Array::create(std::shared_ptr<Store> store, std::string path, ArrayMetadata meta,
-                                             bool overwrite) {
+Result<std::shared_ptr<ArrayImpl>> ArrayImpl::from_metadata(std::shared_ptr<Store> store, std::string path,
+                                                            ArrayMetadata meta, std::string_view where) {
+  std::shared_ptr<const codec::CodecChain> chain;
+  if (meta.zarr_format == 3) {
+    LSIO_ASSIGN_OR_RETURN(chain, codec::CodecChain::from_v3(meta.codecs, {meta.dtype, meta.chunk_shape}, where));
+  } else {
+    LSIO_ASSIGN_OR_RETURN(chain, codec::CodecChain::from_v2(meta.v2_compressor, meta.v2_filters, meta.v2_order,
+                                                            meta.v2_endian, {meta.dtype, meta.chunk_shape}, where));
+  }
+  return std::shared_ptr<ArrayImpl>(
+      new ArrayImpl(std::move(store), std::move(path), std::move(meta), std::move(chain)));
+}
+
+Result<std::shared_ptr<ArrayImpl>> ArrayImpl::create(std::shared_ptr<Store> store, std::string path, ArrayMetadata meta,
+                                                     bool overwrite) {
   while (!path.empty() && path.back() == '/') path.pop_back();
   const bool v3 = meta.zarr_format == 3;
   const std::string key = join_key(path, v3 ? "zarr.json" : ".zarray");
+  // The codec chain first: metadata whose codecs cannot run is refused before anything is removed or written.
+  const std::string doc = v3 ? to_v3_json(meta) : to_v2_zarray(meta);
+  const std::string attrs = v3 || meta.attributes.empty() ? std::string() : meta.attributes.dump();
+  LSIO_ASSIGN_OR_RETURN(auto array, from_metadata(store, path, std::move(meta), key));
   // Metadata of either format at this node: refused, or all replaced.
   std::vector<std::string> node_keys;
   for (const char* name : {"zarr.json", ".zarray", ".zgroup", ".zattrs"}) node_keys.push_back(join_key(path, name));
@@ -97,24 +111,13 @@ Result<std::shared_ptr<Array>> Array::create(std::shared_ptr<Store> store, std::
         return error(StatusCode::kInvalidArgument, "cannot create array: " + node_keys[i] + " already exists");
     }
   }
-  std::shared_ptr<const codec::CodecChain> chain;
-  if (v3) {
-    LSIO_ASSIGN_OR_RETURN(chain, codec::CodecChain::from_v3(meta.codecs, {meta.dtype, meta.chunk_shape}, key));
-  } else {
-    LSIO_ASSIGN_OR_RETURN(chain, codec::CodecChain::from_v2(meta.v2_compressor, meta.v2_filters, meta.v2_order,
-                                                            meta.v2_endian, {meta.dtype, meta.chunk_shape}, key));
-  }
-  const std::string doc = v3 ? to_v3_json(meta) : to_v2_zarray(meta);
   LSIO_RETURN_IF_ERROR(store->put(key, std::as_bytes(std::span(doc))));
-  if (!v3 && !meta.attributes.empty()) {
-    const std::string attrs = meta.attributes.dump();
-    LSIO_RETURN_IF_ERROR(store->put(join_key(path, ".zattrs"), std::as_bytes(std::span(attrs))));
-  }
-  return std::shared_ptr<Array>(new Array(std::move(store), std::move(path), std::move(meta), std::move(chain)));
+  if (!attrs.empty()) LSIO_RETURN_IF_ERROR(store->put(join_key(path, ".zattrs"), std::as_bytes(std::span(attrs))));
+  return array;
 }
 
-std::vector<Array::ChunkTask> Array::plan_chunks(const Selection& sel, std::span<const uint64_t> grid_chunk,
-                                                 std::vector<std::vector<DimPart>>& storage) const {
+std::vector<ArrayImpl::ChunkTask> ArrayImpl::plan_chunks(const Selection& sel, std::span<const uint64_t> grid_chunk,
+                                                         std::vector<std::vector<DimPart>>& storage) const {
   storage.clear();
   for (size_t d = 0; d < sel.size(); ++d) storage.push_back(split_dimension(sel[d], grid_chunk[d]));
   std::vector<ChunkTask> tasks;
@@ -128,14 +131,15 @@ std::vector<Array::ChunkTask> Array::plan_chunks(const Selection& sel, std::span
   return tasks;
 }
 
-Result<std::shared_ptr<const std::vector<codec::ShardIndexEntry>>> Array::cached_index(const std::string& key) const {
+Result<std::shared_ptr<const std::vector<codec::ShardIndexEntry>>> ArrayImpl::cached_index(
+    const std::string& key) const {
   std::lock_guard lock(index_mu_);
   auto it = indexes_.find(key);
   if (it == indexes_.end()) return error(StatusCode::kInternal, "shard index of " + key + " was not loaded");
   return it->second;
 }
 
-Status Array::load_indexes(const std::vector<std::string>& keys) {
+Status ArrayImpl::load_indexes(const std::vector<std::string>& keys, const ReadOptions& options) {
   std::vector<std::string> todo;
   {
     std::lock_guard lock(index_mu_);
@@ -160,7 +164,7 @@ Status Array::load_indexes(const std::vector<std::string>& keys) {
     shard_sizes.push_back(*sizes[i]);
     present.push_back(todo[i]);
   }
-  auto results = store_->read(batch);
+  auto results = store_->read(batch, options);
   for (size_t i = 0; i < results.size(); ++i) {
     if (!results[i]) return results[i].error().with_context("read shard index of " + present[i]);
     LSIO_ASSIGN_OR_RETURN(auto entries, spec.decode_index(results[i]->span(), shard_sizes[i], present[i]));
@@ -169,14 +173,14 @@ Status Array::load_indexes(const std::vector<std::string>& keys) {
   return {};
 }
 
-bool Array::is_fill(std::span<const std::byte> chunk) const {
+bool ArrayImpl::is_fill(std::span<const std::byte> chunk) const {
   const size_t n = meta_.fill_value.size();
   for (size_t i = 0; i < chunk.size(); i += n)
     if (std::memcmp(chunk.data() + i, meta_.fill_value.data(), n) != 0) return false;
   return true;
 }
 
-Status Array::write(const Selection& sel, std::span<const std::byte> src) {
+Status ArrayImpl::write(const Selection& sel, std::span<const std::byte> src, const ReadOptions& options) {
   LSIO_RETURN_IF_ERROR(check_selection(sel, meta_.shape).with_context("write " + path_));
   uint64_t n = itemsize();
   for (uint64_t s : selection_shape(sel)) n *= s;
@@ -185,7 +189,7 @@ Status Array::write(const Selection& sel, std::span<const std::byte> src) {
                                                     " bytes, the selection needs " + std::to_string(n));
   }
   if (n == 0) return {};
-  return chain_->sharding() ? write_sharded(sel, src) : write_unsharded(sel, src);
+  return chain_->sharding() ? write_sharded(sel, src, options) : write_unsharded(sel, src, options);
 }
 
 namespace {
@@ -208,7 +212,7 @@ static Result<std::vector<std::byte>> decode_or_fill(const codec::CodecChain& ch
   return buf;
 }
 
-Status Array::write_unsharded(const Selection& sel, std::span<const std::byte> src) {
+Status ArrayImpl::write_unsharded(const Selection& sel, std::span<const std::byte> src, const ReadOptions& options) {
   std::vector<std::vector<DimPart>> storage;
   const std::vector<ChunkTask> tasks = plan_chunks(sel, meta_.chunk_shape, storage);
   const std::vector<uint64_t> src_shape = selection_shape(sel);
@@ -221,7 +225,7 @@ Status Array::write_unsharded(const Selection& sel, std::span<const std::byte> s
       partial_task.push_back(i);
     }
   }
-  auto existing = store_->read(partial);
+  auto existing = store_->read(partial, options);
   std::vector<std::optional<Bytes>> old(tasks.size());
   for (size_t k = 0; k < existing.size(); ++k) {
     if (existing[k]) {
@@ -246,7 +250,7 @@ Status Array::write_unsharded(const Selection& sel, std::span<const std::byte> s
   return {};
 }
 
-Status Array::write_sharded(const Selection& sel, std::span<const std::byte> src) {
+Status ArrayImpl::write_sharded(const Selection& sel, std::span<const std::byte> src, const ReadOptions& options) {
   const codec::ShardingSpec& spec = *chain_->sharding();
   std::vector<std::vector<DimPart>> storage;
   const std::vector<ChunkTask> shards = plan_chunks(sel, meta_.chunk_shape, storage);
@@ -259,7 +263,7 @@ Status Array::write_sharded(const Selection& sel, std::span<const std::byte> src
     std::optional<Bytes> old;
     std::vector<codec::ShardIndexEntry> old_index(spec.inner_per_shard());
     if (!covers_chunk(shard.parts, meta_.chunk_shape, meta_.shape)) {
-      LSIO_ASSIGN_OR_RETURN(old, read_optional(*store_, key));
+      LSIO_ASSIGN_OR_RETURN(old, read_optional(*store_, key, options));
       if (old) {
         LSIO_ASSIGN_OR_RETURN(uint64_t at, spec.index_offset(old->size(), key));
         LSIO_ASSIGN_OR_RETURN(old_index,

@@ -1,7 +1,9 @@
-// Array: a Zarr v2 or v3 array on a Store. Reads any orthogonal selection in
-// one batched pass (sharded arrays: one batch of shard indexes, then one batch
-// of every inner chunk needed), decoding each chunk on the worker that read it
-// and writing it straight into its place in the output.
+// ArrayImpl: a Zarr v2 or v3 array on a Store, behind the public lsio::zarr::Array
+// (include/lsio/zarr.h, which documents the contract). Reads any orthogonal
+// selection in one batched pass (sharded arrays: one batch of shard indexes,
+// then one batch of every inner chunk needed), decoding each chunk on the
+// worker that read it and writing it straight into its place in the output.
+// Every store read takes the caller's ReadOptions.
 #pragma once
 
 #include <map>
@@ -11,21 +13,27 @@
 
 #include "codec/codec_chain.h"
 #include "lsio/store.h"
+#include "lsio/zarr.h"
 #include "zarr/indexing.h"
 #include "zarr/metadata.h"
 #include "zarr/placement.h"
 
 namespace lsio::zarr {
 
-class Array {
+class ArrayImpl {
  public:
   // Opens the array whose metadata is at `path` in `store` ("" for the store
   // root): zarr.json (v3) first, else .zarray (v2).
-  static Result<std::shared_ptr<Array>> open(std::shared_ptr<Store> store, std::string path);
+  static Result<std::shared_ptr<ArrayImpl>> open(std::shared_ptr<Store> store, std::string path,
+                                                 const ReadOptions& options);
+  // The array described by metadata already read and parsed from `where` (the
+  // key of its document, for errors): builds its codec chain, reads nothing.
+  static Result<std::shared_ptr<ArrayImpl>> from_metadata(std::shared_ptr<Store> store, std::string path,
+                                                          ArrayMetadata metadata, std::string_view where);
   // Writes the metadata document and returns the (empty) array. Existing
   // metadata at `path` is replaced only when `overwrite`.
-  static Result<std::shared_ptr<Array>> create(std::shared_ptr<Store> store, std::string path, ArrayMetadata metadata,
-                                               bool overwrite = false);
+  static Result<std::shared_ptr<ArrayImpl>> create(std::shared_ptr<Store> store, std::string path,
+                                                   ArrayMetadata metadata, bool overwrite = false);
 
   const ArrayMetadata& metadata() const { return meta_; }
   const std::string& path() const { return path_; }
@@ -38,7 +46,7 @@ class Array {
   // Reads `sel` into `out`: C order, selection_shape(sel), itemsize() bytes
   // per element, native endian. Missing chunks, shards and inner chunks read
   // as the fill value. Errors name the chunk key and cause.
-  Status read(const Selection& sel, std::span<std::byte> out);
+  Status read(const Selection& sel, std::span<std::byte> out, const ReadOptions& options);
   // Reads many crops in one batch: crop i is the box starting at
   // starts[i*ndim .. i*ndim+ndim) with `crop_shape`, written to
   // out[i * crop bytes ...] in C order. Starts may be negative and crops may
@@ -47,11 +55,11 @@ class Array {
   // scaled per channel) as each chunk is placed; channel_dim counts the crop's
   // dimensions.
   Status read_crops(std::span<const int64_t> starts, std::span<const uint64_t> crop_shape, std::span<std::byte> out,
-                    const Conversion* conversion = nullptr);
+                    const Conversion* conversion, const ReadOptions& options);
   // Writes `src` (C order, selection_shape(sel)) into `sel`. Chunks (or
   // shards) are rewritten whole and atomically; partial ones are read,
   // modified and written. Chunks equal to the fill value are not stored.
-  Status write(const Selection& sel, std::span<const std::byte> src);
+  Status write(const Selection& sel, std::span<const std::byte> src, const ReadOptions& options);
 
   // The key of the chunk (shard) with these grid coordinates.
   std::string chunk_key(std::span<const uint64_t> coords) const;
@@ -65,19 +73,19 @@ class Array {
   };
 
  private:
-  Array(std::shared_ptr<Store> store, std::string path, ArrayMetadata meta,
-        std::shared_ptr<const codec::CodecChain> chain)
+  ArrayImpl(std::shared_ptr<Store> store, std::string path, ArrayMetadata meta,
+            std::shared_ptr<const codec::CodecChain> chain)
       : store_(std::move(store)), path_(std::move(path)), meta_(std::move(meta)), chain_(std::move(chain)) {}
 
   struct ChunkTask;
   std::vector<ChunkTask> plan_chunks(const Selection& sel, std::span<const uint64_t> grid_chunk,
                                      std::vector<std::vector<DimPart>>& storage) const;
   class ReadPlan;
-  Status read_blocks(std::span<const Block> blocks);
+  Status read_blocks(std::span<const Block> blocks, const ReadOptions& options);
   Result<std::shared_ptr<const std::vector<codec::ShardIndexEntry>>> cached_index(const std::string& key) const;
-  Status load_indexes(const std::vector<std::string>& keys);
-  Status write_unsharded(const Selection& sel, std::span<const std::byte> src);
-  Status write_sharded(const Selection& sel, std::span<const std::byte> src);
+  Status load_indexes(const std::vector<std::string>& keys, const ReadOptions& options);
+  Status write_unsharded(const Selection& sel, std::span<const std::byte> src, const ReadOptions& options);
+  Status write_sharded(const Selection& sel, std::span<const std::byte> src, const ReadOptions& options);
   bool is_fill(std::span<const std::byte> chunk) const;
 
   std::shared_ptr<Store> store_;

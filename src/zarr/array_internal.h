@@ -1,15 +1,26 @@
-// Helpers shared by the array's read and write paths.
+// Helpers shared by the array's read and write paths and the public API (api.cc).
 #pragma once
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "lsio/status.h"
+#include "lsio/store.h"
 #include "zarr/indexing.h"
 
 namespace lsio::zarr {
+
+// "prefix/name", or "name" when the prefix is empty.
+std::string join_key(std::string_view prefix, std::string_view name);
+
+// Reads one whole object with `options`; nullopt when it does not exist. Other errors are the store's (naming the
+// key).
+Result<std::optional<Bytes>> read_optional(Store& store, const std::string& key, const ReadOptions& options);
 
 // Collects the first error raised by concurrent chunk callbacks.
 class FirstError {

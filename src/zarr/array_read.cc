@@ -57,7 +57,7 @@ struct Item {
   uint32_t job;         // runs: the job
 };
 
-std::vector<std::vector<DimPart>> split_block(const Array::Block& b, std::span<const uint64_t> grid_chunk) {
+std::vector<std::vector<DimPart>> split_block(const ArrayImpl::Block& b, std::span<const uint64_t> grid_chunk) {
   std::vector<std::vector<DimPart>> dims;
   for (size_t d = 0; d < b.sel.size(); ++d) {
     dims.push_back(split_dimension(b.sel[d], grid_chunk[d]));
@@ -71,9 +71,10 @@ std::vector<std::vector<DimPart>> split_block(const Array::Block& b, std::span<c
 }  // namespace
 
 // Everything one read needs, built before the batch runs.
-class Array::ReadPlan {
+class ArrayImpl::ReadPlan {
  public:
-  ReadPlan(Array& array, std::span<const Block> blocks) : a_(array), blocks_(blocks) {
+  ReadPlan(ArrayImpl& array, std::span<const Block> blocks, const ReadOptions& options)
+      : a_(array), blocks_(blocks), options_(options) {
     const codec::ShardingSpec* spec = a_.chain_->sharding();
     chain_ = spec ? spec->inner.get() : a_.chain_.get();
     chunk_shape_ = spec ? spec->inner_shape : a_.meta_.chunk_shape;
@@ -126,7 +127,7 @@ class Array::ReadPlan {
     std::vector<std::string> unique = keys;
     std::sort(unique.begin(), unique.end());
     unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
-    LSIO_RETURN_IF_ERROR(a_.load_indexes(unique));
+    LSIO_RETURN_IF_ERROR(a_.load_indexes(unique, options_));
 
     const std::vector<uint64_t> grid = spec.inner_grid();
     size_t next_key = 0;
@@ -262,7 +263,7 @@ class Array::ReadPlan {
   // Reads that land straight in a raw output; a missing chunk fills its run.
   Status read_direct() {
     if (direct_.size() == 0) return {};
-    const std::vector<Status> st = a_.store_->read_into(direct_);
+    const std::vector<Status> st = a_.store_->read_into(direct_, options_);
     for (size_t i = 0; i < st.size(); ++i) {
       if (st[i].ok()) continue;
       if (st[i].code() != StatusCode::kNotFound || !unsharded()) {
@@ -281,9 +282,12 @@ class Array::ReadPlan {
   Status read_items() {
     if (batch_.size() == 0) return {};
     FirstError first;
-    Status s = a_.store_->for_each(batch_, [&](size_t i, Result<Bytes> r) {
-      if (Status st = place_item(items_[i], r, i); !st.ok()) first.set(std::move(st));
-    });
+    Status s = a_.store_->for_each(
+        batch_,
+        [&](size_t i, Result<Bytes> r) {
+          if (Status st = place_item(items_[i], r, i); !st.ok()) first.set(std::move(st));
+        },
+        options_);
     LSIO_RETURN_IF_ERROR(s);
     return first.get();
   }
@@ -329,8 +333,9 @@ class Array::ReadPlan {
     return {};
   }
 
-  Array& a_;
+  ArrayImpl& a_;
   std::span<const Block> blocks_;
+  const ReadOptions& options_;
   const codec::CodecChain* chain_;
   std::vector<uint64_t> chunk_shape_;
   std::vector<Job> jobs_;
@@ -343,7 +348,7 @@ class Array::ReadPlan {
   std::vector<uint32_t> direct_job_;
 };
 
-Status Array::read(const Selection& sel, std::span<std::byte> out) {
+Status ArrayImpl::read(const Selection& sel, std::span<std::byte> out, const ReadOptions& options) {
   LSIO_RETURN_IF_ERROR(check_selection(sel, meta_.shape).with_context("read " + path_));
   std::vector<uint64_t> out_shape = selection_shape(sel);
   uint64_t n = itemsize();
@@ -354,11 +359,11 @@ Status Array::read(const Selection& sel, std::span<std::byte> out) {
   }
   if (n == 0) return {};
   const Block block{sel, {}, Placement(out.data(), std::move(out_shape), meta_.dtype, nullptr)};
-  return read_blocks(std::span(&block, 1));
+  return read_blocks(std::span(&block, 1), options);
 }
 
-Status Array::read_crops(std::span<const int64_t> starts, std::span<const uint64_t> crop_shape,
-                         std::span<std::byte> out, const Conversion* conversion) {
+Status ArrayImpl::read_crops(std::span<const int64_t> starts, std::span<const uint64_t> crop_shape,
+                             std::span<std::byte> out, const Conversion* conversion, const ReadOptions& options) {
   const size_t nd = meta_.shape.size();
   const std::string where = "read_crops " + path_;
   if (crop_shape.size() != nd) {
@@ -400,11 +405,11 @@ Status Array::read_crops(std::span<const int64_t> starts, std::span<const uint64
     if (clipped) place.fill(meta_.fill_value, 0, crop_elems);
     if (!empty) blocks.push_back(Block{std::move(sel), std::move(offset), std::move(place)});
   }
-  return read_blocks(blocks);
+  return read_blocks(blocks, options);
 }
 
-Status Array::read_blocks(std::span<const Block> blocks) {
-  ReadPlan plan(*this, blocks);
+Status ArrayImpl::read_blocks(std::span<const Block> blocks, const ReadOptions& options) {
+  ReadPlan plan(*this, blocks, options);
   LSIO_RETURN_IF_ERROR(plan.build());
   return plan.run();
 }

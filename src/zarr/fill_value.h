@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lsio/dtype.h"
 #include "lsio/status.h"
-#include "zarr/dtype.h"
 
 namespace lsio::zarr {
 

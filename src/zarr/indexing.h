@@ -8,28 +8,15 @@
 #include <vector>
 
 #include "lsio/status.h"
+#include "lsio/zarr.h"
 
 namespace lsio::zarr {
 
-// What one dimension selects: a slice [start, stop) with step > 0, or a list
-// of indices (any order, repeats allowed). Integers are one-element lists
-// (the Python layer drops the dimension afterwards).
-struct DimSelection {
-  bool is_slice = true;
-  uint64_t start = 0, stop = 0, step = 1;
-  std::vector<uint64_t> indices;
-
-  static DimSelection slice(uint64_t start, uint64_t stop, uint64_t step = 1) { return {true, start, stop, step, {}}; }
-  static DimSelection list(std::vector<uint64_t> indices) { return {false, 0, 0, 1, std::move(indices)}; }
-  uint64_t count() const;  // elements selected
-};
-using Selection = std::vector<DimSelection>;
+// DimSelection, Selection and selection_shape are public (lsio/zarr.h).
 
 // Checks every dimension against `shape`: InvalidArgument naming the
 // dimension and the bad bound.
 Status check_selection(const Selection& sel, std::span<const uint64_t> shape);
-// Output shape of the selection.
-std::vector<uint64_t> selection_shape(const Selection& sel);
 
 // For one dimension and one chunk along it: pairs (index inside the chunk,
 // index in the output), ascending by output index.

@@ -246,7 +246,7 @@ Status check_configuration_members(const Extension& ext, std::span<const std::st
 Result<DataType> parse_v3_data_type(const json& v, const Doc& doc) {
   std::string name = field("data_type");
   LSIO_ASSIGN_OR_RETURN(Extension ext, parse_extension(v, name, doc));
-  Result<DataType> t = parse_v3_dtype(ext.name);
+  Result<DataType> t = parse_dtype_name(ext.name);
   if (!t) return error(t.error().with_context(doc.context(name)));
   LSIO_RETURN_IF_ERROR(check_no_configuration(ext, name, doc));
   return *t;
@@ -442,7 +442,7 @@ Result<DataType> parse_v2_data_type(const json& v, ArrayMetadata& m, const Doc& 
   std::string name = field("dtype");
   if (v.is_array()) return doc.unsupported(name, "structured dtypes are not supported, got " + json_excerpt(v));
   if (!v.is_string()) return doc.wrong(name, "a numpy dtype string such as \"<u2\"", v);
-  Result<V2Type> t = parse_v2_dtype(v.get<std::string>());
+  Result<NumpyType> t = parse_numpy_typestr(v.get<std::string>());
   if (!t) return error(t.error().with_context(doc.context(name)));
   m.v2_endian = t->endian;
   return t->type;
@@ -618,6 +618,13 @@ Result<json> parse_v2_consolidated(std::string_view zmetadata_text, std::string_
     if (!metadata->is_object()) return doc.wrong(field("metadata"), "an object", *metadata);
     return *metadata;
   });
+}
+
+int declared_zarr_format(std::string_view json_text) {
+  const Result<json> j = parse_json_text(json_text, Doc(""));
+  if (!j || !j->is_object()) return 3;
+  const json* format = member(*j, "zarr_format");
+  return format != nullptr && *format == 2 ? 2 : 3;
 }
 
 std::string to_v3_json(const ArrayMetadata& m) {

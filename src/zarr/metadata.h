@@ -24,8 +24,8 @@
 #include <variant>
 #include <vector>
 
+#include "lsio/dtype.h"
 #include "lsio/status.h"
-#include "zarr/dtype.h"
 
 namespace lsio::zarr {
 
@@ -86,6 +86,10 @@ Result<GroupMetadata> parse_v2_group(std::string_view zgroup_text, std::string_v
 // v2 .zmetadata text -> its "metadata" object ({".zgroup": {...}, "x/.zarray": {...}, ...}), after checking
 // "zarr_consolidated_format" is 1. Store it in GroupMetadata::consolidated.
 Result<nlohmann::json> parse_v2_consolidated(std::string_view zmetadata_text, std::string_view where);
+
+// The format a metadata document declares: 2 when `json_text` is a JSON object (read with the leniencies above)
+// whose "zarr_format" is 2, else 3 (also for text that is not JSON: parse_v3_array then says what is wrong).
+int declared_zarr_format(std::string_view json_text);
 
 // The v3 zarr.json document of `m` (which must be v3 metadata: codecs set). parse_v3_array(to_v3_json(m)) == m.
 std::string to_v3_json(const ArrayMetadata& m);

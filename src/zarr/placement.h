@@ -8,20 +8,13 @@
 #include <span>
 #include <vector>
 
+#include "lsio/dtype.h"
 #include "lsio/status.h"
-#include "zarr/dtype.h"
+#include "lsio/zarr.h"
 
 namespace lsio::zarr {
 
-// out = in * scale[c] + offset[c], cast to `dtype`, where c is the element's
-// index along `channel_dim` of its output block. scale/offset have one entry
-// (every element) or one per index along channel_dim.
-struct Conversion {
-  DataType dtype = DataType::kFloat32;  // kFloat32 or kFloat64
-  size_t channel_dim = 0;
-  std::vector<double> scale{1.0};
-  std::vector<double> offset{0.0};
-};
+// Conversion (a dtype cast plus a per-channel affine transform) is public (lsio/zarr.h).
 
 // One output block: `out` holds product(shape) elements in C order, of the
 // array's dtype (conversion == nullptr) or of conversion->dtype.

@@ -14,13 +14,12 @@
 
 #include "codec/bytes_codec.h"
 #include "codec/codec_chain.h"
-#include "zarr/dtype.h"
+#include "lsio/dtype.h"
 
 namespace lsio::codec {
 namespace {
 
 using nlohmann::json;
-using zarr::DataType;
 
 using ChainPtr = std::shared_ptr<const CodecChain>;
 using ByteVec = std::vector<std::byte>;
@@ -135,7 +134,7 @@ Result<ByteVec> decode_any(const CodecChain& chain, std::span<const std::byte> e
   LSIO_ASSIGN_OR_RETURN(auto entries,
                         s->decode_index(encoded.subspan(at, s->index_encoded_size()), encoded.size(), key));
   const auto grid = s->inner_grid();
-  const size_t itemsize = zarr::dtype_size(chain.layout().dtype);
+  const size_t itemsize = dtype_size(chain.layout().dtype);
   for (size_t i = 0; i < entries.size(); ++i) {
     if (entries[i].missing()) continue;
     LSIO_ASSIGN_OR_RETURN(auto inner,
@@ -150,7 +149,7 @@ Result<Bytes> encode_any(const CodecChain& chain, std::span<const std::byte> dec
   const ShardingSpec* s = chain.sharding();
   if (s == nullptr) return chain.encode(decoded, "test chunk");
   const auto grid = s->inner_grid();
-  const size_t itemsize = zarr::dtype_size(chain.layout().dtype);
+  const size_t itemsize = dtype_size(chain.layout().dtype);
   std::vector<std::optional<Bytes>> inner(s->inner_per_shard());
   for (size_t i = 0; i < inner.size(); ++i) {
     ByteVec block =
@@ -371,7 +370,7 @@ std::vector<RoundTripCase> round_trip_cases() {
   for (DataType t :
        {DataType::kBool, DataType::kInt8, DataType::kUInt16, DataType::kInt32, DataType::kFloat16, DataType::kFloat32,
         DataType::kFloat64, DataType::kUInt64, DataType::kComplex64, DataType::kComplex128}) {
-    const std::string tn(zarr::dtype_name(t));
+    const std::string tn(dtype_name(t));
     cases.push_back({tn + " bytes little", json::array({bytes_le()}), t, shape});
     cases.push_back({tn + " bytes big", json::array({bytes_be()}), t, shape});
     cases.push_back({tn + " transpose [2,0,1] big",
@@ -500,11 +499,11 @@ TEST(CodecRoundTrip, TransposeAndByteOrderMatchANaiveReference) {
                      DataType::kComplex128}) {
     for (const auto& order : orders) {
       for (bool big : {false, true}) {
-        SCOPED_TRACE(std::string(zarr::dtype_name(t)) + " order " + json(order).dump() + (big ? " big" : ""));
+        SCOPED_TRACE(std::string(dtype_name(t)) + " order " + json(order).dump() + (big ? " big" : ""));
         ChainPtr chain =
             v3(json::array({named("transpose", {{"order", order}}), big ? bytes_be() : bytes_le()}), t, shape);
-        const size_t itemsize = zarr::dtype_size(t);
-        const size_t unit = big && itemsize > 1 ? (zarr::is_complex(t) ? itemsize / 2 : itemsize) : 0;
+        const size_t itemsize = dtype_size(t);
+        const size_t unit = big && itemsize > 1 ? (is_complex(t) ? itemsize / 2 : itemsize) : 0;
         const ByteVec data = sample(chain->layout().num_bytes(), 2);
         auto encoded = chain->encode(data, "k");
         ASSERT_TRUE(encoded.has_value());
@@ -536,7 +535,7 @@ TEST(CodecRoundTrip, LargeChunksThroughEveryCompressor) {
 struct V2Case {
   json compressor;
   char order;
-  zarr::Endian endian;
+  Endian endian;
 };
 
 TEST(CodecRoundTrip, V2CompressorsOrdersAndEndians) {
@@ -553,11 +552,11 @@ TEST(CodecRoundTrip, V2CompressorsOrdersAndEndians) {
                                         {{"id", "bz2"}, {"level", 1}}});
   for (const json& compressor : compressors) {
     for (char order : {'C', 'F'}) {
-      for (zarr::Endian endian : {zarr::Endian::kLittle, zarr::Endian::kBig}) {
-        SCOPED_TRACE(compressor.dump() + " order " + order + (endian == zarr::Endian::kBig ? " big" : " little"));
+      for (Endian endian : {Endian::kLittle, Endian::kBig}) {
+        SCOPED_TRACE(compressor.dump() + " order " + order + (endian == Endian::kBig ? " big" : " little"));
         auto chain = CodecChain::from_v2(compressor, nullptr, order, endian, {DataType::kInt32, {5, 4, 3}}, "v2 array");
         ASSERT_TRUE(chain.has_value()) << chain.error().to_string();
-        EXPECT_EQ((*chain)->is_identity(), compressor.is_null() && order == 'C' && endian == zarr::Endian::kLittle);
+        EXPECT_EQ((*chain)->is_identity(), compressor.is_null() && order == 'C' && endian == Endian::kLittle);
         const ByteVec data = sample((*chain)->layout().num_bytes(), 11);
         auto encoded = (*chain)->encode(data, "0.0.0");
         ASSERT_TRUE(encoded.has_value()) << encoded.error().to_string();
@@ -571,7 +570,7 @@ TEST(CodecRoundTrip, V2CompressorsOrdersAndEndians) {
 }
 
 TEST(CodecRoundTrip, V2FortranOrderStoresColumnsFirst) {
-  auto chain = CodecChain::from_v2(nullptr, json::array(), 'F', zarr::Endian::kLittle, {DataType::kUInt8, {2, 3}}, "a");
+  auto chain = CodecChain::from_v2(nullptr, json::array(), 'F', Endian::kLittle, {DataType::kUInt8, {2, 3}}, "a");
   ASSERT_TRUE(chain.has_value());
   const uint8_t values[] = {1, 2, 3, 4, 5, 6};
   auto encoded = (*chain)->encode(std::as_bytes(std::span(values)), "0.0");
@@ -629,7 +628,7 @@ std::vector<json> compressing_chains() {
 }
 
 ChainPtr v2_chain(json compressor, std::vector<uint64_t> shape = {6, 10, 7}) {
-  auto chain = CodecChain::from_v2(compressor, nullptr, 'C', zarr::Endian::kLittle, {DataType::kUInt16, shape}, "v2");
+  auto chain = CodecChain::from_v2(compressor, nullptr, 'C', Endian::kLittle, {DataType::kUInt16, shape}, "v2");
   return chain ? *chain : nullptr;
 }
 
@@ -773,11 +772,10 @@ TEST(CodecConfig, UnknownCodecsAreUnimplementedNamingCodecAndArray) {
   EXPECT_STATUS(v3_error(json::array({bytes_le(), named("lzma")})), StatusCode::kUnimplemented,
                 "test array: unknown codec 'lzma'");
   EXPECT_STATUS(v3_error(json::array({named("vlen-utf8")})), StatusCode::kUnimplemented, "vlen-utf8");
-  auto v2 =
-      CodecChain::from_v2({{"id", "lzma"}}, nullptr, 'C', zarr::Endian::kLittle, {DataType::kUInt8, {4}}, "x/.zarray");
+  auto v2 = CodecChain::from_v2({{"id", "lzma"}}, nullptr, 'C', Endian::kLittle, {DataType::kUInt8, {4}}, "x/.zarray");
   EXPECT_STATUS(v2.error(), StatusCode::kUnimplemented, "x/.zarray: unknown compressor 'lzma'");
-  auto filt = CodecChain::from_v2(nullptr, json::array({{{"id", "delta"}, {"dtype", "<i4"}}}), 'C',
-                                  zarr::Endian::kLittle, {DataType::kInt32, {4}}, "x/.zarray");
+  auto filt = CodecChain::from_v2(nullptr, json::array({{{"id", "delta"}, {"dtype", "<i4"}}}), 'C', Endian::kLittle,
+                                  {DataType::kInt32, {4}}, "x/.zarray");
   EXPECT_STATUS(filt.error(), StatusCode::kUnimplemented, "filter 'delta'");
   auto blosc = v3_error(json::array({bytes_le(), named("blosc", {{"cname", "brotli"}})}));
   EXPECT_STATUS(blosc, StatusCode::kUnimplemented, "brotli");
@@ -821,7 +819,7 @@ TEST(CodecConfig, InvalidConfigurationsAreInvalidArgument) {
   EXPECT_STATUS(v3_error(json::array({bytes_le()}), DataType::kUInt8, {4, 0}), StatusCode::kInvalidArgument, "zero");
   EXPECT_STATUS(v3_error(json::array({bytes_le()}), DataType::kUInt64, {1ull << 31, 1ull << 31}),
                 StatusCode::kInvalidArgument, "too large");
-  auto order = CodecChain::from_v2(nullptr, nullptr, 'X', zarr::Endian::kLittle, {DataType::kUInt8, {4}}, "a");
+  auto order = CodecChain::from_v2(nullptr, nullptr, 'X', Endian::kLittle, {DataType::kUInt8, {4}}, "a");
   EXPECT_STATUS(order.error(), StatusCode::kInvalidArgument, "\"order\"");
 }
 
@@ -1150,7 +1148,7 @@ TEST(ShardChain, CorruptInnerShardsAreDataLossNamingKeyAndInnerChunk) {
 ChainPtr fixture_chain(const Fixture& f) {
   const json meta = json::parse(f.meta);
   if (meta.contains("dtype")) {
-    auto type = zarr::parse_v2_dtype(meta["dtype"].get<std::string>());
+    auto type = parse_numpy_typestr(meta["dtype"].get<std::string>());
     EXPECT_TRUE(type.has_value());
     ChunkLayout layout{type->type, meta["chunks"].get<std::vector<uint64_t>>()};
     auto chain = CodecChain::from_v2(meta["compressor"], meta["filters"], meta["order"].get<std::string>()[0],
@@ -1158,7 +1156,7 @@ ChainPtr fixture_chain(const Fixture& f) {
     EXPECT_TRUE(chain.has_value()) << chain.error().to_string();
     return chain ? *chain : nullptr;
   }
-  auto type = zarr::parse_v3_dtype(meta["data_type"].get<std::string>());
+  auto type = parse_dtype_name(meta["data_type"].get<std::string>());
   EXPECT_TRUE(type.has_value());
   ChunkLayout layout{*type, meta["chunk_grid"]["configuration"]["chunk_shape"].get<std::vector<uint64_t>>()};
   auto chain = CodecChain::from_v3(meta["codecs"], layout, f.name);

@@ -9,7 +9,7 @@
 #include <string>
 #include <variant>
 
-#include "zarr/dtype.h"
+#include "lsio/dtype.h"
 #include "zarr/fill_value.h"
 #include "zarr/metadata.h"
 
@@ -225,13 +225,13 @@ TEST(ZarrMetaDtype, EveryV3NameRoundTripsWithItsSize) {
       {"complex64", DataType::kComplex64, 8, "<c8"}, {"complex128", DataType::kComplex128, 16, "<c16"},
   };
   for (const Case& c : cases) {
-    Result<DataType> t = parse_v3_dtype(c.name);
+    Result<DataType> t = parse_dtype_name(c.name);
     ASSERT_TRUE(t.has_value()) << c.name;
     EXPECT_EQ(*t, c.type);
     EXPECT_EQ(dtype_name(c.type), c.name);
     EXPECT_EQ(dtype_size(c.type), c.size) << c.name;
     EXPECT_EQ(numpy_typestr(c.type), c.typestr);
-    Result<V2Type> v2 = parse_v2_dtype(c.typestr);
+    Result<NumpyType> v2 = parse_numpy_typestr(c.typestr);
     ASSERT_TRUE(v2.has_value()) << c.typestr;
     EXPECT_EQ(v2->type, c.type);
   }
@@ -260,7 +260,7 @@ TEST(ZarrMetaDtype, V2TypestrsOfBothByteOrders) {
       {">c16", DataType::kComplex128, Endian::kBig},
   };
   for (const Case& c : cases) {
-    Result<V2Type> t = parse_v2_dtype(c.typestr);
+    Result<NumpyType> t = parse_numpy_typestr(c.typestr);
     ASSERT_TRUE(t.has_value()) << c.typestr << ": " << t.error().to_string();
     EXPECT_EQ(t->type, c.type) << c.typestr;
     EXPECT_EQ(t->endian, c.endian) << c.typestr;
@@ -273,16 +273,16 @@ TEST(ZarrMetaDtype, V2TypestrsOfBothByteOrders) {
 
 TEST(ZarrMetaDtype, UnsupportedAndInvalidNames) {
   for (std::string_view name : {"string", "r16", "bfloat16", "numpy.datetime64", "int4"}) {
-    expect_error(parse_v3_dtype(name), StatusCode::kUnimplemented, {name, "not supported"});
+    expect_error(parse_dtype_name(name), StatusCode::kUnimplemented, {name, "not supported"});
   }
   for (std::string_view name : {"uint17", "", "Float32", "float"}) {
-    expect_error(parse_v3_dtype(name), StatusCode::kInvalidArgument, {"unknown data type"});
+    expect_error(parse_dtype_name(name), StatusCode::kInvalidArgument, {"unknown data type"});
   }
   for (std::string_view s : {"<M8[ns]", "|S10", "<U4", "|O", "|V8", "<m8[s]", "<f16"}) {
-    expect_error(parse_v2_dtype(s), StatusCode::kUnimplemented, {s, "not supported"});
+    expect_error(parse_numpy_typestr(s), StatusCode::kUnimplemented, {s, "not supported"});
   }
   for (std::string_view s : {"u2", "|u2", "<u3", "<x4", "", "<", "<u", "<u2x", "=u2", "<M8[ns", "<f-4"}) {
-    expect_error(parse_v2_dtype(s), StatusCode::kInvalidArgument, {"invalid numpy dtype string"});
+    expect_error(parse_numpy_typestr(s), StatusCode::kInvalidArgument, {"invalid numpy dtype string"});
   }
 }
 

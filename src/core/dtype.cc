@@ -1,10 +1,10 @@
-#include "zarr/dtype.h"
+#include "lsio/dtype.h"
 
 #include <array>
 #include <charconv>
 #include <string>
 
-namespace lsio::zarr {
+namespace lsio {
 namespace {
 
 struct TypeInfo {
@@ -131,7 +131,7 @@ std::string numpy_typestr(DataType t, Endian endian) {
   return std::string{order, i.numpy_kind} + std::to_string(i.size);
 }
 
-Result<DataType> parse_v3_dtype(std::string_view name) {
+Result<DataType> parse_dtype_name(std::string_view name) {
   for (const TypeInfo& i : kTypes) {
     if (i.v3_name == name) return i.type;
   }
@@ -141,7 +141,7 @@ Result<DataType> parse_v3_dtype(std::string_view name) {
   return error(StatusCode::kInvalidArgument, "unknown data type " + quoted(name));
 }
 
-Result<V2Type> parse_v2_dtype(std::string_view typestr) {
+Result<NumpyType> parse_numpy_typestr(std::string_view typestr) {
   auto invalid = [&] {
     return error(StatusCode::kInvalidArgument, "invalid numpy dtype string " + quoted(typestr) +
                                                    " (expected a byte order '<', '>' or '|', a kind and a size, "
@@ -162,9 +162,9 @@ Result<V2Type> parse_v2_dtype(std::string_view typestr) {
   if (ec != std::errc() || ptr != rest.data() + rest.size()) return invalid();
   for (const TypeInfo& i : kTypes) {
     if (i.numpy_kind != kind || i.size != size) continue;
-    if (size == 1) return V2Type{i.type, Endian::kNotApplicable};
+    if (size == 1) return NumpyType{i.type, Endian::kNotApplicable};
     if (order == '|') return invalid();  // a multi-byte type needs a byte order
-    return V2Type{i.type, order == '>' ? Endian::kBig : Endian::kLittle};
+    return NumpyType{i.type, order == '>' ? Endian::kBig : Endian::kLittle};
   }
   if ((kind == 'f' && (size == 12 || size == 16)) || (kind == 'c' && (size == 24 || size == 32))) {
     return error(StatusCode::kUnimplemented, "numpy dtype " + quoted(typestr) + " (long double) is not supported");
@@ -180,4 +180,4 @@ bool is_integer(DataType t) { return info(t).numpy_kind == 'i' || info(t).numpy_
 
 bool is_signed(DataType t) { return info(t).numpy_kind != 'u' && info(t).numpy_kind != 'b'; }
 
-}  // namespace lsio::zarr
+}  // namespace lsio
