@@ -131,46 +131,65 @@ std::vector<ArrayImpl::ChunkTask> ArrayImpl::plan_chunks(const Selection& sel, s
   return tasks;
 }
 
-Result<std::shared_ptr<const std::vector<codec::ShardIndexEntry>>> ArrayImpl::cached_index(
-    const std::string& key) const {
-  std::lock_guard lock(index_mu_);
-  auto it = indexes_.find(key);
-  if (it == indexes_.end()) return error(StatusCode::kInternal, "shard index of " + key + " was not loaded");
-  return it->second;
+Result<ArrayImpl::ShardIndexes> ArrayImpl::shard_indexes(const std::vector<std::string>& keys,
+                                                         const ReadOptions& options) const {
+  ShardIndexes out;
+  std::vector<std::string> todo;
+  for (const std::string& k : keys) {
+    if (auto cached = index_cache_.get(k)) {
+      out.emplace(k, std::move(*cached));
+    } else {
+      todo.push_back(k);
+    }
+  }
+  // A shard replaced between its stat and its index read is read again (kAborted); a few times at most.
+  for (int attempt = 0; !todo.empty(); ++attempt) {
+    Status s = read_shard_indexes(todo, options, out);
+    if (s.ok()) break;
+    if (s.code() != StatusCode::kAborted || attempt == 3) return error(s);
+    std::erase_if(todo, [&](const std::string& k) { return out.contains(k); });
+  }
+  return out;
 }
 
-Status ArrayImpl::load_indexes(const std::vector<std::string>& keys, const ReadOptions& options) {
-  std::vector<std::string> todo;
-  {
-    std::lock_guard lock(index_mu_);
-    for (const std::string& k : keys)
-      if (!indexes_.contains(k)) todo.push_back(k);
-  }
-  if (todo.empty()) return {};
+Status ArrayImpl::read_shard_indexes(const std::vector<std::string>& keys, const ReadOptions& options,
+                                     ShardIndexes& out) const {
   const codec::ShardingSpec& spec = *chain_->sharding();
-  const auto sizes = store_->sizes(todo);
+  const auto infos = store_->stat(keys);
   ReadBatch batch;
-  std::vector<uint64_t> shard_sizes;
-  std::vector<std::string> present;
-  std::lock_guard lock(index_mu_);
-  for (size_t i = 0; i < todo.size(); ++i) {
-    if (!sizes[i]) {
-      if (sizes[i].error().code() != StatusCode::kNotFound) return sizes[i].error();
-      indexes_[todo[i]] = nullptr;  // a missing shard reads as the fill value
+  std::vector<const ObjectInfo*> present;
+  std::vector<const std::string*> present_keys;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!infos[i]) {
+      if (infos[i].error().code() != StatusCode::kNotFound) return infos[i].error().with_context("read shard index");
+      out[keys[i]] = ShardIndexCache::Entry{};  // missing: reads as the fill value (not cached: it may appear)
       continue;
     }
-    LSIO_ASSIGN_OR_RETURN(uint64_t at, spec.index_offset(*sizes[i], todo[i]));
-    batch.add(todo[i], ByteRange::bounded(at, at + spec.index_encoded_size()));
-    shard_sizes.push_back(*sizes[i]);
-    present.push_back(todo[i]);
+    LSIO_ASSIGN_OR_RETURN(uint64_t at, spec.index_offset(infos[i]->size, keys[i]));
+    const uint32_t file = batch.file_id(keys[i]);
+    batch.expect_version(file, infos[i]->version);
+    batch.add(file, ByteRange::bounded(at, at + spec.index_encoded_size()));
+    present.push_back(&*infos[i]);
+    present_keys.push_back(&keys[i]);
   }
   auto results = store_->read(batch, options);
+  Status changed;
   for (size_t i = 0; i < results.size(); ++i) {
-    if (!results[i]) return results[i].error().with_context("read shard index of " + present[i]);
-    LSIO_ASSIGN_OR_RETURN(auto entries, spec.decode_index(results[i]->span(), shard_sizes[i], present[i]));
-    indexes_[present[i]] = std::make_shared<const std::vector<codec::ShardIndexEntry>>(std::move(entries));
+    const std::string& key = *present_keys[i];
+    if (!results[i]) {
+      if (results[i].error().code() == StatusCode::kAborted) {
+        changed = results[i].error();
+        continue;
+      }
+      return results[i].error().with_context("read shard index of " + key);
+    }
+    LSIO_ASSIGN_OR_RETURN(auto entries, spec.decode_index(results[i]->span(), present[i]->size, key));
+    ShardIndexCache::Entry e{present[i]->version,
+                             std::make_shared<const std::vector<codec::ShardIndexEntry>>(std::move(entries))};
+    index_cache_.put(key, e);
+    out[key] = std::move(e);
   }
-  return {};
+  return changed;
 }
 
 bool ArrayImpl::is_fill(std::span<const std::byte> chunk) const {
@@ -292,10 +311,7 @@ Status ArrayImpl::write_sharded(const Selection& sel, std::span<const std::byte>
       chunks[li] = std::move(*encoded);
     });
     LSIO_RETURN_IF_ERROR(failed);
-    {
-      std::lock_guard lock(index_mu_);
-      indexes_.erase(key);
-    }
+    index_cache_.erase(key);  // the next read takes the new index (and its version)
     if (std::none_of(chunks.begin(), chunks.end(), [](const auto& c) { return c.has_value(); })) {
       LSIO_RETURN_IF_ERROR(store_->remove(std::vector<std::string>{key})[0]);
       continue;

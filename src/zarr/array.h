@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "codec/codec_chain.h"
 #include "lsio/store.h"
@@ -17,6 +18,7 @@
 #include "zarr/indexing.h"
 #include "zarr/metadata.h"
 #include "zarr/placement.h"
+#include "zarr/shard_index_cache.h"
 
 namespace lsio::zarr {
 
@@ -82,8 +84,12 @@ class ArrayImpl {
                                      std::vector<std::vector<DimPart>>& storage) const;
   class ReadPlan;
   Status read_blocks(std::span<const Block> blocks, const ReadOptions& options);
-  Result<std::shared_ptr<const std::vector<codec::ShardIndexEntry>>> cached_index(const std::string& key) const;
-  Status load_indexes(const std::vector<std::string>& keys, const ReadOptions& options);
+  // The index and version of each shard in `keys` (index null: the shard does not exist), from the
+  // cache or read in one batch (and then cached).
+  using ShardIndexes = std::unordered_map<std::string, ShardIndexCache::Entry>;
+  Result<ShardIndexes> shard_indexes(const std::vector<std::string>& keys, const ReadOptions& options) const;
+  Status read_shard_indexes(const std::vector<std::string>& keys, const ReadOptions& options,
+                            ShardIndexes& out) const;
   Status write_unsharded(const Selection& sel, std::span<const std::byte> src, const ReadOptions& options);
   Status write_sharded(const Selection& sel, std::span<const std::byte> src, const ReadOptions& options);
   bool is_fill(std::span<const std::byte> chunk) const;
@@ -93,9 +99,8 @@ class ArrayImpl {
   ArrayMetadata meta_;
   std::shared_ptr<const codec::CodecChain> chain_;
 
-  // Decoded shard indexes (nullptr: the shard does not exist), per shard key.
-  mutable std::mutex index_mu_;
-  std::map<std::string, std::shared_ptr<const std::vector<codec::ShardIndexEntry>>> indexes_;
+  // Decoded shard indexes by shard key, bounded in bytes, tagged with the shard's version.
+  mutable ShardIndexCache index_cache_;
 };
 
 }  // namespace lsio::zarr

@@ -84,8 +84,16 @@ class ArrayImpl::ReadPlan {
 
   Status run() {
     split_sources();
+    expect_versions();
     LSIO_RETURN_IF_ERROR(read_direct());
     return read_items();
+  }
+
+  // The shards this plan read indexes of (to drop from the cache when one changed under it).
+  std::vector<std::string> shard_keys() const {
+    std::vector<std::string> keys;
+    for (const auto& [k, e] : indexes_) keys.push_back(k);
+    return keys;
   }
 
  private:
@@ -127,7 +135,7 @@ class ArrayImpl::ReadPlan {
     std::vector<std::string> unique = keys;
     std::sort(unique.begin(), unique.end());
     unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
-    LSIO_RETURN_IF_ERROR(a_.load_indexes(unique, options_));
+    LSIO_ASSIGN_OR_RETURN(indexes_, a_.shard_indexes(unique, options_));
 
     const std::vector<uint64_t> grid = spec.inner_grid();
     size_t next_key = 0;
@@ -136,9 +144,9 @@ class ArrayImpl::ReadPlan {
       for_each_combination(dims[b], [&](std::span<const DimPart* const> shard) {
         const std::string& key = keys[next_key++];
         if (!failed.ok()) return;
-        auto index = a_.cached_index(key);
-        if (!index) return void(failed = index.error());
-        if (!*index) return fill_job(b, shard);  // missing shard
+        const ShardIndexCache::Entry& found = indexes_.at(key);
+        const auto* index = &found.index;
+        if (!found.index) return fill_job(b, shard);  // missing shard
         std::vector<std::vector<DimPart>> inner;
         for (size_t d = 0; d < grid.size(); ++d) inner.push_back(split_part(*shard[d], spec.inner_shape[d]));
         for_each_combination(inner, [&](std::span<const DimPart* const> combo) {
@@ -333,9 +341,21 @@ class ArrayImpl::ReadPlan {
     return {};
   }
 
+  // Inner chunks are read from the shard version their index came from: a
+  // shard replaced since fails them with kAborted instead of mixing versions.
+  void expect_versions() {
+    if (indexes_.empty()) return;
+    for (uint32_t f = 0; f < batch_.paths().size(); ++f)
+      if (auto it = indexes_.find(batch_.paths()[f]); it != indexes_.end()) batch_.expect_version(f, it->second.version);
+    const ReadBatch& direct = direct_.ranges();
+    for (uint32_t f = 0; f < direct.paths().size(); ++f)
+      if (auto it = indexes_.find(direct.paths()[f]); it != indexes_.end()) direct_.expect_version(f, it->second.version);
+  }
+
   ArrayImpl& a_;
   std::span<const Block> blocks_;
   const ReadOptions& options_;
+  ArrayImpl::ShardIndexes indexes_;
   const codec::CodecChain* chain_;
   std::vector<uint64_t> chunk_shape_;
   std::vector<Job> jobs_;
@@ -409,9 +429,21 @@ Status ArrayImpl::read_crops(std::span<const int64_t> starts, std::span<const ui
 }
 
 Status ArrayImpl::read_blocks(std::span<const Block> blocks, const ReadOptions& options) {
-  ReadPlan plan(*this, blocks, options);
-  LSIO_RETURN_IF_ERROR(plan.build());
-  return plan.run();
+  // A shard rewritten by another writer between its index read and its inner
+  // chunk reads fails those with kAborted: drop the indexes and plan again
+  // (the output is rewritten whole), so the reader sees the old or the new shard.
+  constexpr int kAttempts = 4;
+  for (int attempt = 1;; ++attempt) {
+    ReadPlan plan(*this, blocks, options);
+    LSIO_RETURN_IF_ERROR(plan.build());
+    Status s = plan.run();
+    if (s.code() != StatusCode::kAborted) return s;
+    for (const std::string& key : plan.shard_keys()) index_cache_.erase(key);
+    if (attempt == kAttempts) {
+      return s.with_context("read " + path_ + ": shards kept changing while being read (" +
+                            std::to_string(kAttempts) + " attempts)");
+    }
+  }
 }
 
 }  // namespace lsio::zarr
