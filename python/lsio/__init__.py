@@ -22,13 +22,25 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union, overload
 
 from . import _lsio
-from ._lsio import Buffer, ChangedError, DataLossError, LsioError, OutOfRangeError, PendingRead, Store
+from ._lsio import (
+    Buffer,
+    CancelledError,
+    CancelToken,
+    ChangedError,
+    DataLossError,
+    LsioError,
+    OutOfRangeError,
+    PendingRead,
+    Store,
+)
 
 if TYPE_CHECKING:
     from ._lsio import Engine, Ints, OnError, OptionalInts, Paths, WritableBuffer
 
 __all__ = [
     "Buffer",
+    "CancelToken",
+    "CancelledError",
     "ChangedError",
     "DataLossError",
     "LsioError",

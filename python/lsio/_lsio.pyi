@@ -31,6 +31,17 @@ class OutOfRangeError(LsioError):
 class DataLossError(LsioError):
     """Corrupt or truncated data."""
 
+class CancelledError(LsioError):
+    """The call was cancelled (an lsio.CancelToken, a closed store)."""
+
+class CancelToken:
+    """Cancels the calls it is passed to (cancel=token), from any thread."""
+
+    def __init__(self) -> None: ...
+    def cancel(self, reason: str = "cancelled by CancelToken.cancel()") -> None: ...
+    @property
+    def cancelled(self) -> bool: ...
+
 class ChangedError(LsioError):
     """A file or object was replaced or modified by another writer while it was read."""
 
@@ -239,17 +250,34 @@ class ZarrArray:
         channel_dim: int = 0,
         scale: Sequence[float] = (1.0,),
         offset: Sequence[float] = (0.0,),
+        *,
+        timeout: Optional[float] = None,
+        cancel: Optional[CancelToken] = None,
     ) -> None:
         """Reads crops (flat int64 starts, one per dimension per crop; parts outside the array read as the fill
         value) into a C-contiguous buffer, crop after crop, in one batch. out_dtype 'float32'/'float64' converts
         while placing: out = x * scale[c] + offset[c], c the index along channel_dim. GIL released."""
-    def read(self, selection: Sequence[ZarrDimSelection], out: WritableBuffer) -> None:
+    def read(
+        self,
+        selection: Sequence[ZarrDimSelection],
+        out: WritableBuffer,
+        *,
+        timeout: Optional[float] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> None:
         """Reads a selection into a writable C-contiguous buffer of exactly its size (C order, native endian).
 
         The GIL is released while reading. ValueError for a selection outside the array or a buffer of the
         wrong size; lsio.DataLossError for corrupt chunks; both name the key.
         """
-    def write(self, selection: Sequence[ZarrDimSelection], src: ReadableBuffer) -> None:
+    def write(
+        self,
+        selection: Sequence[ZarrDimSelection],
+        src: ReadableBuffer,
+        *,
+        timeout: Optional[float] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> None:
         """Writes a C-contiguous buffer holding the selection's elements (C order, native endian); GIL released."""
 
 class ZarrGroupInfo(TypedDict):

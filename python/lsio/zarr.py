@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _lsio, default_store
-from ._lsio import Store
+from ._lsio import CancelToken, Store
 
 __all__ = [
     "Array",
@@ -599,13 +599,19 @@ class Array:
         return out if dtype is None else out.astype(dtype, copy=False)
 
     # -- reads --
-    def _read(self, sel: _Selection, out: Optional[npt.NDArray[Any]] = None) -> npt.NDArray[Any]:
+    def _read(
+        self,
+        sel: _Selection,
+        out: Optional[npt.NDArray[Any]] = None,
+        timeout: Optional[float] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> npt.NDArray[Any]:
         if out is None:
             buf = np.empty(sel.full_shape, dtype=self._dtype)
-            self._core.read(sel.items, buf)
+            self._core.read(sel.items, buf, timeout=timeout, cancel=cancel)
             res = buf.reshape(sel.reshaped)
             return res if sel.move is None else np.ascontiguousarray(np.moveaxis(res, *sel.move))
-        self._core.read(sel.items, out)
+        self._core.read(sel.items, out, timeout=timeout, cancel=cancel)
         return out
 
     def __getitem__(self, key: Any) -> npt.NDArray[Any]:
@@ -621,15 +627,24 @@ class Array:
     def get_basic_selection(self, selection: Any = Ellipsis) -> npt.NDArray[Any]:
         return self[selection]
 
-    def read(self, selection: Any = Ellipsis, *, out: Optional[npt.NDArray[Any]] = None) -> npt.NDArray[Any]:
+    def read(
+        self,
+        selection: Any = Ellipsis,
+        *,
+        out: Optional[npt.NDArray[Any]] = None,
+        timeout: Optional[float] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> npt.NDArray[Any]:
         """Reads an orthogonal selection (as ``oindex``), into ``out`` when given, and returns it.
 
         ``out`` must be a writable C-contiguous numpy array of exactly the selection's shape (integers drop
-        their dimension) and of dtype ``self.dtype``; ValueError otherwise. Nothing is allocated.
+        their dimension) and of dtype ``self.dtype``; ValueError otherwise. Nothing is allocated. ``timeout``
+        (seconds) raises TimeoutError, ``cancel`` (an lsio.CancelToken) lsio.CancelledError, and Ctrl-C
+        KeyboardInterrupt, each after the reads in flight drained.
         """
         sel = _select(selection, self._shape, orthogonal=True)
         if out is None:
-            return self._read(sel)
+            return self._read(sel, timeout=timeout, cancel=cancel)
         if not isinstance(out, np.ndarray):
             raise ValueError(f"out must be a numpy array, not {type(out).__name__}")
         if out.dtype != self._dtype:
@@ -640,7 +655,25 @@ class Array:
             raise ValueError("out must be C-contiguous")
         if not out.flags.writeable:
             raise ValueError("out must be writable")
-        return self._read(sel, out)
+        return self._read(sel, out, timeout, cancel)
+
+    async def read_async(self, selection: Any = Ellipsis, *, out: Optional[npt.NDArray[Any]] = None) -> npt.NDArray[Any]:
+        """``await array.read_async(selection)``: :meth:`read` without blocking the event loop.
+
+        The read runs on a helper thread and the store's workers; cancelling the awaiting task cancels the read
+        (the reads in flight drain before the helper thread ends).
+        """
+        import asyncio
+
+        token = CancelToken()
+        task = asyncio.get_running_loop().run_in_executor(
+            None, lambda: self.read(selection, out=out, cancel=token)
+        )
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            token.cancel("read_async cancelled")
+            raise
 
     def read_crops(
         self,
@@ -652,6 +685,8 @@ class Array:
         channel_dim: int = 0,
         scale: Union[float, Sequence[float]] = 1.0,
         offset: Union[float, Sequence[float]] = 0.0,
+        timeout: Optional[float] = None,
+        cancel: Optional[CancelToken] = None,
     ) -> npt.NDArray[Any]:
         """Reads many boxes of the same ``shape`` in one batch and returns them stacked: (len(starts), *shape).
 
@@ -659,7 +694,8 @@ class Array:
         starts, past the end): those elements read as the fill value. With ``dtype`` float32 or float64 each element
         becomes ``x * scale[c] + offset[c]`` as its chunk is placed (no second pass), ``c`` being its index along
         ``channel_dim`` of the box; scale and offset are one number or one per index along that dimension. ``out``
-        (C-contiguous, writable, the right shape and dtype) is filled instead of a new array.
+        (C-contiguous, writable, the right shape and dtype) is filled instead of a new array. ``timeout`` and
+        ``cancel`` as in :meth:`read`.
         """
         st = np.ascontiguousarray(np.asarray(starts, dtype=np.int64))
         if st.ndim != 2 or st.shape[1] != self.ndim:
@@ -683,9 +719,10 @@ class Array:
                              f"not {out.dtype} {out.shape}")
         if convert:
             self._core.read_crops(st.reshape(-1), box, out, out_dtype.name, channel_dim,
-                                  [float(v) for v in np.atleast_1d(scale)], [float(v) for v in np.atleast_1d(offset)])
+                                  [float(v) for v in np.atleast_1d(scale)], [float(v) for v in np.atleast_1d(offset)],
+                                  timeout=timeout, cancel=cancel)
         else:
-            self._core.read_crops(st.reshape(-1), box, out)
+            self._core.read_crops(st.reshape(-1), box, out, timeout=timeout, cancel=cancel)
         return out
 
     # -- writes --

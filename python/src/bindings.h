@@ -74,7 +74,9 @@ struct BatchWaitable final : Waitable {
 // interruptibly. Its work must finish promptly once cancelled.
 class BackgroundCall final : public Waitable {
  public:
-  BackgroundCall(std::function<Status(const ReadOptions&)> work, std::string what);
+  BackgroundCall(std::function<Status(const ReadOptions&)> work, std::string what,
+                 std::shared_ptr<CancelSource> token = nullptr);
+  ~BackgroundCall();
   bool wait_for(std::chrono::nanoseconds d) const override;
   void wait() const override;
   void cancel(const Status& why) const override;
@@ -87,8 +89,16 @@ class BackgroundCall final : public Waitable {
   struct State;
   std::shared_ptr<State> state_;
   std::shared_ptr<CancelSource> cancel_;
+  std::shared_ptr<CancelSource> token_;
+  uint64_t token_subscription_ = 0;
   std::string what_;
 };
+
+// lsio.CancelToken: a CancelSource Python code can hold and cancel (e.g. a loader
+// stopping its prefetch thread's read_crops).
+void init_wait(nb::module_& m);
+// The CancelSource of a CancelToken object, or null for None (TypeError otherwise).
+std::shared_ptr<CancelSource> cancel_source_of(nb::handle token);
 
 // Waits for `work` with the GIL released; Ctrl-C (in the main thread) cancels
 // it, waits for the drain and raises KeyboardInterrupt; a timeout (seconds,
@@ -98,8 +108,9 @@ class BackgroundCall final : public Waitable {
 std::optional<std::chrono::steady_clock::time_point> deadline_of(std::optional<double> timeout);
 void wait_interruptible(const Waitable& work, std::optional<double> timeout, std::string_view what);
 // run `work` as a BackgroundCall and wait_interruptible for it; its Status.
+// `token` (may be null) cancels it too, from any thread.
 Status run_interruptible(std::function<Status(const ReadOptions&)> work, std::optional<double> timeout,
-                         std::string_view what);
+                         std::string_view what, std::shared_ptr<CancelSource> token = nullptr);
 
 // args.cc: argument conversion (done with the GIL held, before the I/O starts).
 enum class OnError : uint8_t { kRaise, kReturn };

@@ -12,6 +12,7 @@ PyObject* lsio_error = nullptr;
 PyObject* out_of_range_error = nullptr;
 PyObject* data_loss_error = nullptr;
 PyObject* changed_error = nullptr;
+PyObject* cancelled_error = nullptr;
 
 PyObject* new_error_type(nb::module_& m, const char* name, const char* doc, PyObject* base) {
   const std::string qualified = std::string("lsio.") + name;
@@ -35,6 +36,7 @@ ErrorType error_type(StatusCode code) {
     case StatusCode::kOutOfRange: return {out_of_range_error, true};
     case StatusCode::kDataLoss: return {data_loss_error, true};
     case StatusCode::kAborted: return {changed_error, true};
+    case StatusCode::kCancelled: return {cancelled_error, true};
     case StatusCode::kDeadlineExceeded: return {PyExc_TimeoutError, true};
     case StatusCode::kResourceExhausted: return {PyExc_MemoryError, false};
     case StatusCode::kFailedPrecondition: return {PyExc_RuntimeError, false};
@@ -51,6 +53,8 @@ void init_errors(nb::module_& m) {
   out_of_range_error = new_error_type(m, "OutOfRangeError", "A byte range reaches past the end of its file.",
                                       lsio_error);
   data_loss_error = new_error_type(m, "DataLossError", "Corrupt or truncated data.", lsio_error);
+  cancelled_error = new_error_type(m, "CancelledError", "The call was cancelled (lsio.CancelToken, a closed store).",
+                                   lsio_error);
   changed_error = new_error_type(m, "ChangedError",
                                  "A file or object was replaced or modified by another writer while it was read.",
                                  lsio_error);

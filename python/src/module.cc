@@ -6,6 +6,7 @@ NB_MODULE(_lsio, m) {
   m.doc() = "Compiled core of lsio: batched byte-range reads with io_uring. Use the lsio package.";
   py::init_errors(m);
   py::init_buffer(m);
+  py::init_wait(m);
   py::init_store(m);
   py::init_zarr(m);
 }

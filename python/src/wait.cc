@@ -4,6 +4,7 @@
 // cancels the work and waits for the drain (no read is left in the kernel
 // when the call returns, so no caller buffer is written afterwards).
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/shared_ptr.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -82,8 +83,15 @@ struct BackgroundCall::State {
   std::vector<std::function<void()>> on_done;
 };
 
-BackgroundCall::BackgroundCall(std::function<Status(const ReadOptions&)> work, std::string what)
-    : state_(std::make_shared<State>()), cancel_(CancelSource::create()), what_(std::move(what)) {
+BackgroundCall::BackgroundCall(std::function<Status(const ReadOptions&)> work, std::string what,
+                               std::shared_ptr<CancelSource> token)
+    : state_(std::make_shared<State>()), cancel_(CancelSource::create()), token_(std::move(token)), what_(std::move(what)) {
+  if (token_) {
+    std::weak_ptr<CancelSource> mine = cancel_;
+    token_subscription_ = token_->subscribe([mine](const Status& why) {
+      if (auto c = mine.lock()) c->cancel(why);
+    });
+  }
   ReadOptions options;
   options.cancel = cancel_;
   std::thread([state = state_, work = std::move(work), options]() {
@@ -105,6 +113,10 @@ BackgroundCall::BackgroundCall(std::function<Status(const ReadOptions&)> work, s
     state->cv.notify_all();
     for (auto& fn : callbacks) fn();
   }).detach();
+}
+
+BackgroundCall::~BackgroundCall() {
+  if (token_) token_->unsubscribe(token_subscription_);
 }
 
 bool BackgroundCall::wait_for(std::chrono::nanoseconds d) const {
@@ -143,10 +155,39 @@ void BackgroundCall::on_done(std::function<void()> fn) const {
 }
 
 Status run_interruptible(std::function<Status(const ReadOptions&)> work, std::optional<double> timeout,
-                         std::string_view what) {
-  BackgroundCall call(std::move(work), std::string(what));
+                         std::string_view what, std::shared_ptr<CancelSource> token) {
+  BackgroundCall call(std::move(work), std::string(what), std::move(token));
   wait_interruptible(call, timeout, what);
   return call.status();
+}
+
+// ---- CancelToken -------------------------------------------------------------------
+
+namespace {
+struct PyCancelToken {
+  std::shared_ptr<CancelSource> source = CancelSource::create();
+};
+}  // namespace
+
+std::shared_ptr<CancelSource> cancel_source_of(nb::handle token) {
+  if (token.is_none()) return nullptr;
+  if (!nb::isinstance<PyCancelToken>(token)) throw nb::type_error("cancel must be an lsio.CancelToken or None");
+  return nb::cast<PyCancelToken&>(token).source;
+}
+
+void init_wait(nb::module_& m) {
+  using namespace nb::literals;
+  nb::class_<PyCancelToken>(m, "CancelToken",
+                            "Cancels the calls it is passed to (cancel=token), from any thread: reads stop, the\n"
+                            "reads in the kernel drain, and the calls raise lsio.CancelledError.")
+      .def(nb::init<>())
+      .def(
+          "cancel",
+          [](PyCancelToken& t, const std::string& reason) {
+            t.source->cancel(Status(StatusCode::kCancelled, reason));
+          },
+          "reason"_a = "cancelled by CancelToken.cancel()")
+      .def_prop_ro("cancelled", [](const PyCancelToken& t) { return t.source->cancelled(); });
 }
 
 }  // namespace lsio::python

@@ -84,23 +84,24 @@ Selection to_selection(nb::handle items) {
 
 // ---- ZarrArray ---------------------------------------------------------------------------------------------------
 
-void read(const zarr::Array& self, nb::handle selection, nb::handle out) {
+// Zarr calls run on a background thread so that this one can wait interruptibly (Ctrl-C, timeout, token): the
+// buffers stay valid since the wait includes the drain.
+void read(const zarr::Array& self, nb::handle selection, nb::handle out, std::optional<double> timeout,
+          nb::handle cancel) {
   const Selection sel = to_selection(selection);
   const BufferView view(out, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS);
   const std::span<const std::byte> bytes = view.bytes();
   const std::span<std::byte> dest(const_cast<std::byte*>(bytes.data()), bytes.size());
-  Status status;
-  {
-    nb::gil_scoped_release release;
-    status = self.read(sel, dest);
-  }
+  deadline_of(timeout);
+  const Status status = run_interruptible([&](const ReadOptions& o) { return self.read(sel, dest, o); }, timeout,
+                                          "read " + self.path(), cancel_source_of(cancel));
   if (!status.ok()) raise_status(status);
 }
 
 // starts: 1-d int64 (crops x ndim, flattened); out_dtype "" writes the array's dtype unconverted.
 void read_crops(const zarr::Array& self, nb::handle starts, const std::vector<uint64_t>& shape, nb::handle out,
                 const std::string& out_dtype, size_t channel_dim, const std::vector<double>& scale,
-                const std::vector<double>& offset) {
+                const std::vector<double>& offset, std::optional<double> timeout, nb::handle cancel) {
   const IntColumn column(starts, "starts", /*allow_none=*/false);
   const std::span<const int64_t> begin(column.data(), column.size());
   std::optional<zarr::Conversion> conversion;
@@ -111,22 +112,20 @@ void read_crops(const zarr::Array& self, nb::handle starts, const std::vector<ui
   const BufferView view(out, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS);
   const std::span<const std::byte> bytes = view.bytes();
   const std::span<std::byte> dest(const_cast<std::byte*>(bytes.data()), bytes.size());
-  Status status;
-  {
-    nb::gil_scoped_release release;
-    status = self.read_crops(begin, shape, dest, conversion ? &*conversion : nullptr);
-  }
+  deadline_of(timeout);
+  const zarr::Conversion* conv = conversion ? &*conversion : nullptr;
+  const Status status =
+      run_interruptible([&](const ReadOptions& o) { return self.read_crops(begin, shape, dest, conv, o); }, timeout,
+                        "read_crops " + self.path(), cancel_source_of(cancel));
   if (!status.ok()) raise_status(status);
 }
 
-void write(zarr::Array& self, nb::handle selection, nb::handle src) {
+void write(zarr::Array& self, nb::handle selection, nb::handle src, std::optional<double> timeout, nb::handle cancel) {
   const Selection sel = to_selection(selection);
   const BufferView view(src, PyBUF_C_CONTIGUOUS);
-  Status status;
-  {
-    nb::gil_scoped_release release;
-    status = self.write(sel, view.bytes());
-  }
+  deadline_of(timeout);
+  const Status status = run_interruptible([&](const ReadOptions& o) { return self.write(sel, view.bytes(), o); },
+                                          timeout, "write " + self.path(), cancel_source_of(cancel));
   if (!status.ok()) raise_status(status);
 }
 
@@ -206,16 +205,17 @@ void init_zarr(nb::module_& m) {
           "metadata_json", [](const Array& a) { return a.metadata_json(); },
           "zarr.json (v3) or .zarray with the .zattrs attributes under \"attributes\" (v2).")
       .def_prop_ro("dimension_names", &dimension_names)
-      .def("read", &read, "selection"_a, "out"_a,
+      .def("read", &read, "selection"_a, "out"_a, nb::kw_only(), "timeout"_a = nb::none(), "cancel"_a = nb::none(),
            "Reads a selection (one (start, stop, step) tuple or index sequence per dimension) into a writable\n"
            "C-contiguous buffer of exactly the selection's size (C order, native endian). GIL released.")
       .def("read_crops", &read_crops, "starts"_a, "shape"_a, "out"_a, "out_dtype"_a = "", "channel_dim"_a = 0,
-           "scale"_a = std::vector<double>{1.0}, "offset"_a = std::vector<double>{0.0},
+           "scale"_a = std::vector<double>{1.0}, "offset"_a = std::vector<double>{0.0}, nb::kw_only(),
+           "timeout"_a = nb::none(), "cancel"_a = nb::none(),
            "Reads crops (starts: flat int64, one start per dimension per crop; may lie partly outside the array,\n"
            "which reads as the fill value) of `shape` into a C-contiguous buffer, crop after crop, in one batch.\n"
            "out_dtype 'float32'/'float64' converts as each chunk is placed: out = x * scale[c] + offset[c], c the\n"
            "index along channel_dim of the crop. GIL released.")
-      .def("write", &write, "selection"_a, "src"_a,
+      .def("write", &write, "selection"_a, "src"_a, nb::kw_only(), "timeout"_a = nb::none(), "cancel"_a = nb::none(),
            "Writes a C-contiguous buffer holding the selection's elements (C order, native endian). GIL released.");
   m.def("zarr_open", &open_array, "store"_a, "path"_a, "Opens the Zarr array at path (zarr.json, else .zarray).");
   m.def("zarr_create", &create_array, "store"_a, "path"_a, "metadata_json"_a, "attributes_json"_a = "",

@@ -19,6 +19,25 @@ constexpr unsigned kStatMask = STATX_SIZE | STATX_TYPE | STATX_INO | STATX_MTIME
 
 bool is_into(const RunState& run) { return run.batch->kind == detail::SinkKind::kInto; }
 
+// Bytes `range` covers in a file of `size` bytes (0 when it lies past the end: the planner reports that).
+uint64_t resolved_length(ByteRange range, uint64_t size) {
+  if (!range.check().ok()) return 0;
+  const ByteRange::Absolute a = range.resolve(size);
+  return a.begin >= std::min<uint64_t>(a.end, size) ? 0 : std::min<uint64_t>(a.end, size) - a.begin;
+}
+
+Status too_large(const std::string& path, std::string_view what, uint64_t bytes, uint64_t cap) {
+  return Status(StatusCode::kResourceExhausted,
+                "read " + path + " " + std::string(what) + ": refused, " + std::to_string(bytes) + " bytes is larger than the " +
+                    std::to_string(cap) + " bytes one request may allocate (ReadOptions::max_request_bytes, max_request_bytes= in "
+                    "Python; default half the physical memory); read it in parts, or into your own buffer with "
+                    "read_into");
+}
+
+Status too_large(const std::string& path, ByteRange range, uint64_t bytes, uint64_t cap) {
+  return too_large(path, range.to_string(), bytes, cap);
+}
+
 }  // namespace
 
 Worker::Worker(std::unique_ptr<Backend> backend, const BackendOptions& options, BufferPool& pool,
@@ -196,7 +215,16 @@ void Worker::plan_reads(uint32_t slot) {
     requests.reserve(f.job.count);
     const uint32_t* order = f.run->order.data() + f.job.first;
     const ReadBatch& batch = f.run->requests();
-    for (uint32_t k = 0; k < f.job.count; ++k) requests.push_back({order[k], batch.range(order[k])});
+    const uint64_t cap = is_into(*f.run) ? UINT64_MAX : f.run->batch->max_request_bytes;
+    for (uint32_t k = 0; k < f.job.count; ++k) {
+      const ByteRange range = batch.range(order[k]);
+      // Refused alone, before planning: merged with its neighbours it would fail them too.
+      if (const uint64_t n = resolved_length(range, f.stx.stx_size); n > cap) {
+        deliver(f, order[k], error(too_large(*f.path, range, n, cap)));
+        continue;
+      }
+      requests.push_back({order[k], range});
+    }
     plan::PlanOptions po;
     po.coalesce_gap = f.run->options().coalesce_gap;
     // A merged read never grows past what one request may allocate.
@@ -337,13 +365,11 @@ bool Worker::allocate_read(FileState& f, const plan::Read& read, ReadState& rs) 
       return true;
     }
   } else if (read.length > f.run->batch->max_request_bytes) {
+    // Overlapping requests, each under the cap, merged past it.
     fail_read(f, read,
-              Status(StatusCode::kResourceExhausted,
-                     "read " + *f.path + " [offset " + std::to_string(read.offset) + ", length " +
-                         std::to_string(read.length) + "]: refused, larger than the " +
-                         std::to_string(f.run->batch->max_request_bytes) +
-                         " bytes one request may allocate (ReadOptions::max_request_bytes); read it in parts, or "
-                         "into your own buffer with read_into"));
+              too_large(*f.path,
+                        "[offset " + std::to_string(read.offset) + ", length " + std::to_string(read.length) + "]",
+                        read.length, f.run->batch->max_request_bytes));
     return false;
   }
   try {

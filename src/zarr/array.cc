@@ -36,6 +36,13 @@ bool covers_chunk(std::span<const DimPart* const> parts, std::span<const uint64_
   return true;
 }
 
+// The cancel reason when the call was cancelled (between chunk writes: each
+// chunk or shard is written whole and atomically, or not at all).
+Status cancelled(const ReadOptions& options, const std::string& what) {
+  if (!options.cancel || !options.cancel->cancelled()) return {};
+  return options.cancel->reason().with_context(what + ": stopped between chunks (each written chunk is complete)");
+}
+
 }  // namespace
 
 struct ArrayImpl::ChunkTask {
@@ -255,6 +262,7 @@ Status ArrayImpl::write_unsharded(const Selection& sel, std::span<const std::byt
   }
   std::vector<std::string> to_remove;
   for (size_t i = 0; i < tasks.size(); ++i) {
+    LSIO_RETURN_IF_ERROR(cancelled(options, "write " + path_));
     const std::string key = chunk_key(tasks[i].coords);
     LSIO_ASSIGN_OR_RETURN(auto buf, decode_or_fill(*chain_, old[i], meta_.fill_value, key));
     gather_chunk(buf.data(), meta_.chunk_shape, tasks[i].parts, src.data(), src_shape, itemsize());
@@ -277,6 +285,7 @@ Status ArrayImpl::write_sharded(const Selection& sel, std::span<const std::byte>
   const std::vector<uint64_t> grid = spec.inner_grid();
   const codec::CodecChain& inner = *spec.inner;
   for (const ChunkTask& shard : shards) {
+    LSIO_RETURN_IF_ERROR(cancelled(options, "write " + path_));
     const std::string key = chunk_key(shard.coords);
     // The old shard, when this write does not replace it whole.
     std::optional<Bytes> old;

@@ -2,6 +2,8 @@
 // ReadOptions contract (every store read a call makes gets the caller's options).
 #include <gtest/gtest.h>
 
+#include "core/batch_state.h"
+
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -187,23 +189,37 @@ class OptionsCheckingStore : public Store {
   }
 
   std::string engine_description() const override { return inner_->engine_description(); }
-  std::vector<Result<Bytes>> read(const ReadBatch& batch, const ReadOptions& options) override {
-    check("read", batch, options);
-    return inner_->read(batch, options);
-  }
-  std::vector<Status> read_into(const ReadIntoBatch& batch, const ReadOptions& options) override {
-    check("read_into", batch.ranges(), options);
-    return inner_->read_into(batch, options);
-  }
-  Status for_each(const ReadBatch& batch, const ChunkCallback& callback, const ReadOptions& options) override {
-    check("for_each", batch, options);
-    return inner_->for_each(batch, callback, options);
-  }
-  std::vector<Result<uint64_t>> sizes(std::span<const std::string> paths) override { return inner_->sizes(paths); }
+  std::vector<Result<ObjectInfo>> stat(std::span<const std::string> paths) override { return inner_->stat(paths); }
   std::vector<Status> write(std::span<const WriteRequest> requests) override { return inner_->write(requests); }
   std::vector<Status> remove(std::span<const std::string> paths) override { return inner_->remove(paths); }
   Status put(std::string_view path, std::span<const std::byte> data, const PutOptions& options) override {
     return inner_->put(path, data, options);
+  }
+
+ protected:
+  // Checks the options, then serves the batch through the inner store's blocking calls.
+  void start(std::shared_ptr<detail::BatchState> state) override {
+    const ReadOptions& options = state->options;
+    switch (state->kind) {
+      case detail::SinkKind::kCollect: {
+        check("read", *state->batch, options);
+        auto results = inner_->read(*state->batch, options);
+        for (size_t i = 0; i < results.size(); ++i) state->deliver(i, std::move(results[i]));
+        break;
+      }
+      case detail::SinkKind::kInto: {
+        check("read_into", *state->batch, options);
+        auto statuses = inner_->read_into(*state->into, options);
+        for (size_t i = 0; i < statuses.size(); ++i)
+          state->deliver(i, statuses[i].ok() ? Result<Bytes>(Bytes()) : error(statuses[i]));
+        break;
+      }
+      case detail::SinkKind::kCallback:
+        check("for_each", *state->batch, options);
+        inner_->for_each(*state->batch, [&](size_t i, Result<Bytes> r) { state->deliver(i, std::move(r)); }, options);
+        break;
+    }
+    state->finish();
   }
 
  private:

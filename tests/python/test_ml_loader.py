@@ -99,7 +99,7 @@ def test_error_in_prefetch_reaches_consumer(tmp_path: Path) -> None:
     prepared = loader.sources["sat"]
     calls = []
 
-    def failing(starts: np.ndarray, out: np.ndarray) -> None:
+    def failing(starts: np.ndarray, out: np.ndarray, cancel: object = None) -> None:
         calls.append(1)
         if len(calls) == 3:
             raise OSError("disk on fire")

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 import lsio.zarr
+from lsio._lsio import CancelToken
 
 from .align import FloatArray, Source, as_coordinate_query, as_source, nearest_index
 from .sampler import StartSampler, batch_count, epoch_rng, shard_batches
@@ -136,13 +137,13 @@ class _Prepared:
             raise ValueError(f"source {name!r}: dtype must be float32 or float64 to convert or normalize, "
                              f"not {self.dtype} (the array's is {native})")
 
-    def read(self, starts: npt.NDArray[np.int64], out: npt.NDArray[Any]) -> None:
+    def read(self, starts: npt.NDArray[np.int64], out: npt.NDArray[Any], cancel: Optional[CancelToken] = None) -> None:
         arr = self.source.array
         if self.convert:
             arr.read_crops(starts, self.box, out=out, dtype=self.dtype, channel_dim=self.channel_dim,
-                           scale=self.scale, offset=self.offset)
+                           scale=self.scale, offset=self.offset, cancel=cancel)
         else:
-            arr.read_crops(starts, self.box, out=out)
+            arr.read_crops(starts, self.box, out=out, cancel=cancel)
 
 
 def _per_source(value: Any, names: Sequence[str], what: str) -> dict[str, Any]:
@@ -409,8 +410,8 @@ class RandomCrops:
 
         return bool(torch.cuda.is_available())
 
-    def read_batch(self, plan: _Plan, b: int) -> Batch:
-        """Batch ``b`` of an epoch plan."""
+    def read_batch(self, plan: _Plan, b: int, cancel: Optional[CancelToken] = None) -> Batch:
+        """Batch ``b`` of an epoch plan. ``cancel`` stops its reads (lsio.CancelledError)."""
         lo = b * self.batch_size
         hi = min(lo + self.batch_size, plan.samples)
         batch: Batch = {}
@@ -421,7 +422,7 @@ class RandomCrops:
             for name, p in self.sources.items():
                 st = np.ascontiguousarray(plan.starts[name][lo:hi])
                 t = torch.empty((hi - lo, *p.box), dtype=_torch_dtype(p.dtype), pin_memory=pin)
-                p.read(st, t.numpy())
+                p.read(st, t.numpy(), cancel)
                 batch[name] = t
                 batch[f"{name}/start"] = torch.from_numpy(st)
             batch["index"] = torch.arange(lo, hi, dtype=torch.int64)
@@ -429,7 +430,7 @@ class RandomCrops:
         for name, p in self.sources.items():
             st = np.ascontiguousarray(plan.starts[name][lo:hi])
             out = self._recycler.empty((hi - lo, *p.box), np.dtype(p.dtype))
-            p.read(st, out)
+            p.read(st, out, cancel)
             batch[name] = out
             batch[f"{name}/start"] = st
         batch["index"] = np.arange(lo, hi, dtype=np.int64)
@@ -448,7 +449,10 @@ class RandomCrops:
             return
         q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=self.prefetch)
         stop = threading.Event()
-        thread = threading.Thread(target=self._produce, args=(plan, mine, q, stop), daemon=True,
+        # Cancels the prefetch thread's read when the consumer stops (Ctrl-C, break, an error): the thread
+        # then ends within one drain instead of finishing its batch.
+        token = CancelToken()
+        thread = threading.Thread(target=self._produce, args=(plan, mine, q, stop, token), daemon=True,
                                   name=f"lsio.ml prefetch (epoch {plan.epoch})")
         thread.start()
         try:
@@ -462,6 +466,7 @@ class RandomCrops:
                     return
         finally:
             stop.set()
+            token.cancel("the consumer stopped iterating")
             while thread.is_alive():
                 try:
                     while True:
@@ -470,7 +475,9 @@ class RandomCrops:
                     pass
                 thread.join(timeout=0.05)
 
-    def _produce(self, plan: _Plan, mine: range, q: queue.Queue[tuple[str, Any]], stop: threading.Event) -> None:
+    def _produce(
+        self, plan: _Plan, mine: range, q: queue.Queue[tuple[str, Any]], stop: threading.Event, token: CancelToken
+    ) -> None:
         def put(item: tuple[str, Any]) -> bool:
             while not stop.is_set():
                 try:
@@ -482,11 +489,12 @@ class RandomCrops:
 
         try:
             for b in mine:
-                if stop.is_set() or not put(("batch", self.read_batch(plan, b))):
+                if stop.is_set() or not put(("batch", self.read_batch(plan, b, token))):
                     return
             put(("done", None))
         except BaseException as e:  # noqa: BLE001 - handed to the consumer
-            put(("error", e))
+            if not stop.is_set():
+                put(("error", e))
 
 
 def _torch_dtype(dtype: np.dtype[Any]) -> Any:
