@@ -246,6 +246,8 @@ class Store {
   Status check_not_in_callback(std::string_view what) const;
 
  protected:
+  // True on the store's own worker threads (where only its callbacks call out).
+  virtual bool runs_on_current_thread() const { return false; }
   // Runs a prepared batch: every request must end in BatchState::deliver, or
   // in the batch's cancellation. Called with the re-entry check done.
   virtual void start(std::shared_ptr<detail::BatchState> state) = 0;

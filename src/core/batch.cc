@@ -86,11 +86,6 @@ namespace detail {
 namespace {
 thread_local const Store* callback_store = nullptr;
 
-struct CallbackScope {
-  explicit CallbackScope(const Store* s) : outer(callback_store) { callback_store = s; }
-  ~CallbackScope() { callback_store = outer; }
-  const Store* outer;
-};
 
 uint64_t physical_memory() {
   const long pages = ::sysconf(_SC_PHYS_PAGES);
@@ -100,6 +95,8 @@ uint64_t physical_memory() {
 }  // namespace
 
 const Store* store_in_callback() { return callback_store; }
+CallbackScope::CallbackScope(const Store* s) : outer(callback_store) { callback_store = s; }
+CallbackScope::~CallbackScope() { callback_store = outer; }
 
 // ---- BatchState ------------------------------------------------------------
 
@@ -113,26 +110,14 @@ BatchState::BatchState(SinkKind k, std::shared_ptr<const ReadBatch> b, ReadOptio
   if (kind == SinkKind::kInto) statuses.resize(n);
 }
 
-void BatchState::deliver(size_t index, Result<Bytes> r) {
-  __atomic_store_n(&delivered[index], uint8_t{1}, __ATOMIC_RELAXED);
-  switch (kind) {
-    case SinkKind::kCollect:
-      results[index] = std::move(r);
-      return;
-    case SinkKind::kInto:
-      statuses[index] = r ? Status() : r.error();
-      return;
-    case SinkKind::kCallback:
-      if (is_cancelled()) return;
-      try {
-        CallbackScope scope(store);
-        callback(index, std::move(r));
-      } catch (const std::exception& e) {
-        cancel(Status(StatusCode::kCancelled, std::string("for_each callback threw: ") + e.what()));
-      } catch (...) {
-        cancel(Status(StatusCode::kCancelled, "for_each callback threw a non-standard exception"));
-      }
-      return;
+void BatchState::call_back(size_t index, Result<Bytes>&& r) {
+  if (is_cancelled()) return;
+  try {
+    callback(index, std::move(r));
+  } catch (const std::exception& e) {
+    cancel(Status(StatusCode::kCancelled, std::string("for_each callback threw: ") + e.what()));
+  } catch (...) {
+    cancel(Status(StatusCode::kCancelled, "for_each callback threw a non-standard exception"));
   }
 }
 
@@ -242,7 +227,7 @@ void Batch::on_done(std::function<void()> fn) const {
 // ---- Store -----------------------------------------------------------------
 
 Status Store::check_not_in_callback(std::string_view what) const {
-  if (detail::store_in_callback() != this) return {};
+  if (detail::store_in_callback() != this && !runs_on_current_thread()) return {};
   return Status(StatusCode::kFailedPrecondition,
                 std::string(what) +
                     ": a store cannot be called from inside one of its own callbacks (it could deadlock); "

@@ -34,7 +34,17 @@ struct BatchState {
   // Hands request `index` its result: stores it (kCollect), copies nothing
   // (kInto: the engine wrote the span; `r` only carries the status) or calls
   // the callback (kCallback; skipped once cancelled; a throw cancels the batch).
-  void deliver(size_t index, Result<Bytes> r);
+  void deliver(size_t index, Result<Bytes>&& r) {
+    __atomic_store_n(&delivered[index], uint8_t{1}, __ATOMIC_RELAXED);
+    if (kind == SinkKind::kCollect) {
+      results[index] = std::move(r);
+    } else if (kind == SinkKind::kInto) {
+      if (!r) statuses[index] = std::move(r).error();
+    } else {
+      call_back(index, std::move(r));
+    }
+  }
+  void call_back(size_t index, Result<Bytes>&& r);
   void add_progress(uint64_t requests, uint64_t bytes) {
     requests_done.fetch_add(requests, std::memory_order_relaxed);
     bytes_read.fetch_add(bytes, std::memory_order_relaxed);
@@ -67,7 +77,14 @@ struct BatchState {
   uint64_t cancel_subscription = 0;
 };
 
-// The store whose callback the calling thread is running, if any.
+// The store whose callback the calling thread is running, if any (stores
+// that run callbacks on the caller's thread set it; FileStore knows its
+// worker threads instead).
 const Store* store_in_callback();
+struct CallbackScope {
+  explicit CallbackScope(const Store* s);
+  ~CallbackScope();
+  const Store* outer;
+};
 
 }  // namespace lsio::detail

@@ -208,7 +208,14 @@ void Executor::submit(std::shared_ptr<RunState> run) {
   if (batch.is_cancelled()) scheduler_->cancel(raw);
 }
 
+namespace {
+thread_local const Executor* current_executor = nullptr;
+}  // namespace
+
+const Executor* Executor::current() { return current_executor; }
+
 void Executor::worker_main(unsigned id, std::shared_ptr<std::promise<Status>> ready) {
+  current_executor = this;
   auto backend = make_backend();
   if (!backend) {
     ready->set_value(backend.error());

@@ -86,6 +86,8 @@ class Executor {
   Kind kind() const { return kind_; }
   std::string description() const { return description_; }
   unsigned workers() const { return static_cast<unsigned>(threads_.size()); }
+  // The executor whose worker is the calling thread, or null.
+  static const Executor* current();
   // Starts a batch; its BatchState is finished when every request is delivered or it is cancelled and drained.
   void submit(std::shared_ptr<RunState> run);
 

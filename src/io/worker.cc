@@ -75,12 +75,10 @@ Status Worker::run() {
     admit_files();
     issue_reads();
     if (idle()) {
-      flush_progress();
       slab_.reset();
       if (!scheduler_.wait_for_jobs()) return {};
       continue;
     }
-    flush_progress();
     Result<size_t> n = backend_->poll(completions, /*wait=*/true);
     if (!n) {
       abandon(n.error());
@@ -105,29 +103,11 @@ void Worker::abandon(const Status& why) {
     const uint32_t* order = f.run->order.data() + f.job.first;
     for (uint32_t k = 0; k < f.job.count; ++k)
       if (!__atomic_load_n(&f.run->batch->delivered[order[k]], __ATOMIC_RELAXED)) deliver(f, order[k], error(status));
-    flush_progress();
+    f.run->batch->add_progress(f.job.count, f.bytes_read);
     scheduler_.job_done(f.run);
   }
   static_cast<void>(backend_.release());
   replace_backend(make_posix_backend(options_));
-}
-
-// ---- progress -------------------------------------------------------------
-
-void Worker::count(RunState* run, uint64_t requests, uint64_t bytes) {
-  for (Progress& p : progress_) {
-    if (p.run == run) {
-      p.requests += requests;
-      p.bytes += bytes;
-      return;
-    }
-  }
-  progress_.push_back({run, requests, bytes});
-}
-
-void Worker::flush_progress() {
-  for (const Progress& p : progress_) p.run->batch->add_progress(p.requests, p.bytes);
-  progress_.clear();
 }
 
 // ---- files --------------------------------------------------------------
@@ -216,10 +196,11 @@ void Worker::plan_reads(uint32_t slot) {
     const uint32_t* order = f.run->order.data() + f.job.first;
     const ReadBatch& batch = f.run->requests();
     const uint64_t cap = is_into(*f.run) ? UINT64_MAX : f.run->batch->max_request_bytes;
+    const bool may_exceed = f.stx.stx_size > cap;  // no range of a smaller file can
     for (uint32_t k = 0; k < f.job.count; ++k) {
       const ByteRange range = batch.range(order[k]);
       // Refused alone, before planning: merged with its neighbours it would fail them too.
-      if (const uint64_t n = resolved_length(range, f.stx.stx_size); n > cap) {
+      if (const uint64_t n = may_exceed ? resolved_length(range, f.stx.stx_size) : 0; n > cap) {
         deliver(f, order[k], error(too_large(*f.path, range, n, cap)));
         continue;
       }
@@ -273,7 +254,8 @@ void Worker::finish_file_if_done(uint32_t slot) {
   if (f.run != nullptr) {
     // Every request of the job is delivered (or its batch cancelled): the
     // batch may finish and free its RunState from here on.
-    flush_progress();
+    // Progress is counted per job (one atomic add), not per request.
+    f.run->batch->add_progress(f.job.count, f.bytes_read);
     scheduler_.job_done(f.run);
     f.run = nullptr;
     f.path = nullptr;
@@ -486,7 +468,7 @@ void Worker::on_read_done(uint32_t r) {
 
 void Worker::deliver_targets(FileState& f, const plan::Read& read, const ReadState& rs) {
   const plan::Target* t = f.plan.targets.data() + read.first_target;
-  if (rs.error.ok()) count(f.run, 0, rs.expected);
+  if (rs.error.ok()) f.bytes_read += rs.expected;
   for (uint32_t k = 0; k < read.num_targets; ++k) {
     if (!rs.error.ok()) {
       deliver(f, t[k].index, error(rs.error));
@@ -516,8 +498,7 @@ Status Worker::check_into_length(const FileState& f, uint32_t index, uint64_t le
                                              std::to_string(f.stx.stx_size) + ")");
 }
 
-void Worker::deliver(FileState& f, uint32_t index, Result<Bytes> result) {
-  count(f.run, 1, 0);
+void Worker::deliver(FileState& f, uint32_t index, Result<Bytes>&& result) {
   f.run->batch->deliver(index, std::move(result));
 }
 

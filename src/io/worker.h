@@ -39,6 +39,7 @@ class Worker {
     size_t next_read = 0;
     unsigned reads_in_flight = 0;
     bool queued = false;  // its requests count in queued_requests_
+    uint64_t bytes_read = 0;  // added to the batch's progress when the job is done
   };
   struct ReadState {
     uint32_t file = 0;  // FileState slot
@@ -75,23 +76,13 @@ class Worker {
   void on_completion(const Completion& c);
   void on_part_done(uint32_t part_index, int64_t res);
   void on_read_done(uint32_t rs_index);
-  void deliver(FileState& f, uint32_t index, Result<Bytes> result);
+  void deliver(FileState& f, uint32_t index, Result<Bytes>&& result);
   Status check_into_length(const FileState& f, uint32_t index, uint64_t length) const;
   void deliver_targets(FileState& f, const plan::Read& read, const ReadState& rs);
   uint64_t alignment(const FileState& f) const;
   Bytes allocate(uint64_t size, uint64_t align);
   void unqueue(FileState& f);
   void abandon(const Status& why);
-  // Progress is counted per worker and added to the batches' atomics before
-  // the worker blocks or lets a batch finish (not one atomic per request).
-  void count(RunState* run, uint64_t requests, uint64_t bytes);
-  void flush_progress();
-  struct Progress {
-    RunState* run;
-    uint64_t requests;
-    uint64_t bytes;
-  };
-  std::vector<Progress> progress_;
 
   std::unique_ptr<Backend> backend_;
   BackendOptions options_;

@@ -45,6 +45,13 @@ Result<io::Executor*> FileStore::executor() const {
   return executor_.get();
 }
 
+bool FileStore::runs_on_current_thread() const {
+  const io::Executor* current = io::Executor::current();
+  if (current == nullptr) return false;
+  std::lock_guard lock(executor_mu_);
+  return current == executor_.get();
+}
+
 std::string FileStore::engine_description() const {
   auto ex = executor();
   if (!ex) return ex.error().to_string();

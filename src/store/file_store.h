@@ -30,6 +30,7 @@ class FileStore final : public Store {
 
  protected:
   void start(std::shared_ptr<detail::BatchState> state) override;
+  bool runs_on_current_thread() const override;
 
  private:
   // The path to open for `key`, or InvalidArgument for a key that escapes the root.

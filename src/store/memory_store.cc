@@ -46,6 +46,7 @@ Status MemoryStore::read_into_one(const ReadIntoBatch& batch, size_t i) const {
 }
 
 void MemoryStore::start(std::shared_ptr<detail::BatchState> state) {
+  detail::CallbackScope scope(this);  // callbacks run on this (the caller's) thread
   const ReadBatch& batch = *state->batch;
   for (size_t i = 0; i < batch.size() && !state->is_cancelled(); ++i) {
     if (state->kind == detail::SinkKind::kInto) {
