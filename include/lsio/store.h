@@ -187,11 +187,11 @@ class Batch {
 enum class EngineKind : uint8_t { kAuto, kUring, kPosix };
 
 struct StoreOptions {
-  EngineKind engine = EngineKind::kAuto;  // kAuto honours LSIO_ENGINE=auto|uring|posix
-  unsigned workers = 0;                   // 0: one per online CPU
-  unsigned queue_depth = 128;             // reads in flight per worker
-  uint64_t max_inflight_bytes = 2u << 20; // buffered-read bytes in flight per worker (x32 for O_DIRECT)
-  unsigned max_open_files = 0;            // per store; 0: derived from RLIMIT_NOFILE
+  EngineKind engine = EngineKind::kAuto;   // kAuto honours LSIO_ENGINE=auto|uring|posix
+  unsigned workers = 0;                    // 0: one per online CPU
+  unsigned queue_depth = 128;              // reads in flight per worker
+  uint64_t max_inflight_bytes = 2u << 20;  // buffered-read bytes in flight per worker (x32 for O_DIRECT)
+  unsigned max_open_files = 0;             // per store; 0: derived from RLIMIT_NOFILE
 };
 
 // Thread safety: a Store may be shared by threads. Many batches run at once

@@ -6,12 +6,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <cstdint>
-#include <deque>
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>

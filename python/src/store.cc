@@ -157,7 +157,7 @@ nb::object read_into(PyStore& self, nb::handle paths, nb::handle starts, nb::han
                   std::to_string(-offset) + " bytes, but outs[" + std::to_string(i) + "] holds " +
                   std::to_string(view.len) + " bytes");
     batch->add(converter.view(items[i], i), offset,
-              std::span<std::byte>(static_cast<std::byte*>(view.buf), static_cast<size_t>(view.len)));
+               std::span<std::byte>(static_cast<std::byte*>(view.buf), static_cast<size_t>(view.len)));
   }
   const ReadOptions options = read_options(0, direct);
   Batch running;
@@ -307,15 +307,18 @@ std::shared_ptr<Store> store_of(nb::handle obj) {
 
 void init_store(nb::module_& m) {
   nb::class_<PyStore>(m, "Store", "Batched reads and writes of byte ranges of many files (see lsio.open).")
-      .def_prop_ro("engine", [](const PyStore& s) { return s.store->engine_description(); },
-                   "The engine in use ('uring' or 'posix', with the reason when chosen automatically).")
-      .def_prop_ro("url", [](const PyStore& s) { return s.url; }, "The URL the store was opened with.")
+      .def_prop_ro(
+          "engine", [](const PyStore& s) { return s.store->engine_description(); },
+          "The engine in use ('uring' or 'posix', with the reason when chosen automatically).")
+      .def_prop_ro(
+          "url", [](const PyStore& s) { return s.url; }, "The URL the store was opened with.")
       .def("__repr__",
            [](const PyStore& s) {
              return nb::str("lsio.Store({!r}, engine={!r})").format(s.url, s.store->engine_description());
            })
-      .def_prop_ro("options", [](const PyStore& s) { return s.options.attr("copy")(); },
-                   "The keyword options the store was opened with (engine, workers, ...).")
+      .def_prop_ro(
+          "options", [](const PyStore& s) { return s.options.attr("copy")(); },
+          "The keyword options the store was opened with (engine, workers, ...).")
       .def("__reduce__", &reduce)
       .def("read_ranges", &read_ranges, "paths"_a, "starts"_a, "ends"_a = nb::none(), nb::kw_only(),
            "on_error"_a = "raise", "coalesce_gap"_a = 0, "direct"_a = false, "timeout"_a = nb::none(),

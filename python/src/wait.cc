@@ -3,8 +3,8 @@
 // (Ctrl-C raises KeyboardInterrupt) and checks its deadline. Either one
 // cancels the work and waits for the drain (no read is left in the kernel
 // when the call returns, so no caller buffer is written afterwards).
-#include <nanobind/stl/string.h>
 #include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -85,7 +85,10 @@ struct BackgroundCall::State {
 
 BackgroundCall::BackgroundCall(std::function<Status(const ReadOptions&)> work, std::string what,
                                std::shared_ptr<CancelSource> token)
-    : state_(std::make_shared<State>()), cancel_(CancelSource::create()), token_(std::move(token)), what_(std::move(what)) {
+    : state_(std::make_shared<State>()),
+      cancel_(CancelSource::create()),
+      token_(std::move(token)),
+      what_(std::move(what)) {
   if (token_) {
     std::weak_ptr<CancelSource> mine = cancel_;
     token_subscription_ = token_->subscribe([mine](const Status& why) {
@@ -183,9 +186,7 @@ void init_wait(nb::module_& m) {
       .def(nb::init<>())
       .def(
           "cancel",
-          [](PyCancelToken& t, const std::string& reason) {
-            t.source->cancel(Status(StatusCode::kCancelled, reason));
-          },
+          [](PyCancelToken& t, const std::string& reason) { t.source->cancel(Status(StatusCode::kCancelled, reason)); },
           "reason"_a = "cancelled by CancelToken.cancel()")
       .def_prop_ro("cancelled", [](const PyCancelToken& t) { return t.source->cancelled(); });
 }

@@ -86,7 +86,6 @@ namespace detail {
 namespace {
 thread_local const Store* callback_store = nullptr;
 
-
 uint64_t physical_memory() {
   const long pages = ::sysconf(_SC_PHYS_PAGES);
   const long page = ::sysconf(_SC_PAGESIZE);
@@ -198,8 +197,9 @@ std::string Batch::describe_pending() const {
     }
   }
   std::string out = std::to_string(pending) + " of " + std::to_string(total) + " requests not delivered";
-  if (first < total) out += "; first: request " + std::to_string(first) + " (" + s.batch->path_of(first) + " " +
-                            s.batch->range(first).to_string() + ")";
+  if (first < total)
+    out += "; first: request " + std::to_string(first) + " (" + s.batch->path_of(first) + " " +
+           s.batch->range(first).to_string() + ")";
   return out;
 }
 

@@ -27,7 +27,7 @@ struct BatchState {
   std::shared_ptr<const ReadIntoBatch> into;
   ChunkCallback callback;
   const ReadOptions options;
-  const Store* const store;  // whose callback a delivering thread runs (re-entry check)
+  const Store* const store;        // whose callback a delivering thread runs (re-entry check)
   uint64_t max_request_bytes = 0;  // options.max_request_bytes, resolved
 
   // ---- engine side ----

@@ -35,9 +35,9 @@ struct FileJob {
 // One batch as the executor runs it.
 struct RunState {
   std::shared_ptr<detail::BatchState> batch;
-  std::vector<std::string> paths;     // file id -> path to open
-  std::vector<Status> path_errors;    // file id -> why it cannot be opened (ok: it can)
-  std::vector<uint32_t> order;        // request indices grouped by file (and split)
+  std::vector<std::string> paths;   // file id -> path to open
+  std::vector<Status> path_errors;  // file id -> why it cannot be opened (ok: it can)
+  std::vector<uint32_t> order;      // request indices grouped by file (and split)
   std::vector<FileJob> file_jobs;
   size_t next_job = 0;   // guarded by Scheduler::mu_
   size_t jobs_done = 0;  // guarded by Scheduler::mu_

@@ -28,8 +28,9 @@ uint64_t resolved_length(ByteRange range, uint64_t size) {
 
 Status too_large(const std::string& path, std::string_view what, uint64_t bytes, uint64_t cap) {
   return Status(StatusCode::kResourceExhausted,
-                "read " + path + " " + std::string(what) + ": refused, " + std::to_string(bytes) + " bytes is larger than the " +
-                    std::to_string(cap) + " bytes one request may allocate (ReadOptions::max_request_bytes, max_request_bytes= in "
+                "read " + path + " " + std::string(what) + ": refused, " + std::to_string(bytes) +
+                    " bytes is larger than the " + std::to_string(cap) +
+                    " bytes one request may allocate (ReadOptions::max_request_bytes, max_request_bytes= in "
                     "Python; default half the physical memory); read it in parts, or into your own buffer with "
                     "read_into");
 }
@@ -40,8 +41,7 @@ Status too_large(const std::string& path, ByteRange range, uint64_t bytes, uint6
 
 }  // namespace
 
-Worker::Worker(std::unique_ptr<Backend> backend, const BackendOptions& options, BufferPool& pool,
-               Scheduler& scheduler)
+Worker::Worker(std::unique_ptr<Backend> backend, const BackendOptions& options, BufferPool& pool, Scheduler& scheduler)
     : backend_(std::move(backend)), options_(options), scheduler_(scheduler), pool_(pool) {
   replace_backend(std::move(backend_));
 }
@@ -348,10 +348,10 @@ bool Worker::allocate_read(FileState& f, const plan::Read& read, ReadState& rs) 
     }
   } else if (read.length > f.run->batch->max_request_bytes) {
     // Overlapping requests, each under the cap, merged past it.
-    fail_read(f, read,
-              too_large(*f.path,
-                        "[offset " + std::to_string(read.offset) + ", length " + std::to_string(read.length) + "]",
-                        read.length, f.run->batch->max_request_bytes));
+    fail_read(
+        f, read,
+        too_large(*f.path, "[offset " + std::to_string(read.offset) + ", length " + std::to_string(read.length) + "]",
+                  read.length, f.run->batch->max_request_bytes));
     return false;
   }
   try {
@@ -404,8 +404,8 @@ void Worker::submit_part(uint32_t p) {
   ReadState& rs = reads_[part.read_state];
   const FileState& f = files_[rs.file];
   const plan::Read& read = f.plan.reads[rs.read];
-  backend_->read(f.fd, rs.base + part.offset + part.done, part.len - part.done,
-                 read.offset + part.offset + part.done, tag(kPart, p));
+  backend_->read(f.fd, rs.base + part.offset + part.done, part.len - part.done, read.offset + part.offset + part.done,
+                 tag(kPart, p));
   ++ops_in_flight_;
 }
 

@@ -38,7 +38,7 @@ class Worker {
     plan::FilePlan plan;
     size_t next_read = 0;
     unsigned reads_in_flight = 0;
-    bool queued = false;  // its requests count in queued_requests_
+    bool queued = false;      // its requests count in queued_requests_
     uint64_t bytes_read = 0;  // added to the batch's progress when the job is done
   };
   struct ReadState {

@@ -62,8 +62,8 @@ Result<std::string> FileStore::resolve(std::string_view key) const {
   if (key.empty()) return error(StatusCode::kInvalidArgument, "empty path");
   if (root_.empty()) return std::string(key);
   if (key.front() == '/') {
-    return error(StatusCode::kInvalidArgument, "key " + std::string(key) + " is absolute; keys of the store at " +
-                                                    root_ + " are relative to it");
+    return error(StatusCode::kInvalidArgument,
+                 "key " + std::string(key) + " is absolute; keys of the store at " + root_ + " are relative to it");
   }
   for (size_t pos = 0; pos <= key.size();) {
     const size_t slash = std::min(key.find('/', pos), key.size());
@@ -108,7 +108,7 @@ std::vector<Result<ObjectInfo>> FileStore::stat(std::span<const std::string> key
       out.push_back(error(path.error().with_context("stat")));
       continue;
     }
-    struct statx stx {};
+    struct statx stx{};
     if (::statx(AT_FDCWD, path->c_str(), 0, STATX_SIZE | STATX_TYPE | STATX_INO | STATX_MTIME, &stx) != 0) {
       out.push_back(error(errno_status(errno, "statx", *path)));
     } else if (S_ISDIR(stx.stx_mode)) {

@@ -16,8 +16,7 @@ class FileStore final : public Store {
   using ExecutorFactory = std::function<Result<std::unique_ptr<io::Executor>>()>;
   // `root` "" uses request paths as given; otherwise keys are relative to it.
   // `factory` makes the executor again in a forked child.
-  FileStore(std::string root, std::unique_ptr<io::Executor> executor, ExecutorFactory factory,
-            std::string engine_note);
+  FileStore(std::string root, std::unique_ptr<io::Executor> executor, ExecutorFactory factory, std::string engine_note);
   // Cancels the running batches and drains their reads (in a forked child:
   // leaves the parent's executor alone, its threads do not exist here).
   ~FileStore() override;

@@ -1,8 +1,8 @@
 #include "store/memory_store.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <mutex>
 
 #include "core/batch_state.h"

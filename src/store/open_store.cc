@@ -20,8 +20,7 @@ Result<EngineKind> engine_from_env(EngineKind requested) {
   if (v == "auto" || v.empty()) return EngineKind::kAuto;
   if (v == "uring") return EngineKind::kUring;
   if (v == "posix") return EngineKind::kPosix;
-  return error(StatusCode::kInvalidArgument,
-               "LSIO_ENGINE=" + std::string(v) + " is not one of auto, uring, posix");
+  return error(StatusCode::kInvalidArgument, "LSIO_ENGINE=" + std::string(v) + " is not one of auto, uring, posix");
 }
 
 // Files one worker may hold open: a share of RLIMIT_NOFILE (registered io_uring
@@ -76,10 +75,12 @@ Result<std::shared_ptr<Store>> open_store(std::string_view url, const StoreOptio
   if (url.starts_with("file://")) {
     url.remove_prefix(7);
     if (!url.empty() && url.front() != '/') {
-      return error(StatusCode::kInvalidArgument, "file URL must be file:///absolute/path, got file://" + std::string(url));
+      return error(StatusCode::kInvalidArgument,
+                   "file URL must be file:///absolute/path, got file://" + std::string(url));
     }
   } else if (url.find("://") != std::string_view::npos) {
-    return error(StatusCode::kUnimplemented, "no store for URL " + std::string(url) + " (supported: file://, memory://)");
+    return error(StatusCode::kUnimplemented,
+                 "no store for URL " + std::string(url) + " (supported: file://, memory://)");
   }
   return open_file_store(std::string(url), options);
 }

@@ -88,8 +88,7 @@ class ArrayImpl {
   // cache or read in one batch (and then cached).
   using ShardIndexes = std::unordered_map<std::string, ShardIndexCache::Entry>;
   Result<ShardIndexes> shard_indexes(const std::vector<std::string>& keys, const ReadOptions& options) const;
-  Status read_shard_indexes(const std::vector<std::string>& keys, const ReadOptions& options,
-                            ShardIndexes& out) const;
+  Status read_shard_indexes(const std::vector<std::string>& keys, const ReadOptions& options, ShardIndexes& out) const;
   Status write_unsharded(const Selection& sel, std::span<const std::byte> src, const ReadOptions& options);
   Status write_sharded(const Selection& sel, std::span<const std::byte> src, const ReadOptions& options);
   bool is_fill(std::span<const std::byte> chunk) const;

@@ -346,10 +346,12 @@ class ArrayImpl::ReadPlan {
   void expect_versions() {
     if (indexes_.empty()) return;
     for (uint32_t f = 0; f < batch_.paths().size(); ++f)
-      if (auto it = indexes_.find(batch_.paths()[f]); it != indexes_.end()) batch_.expect_version(f, it->second.version);
+      if (auto it = indexes_.find(batch_.paths()[f]); it != indexes_.end())
+        batch_.expect_version(f, it->second.version);
     const ReadBatch& direct = direct_.ranges();
     for (uint32_t f = 0; f < direct.paths().size(); ++f)
-      if (auto it = indexes_.find(direct.paths()[f]); it != indexes_.end()) direct_.expect_version(f, it->second.version);
+      if (auto it = indexes_.find(direct.paths()[f]); it != indexes_.end())
+        direct_.expect_version(f, it->second.version);
   }
 
   ArrayImpl& a_;
@@ -440,8 +442,8 @@ Status ArrayImpl::read_blocks(std::span<const Block> blocks, const ReadOptions& 
     if (s.code() != StatusCode::kAborted) return s;
     for (const std::string& key : plan.shard_keys()) index_cache_.erase(key);
     if (attempt == kAttempts) {
-      return s.with_context("read " + path_ + ": shards kept changing while being read (" +
-                            std::to_string(kAttempts) + " attempts)");
+      return s.with_context("read " + path_ + ": shards kept changing while being read (" + std::to_string(kAttempts) +
+                            " attempts)");
     }
   }
 }

@@ -160,8 +160,7 @@ TEST_P(Contract, ForEachCancelStopsTheCallbacks) {
   create_files(2, 8 << 20);
   auto b = random_batch(200'000, 31);
   std::atomic<size_t> calls{0};
-  Batch running = store_->submit(
-      b, [&](size_t, Result<Bytes>) { ++calls; }, {});
+  Batch running = store_->submit(b, [&](size_t, Result<Bytes>) { ++calls; }, {});
   running.cancel();
   running.wait();
   const size_t at_done = calls.load();

@@ -2,8 +2,6 @@
 // ReadOptions contract (every store read a call makes gets the caller's options).
 #include <gtest/gtest.h>
 
-#include "core/batch_state.h"
-
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -12,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/batch_state.h"
 #include "lsio/zarr.h"
 #include "test_util.h"
 

@@ -31,7 +31,8 @@ std::vector<int32_t> content(int version) {
   std::vector<int32_t> v(64 * 64);
   std::mt19937 rng(version);
   // Version 1 compresses well, version 2 hardly: every inner chunk moves and changes size.
-  for (size_t i = 0; i < v.size(); ++i) v[i] = version == 1 ? static_cast<int32_t>(i / 64) : static_cast<int32_t>(rng());
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = version == 1 ? static_cast<int32_t>(i / 64) : static_cast<int32_t>(rng());
   return v;
 }
 
