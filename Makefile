@@ -17,7 +17,7 @@ APT_PKGS  := build-essential pkg-config cmake ninja-build liburing-dev libgtest-
              clang-19 libclang-rt-19-dev clang-format-19
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build cpp python test test-cpp test-asan test-tsan test-python test-fuzz fuzz bench demo clean format
+.PHONY: deps build cpp python test test-cpp test-asan test-tsan test-python test-fuzz fuzz soak bench demo clean format
 
 $(STAMPS)/apt: Makefile
 	@mkdir -p $(STAMPS)
@@ -78,6 +78,11 @@ fuzz:
 
 test-python: python
 	$(PY) -m pytest -q tests/python
+
+# The soak test (6 threads of random batches, cancels, timeouts and a fork against one store) for 10 minutes per
+# engine instead of the 45 s of test-python; it prints its figures.
+soak: python
+	LSIO_SOAK_SECONDS=600 $(PY) -m pytest -q -s tests/python/test_soak.py
 
 test: test-cpp test-asan test-tsan test-fuzz test-python
 

@@ -99,6 +99,7 @@ class Array {
   // ---- metadata (no I/O; references stay valid while any copy of this Array lives) ----
 
   const std::string& path() const;  // the array's prefix in its store, without trailing '/'
+  const std::shared_ptr<Store>& store() const;  // the store the array reads and writes through
   int zarr_format() const;          // 2 or 3
   const std::vector<uint64_t>& shape() const;
   // The chunk shape a user reads in: the inner chunk shape for sharded arrays, else the chunk grid's.

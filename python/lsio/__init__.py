@@ -150,9 +150,11 @@ def default_store() -> Store:
 
 @atexit.register
 def _close_default_store() -> None:
-    # Join the default store's worker threads while the interpreter is whole.
+    # Join the default store's worker threads while the interpreter is whole, and call no done-callback
+    # after this (a worker's batch may finish while the interpreter shuts down).
     global _default
     _default = None
+    _lsio._close_callbacks()
 
 
 def engine() -> str:

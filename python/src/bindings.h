@@ -57,6 +57,8 @@ class Waitable {
   virtual void wait() const = 0;
   virtual void cancel(const Status& why) const = 0;
   virtual std::string pending() const = 0;  // what is left, for a timeout's message
+  // After a cancel, wait for the drain before raising (false only where nothing the caller owns is in use).
+  virtual bool drain_after_cancel() const { return true; }
 };
 
 struct BatchWaitable final : Waitable {
@@ -96,6 +98,9 @@ class BackgroundCall final : public Waitable {
 // lsio.CancelToken: a CancelSource Python code can hold and cancel (e.g. a loader
 // stopping its prefetch thread's read_crops).
 void init_wait(nb::module_& m);
+// Calls `owned` (a callable; the reference is taken over) soon on the done-callback thread, with the GIL,
+// never on a store's worker; callable without the GIL. Dropped after lsio._lsio._close_callbacks() (atexit).
+void post_python_callback(PyObject* owned);
 // The CancelSource of a CancelToken object, or null for None (TypeError otherwise).
 std::shared_ptr<CancelSource> cancel_source_of(nb::handle token);
 

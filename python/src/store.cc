@@ -4,7 +4,10 @@
 #include <nanobind/stl/string_view.h>
 
 #include <optional>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "bindings.h"
 
@@ -83,6 +86,62 @@ nb::object status_list(const std::vector<Status>& statuses, OnError on_error) {
   return list;
 }
 
+// A big batch submitted on a helper thread: preparing millions of requests takes
+// long enough (0.1 s per million) that Ctrl-C must be answered meanwhile. The
+// results belong to the batch alone, so an interrupted or timed-out call
+// returns at once and the cancelled batch finishes on its own.
+class AsideBatch final : public Waitable {
+ public:
+  AsideBatch(std::shared_ptr<Store> store, std::shared_ptr<const ReadBatch> batch, ReadOptions options)
+      : state_(std::make_shared<State>()), cancel_(CancelSource::create()), requests_(batch) {
+    options.cancel = cancel_;
+    std::thread([state = state_, store = std::move(store), batch = std::move(batch), options]() mutable {
+      Batch submitted = store->submit(std::move(batch), options);
+      {
+        std::lock_guard lock(state->mu);
+        state->batch = std::move(submitted);
+      }
+      state->cv.notify_all();
+    }).detach();
+  }
+  bool wait_for(std::chrono::nanoseconds d) const override {
+    const auto deadline = std::chrono::steady_clock::now() + d;
+    std::unique_lock lock(state_->mu);
+    if (!state_->cv.wait_until(lock, deadline, [&] { return state_->batch.valid(); })) return false;
+    const Batch b = state_->batch;
+    lock.unlock();
+    return b.wait_for(std::max<std::chrono::nanoseconds>(deadline - std::chrono::steady_clock::now(), {}));
+  }
+  void wait() const override { submitted().wait(); }
+  void cancel(const Status& why) const override { cancel_->cancel(why); }
+  std::string pending() const override {
+    std::lock_guard lock(state_->mu);
+    if (state_->batch.valid()) return state_->batch.describe_pending();
+    // Still being prepared: nothing is delivered yet.
+    const size_t n = requests_->size();
+    return std::to_string(n) + " of " + std::to_string(n) + " requests not delivered; first: request 0 (" +
+           requests_->path_of(0) + " " + requests_->range(0).to_string() + ")";
+  }
+  bool drain_after_cancel() const override { return false; }
+  Batch submitted() const {
+    std::unique_lock lock(state_->mu);
+    state_->cv.wait(lock, [&] { return state_->batch.valid(); });
+    return state_->batch;
+  }
+
+ private:
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    Batch batch;
+  };
+  std::shared_ptr<State> state_;
+  std::shared_ptr<CancelSource> cancel_;
+  std::shared_ptr<const ReadBatch> requests_;
+};
+
+constexpr size_t kSubmitAside = 1 << 16;  // requests from which read_ranges prepares its batch on a helper thread
+
 nb::list read_ranges(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, std::string_view on_error,
                      uint64_t coalesce_gap, bool direct, std::optional<double> timeout, uint64_t max_request_bytes) {
   check_not_in_callback(self);
@@ -91,11 +150,17 @@ nb::list read_ranges(PyStore& self, nb::handle paths, nb::handle starts, nb::han
   auto batch = std::make_shared<ReadBatch>(make_read_batch(paths, starts, ends));
   const ReadOptions options = read_options(coalesce_gap, direct, max_request_bytes);
   Batch running;
-  {
-    nb::gil_scoped_release release;
-    running = self.store->submit(std::move(batch), options);
+  if (batch->size() >= kSubmitAside) {
+    AsideBatch aside(self.store, std::move(batch), options);
+    wait_interruptible(aside, timeout, "read_ranges");
+    running = aside.submitted();
+  } else {
+    {
+      nb::gil_scoped_release release;
+      running = self.store->submit(std::move(batch), options);
+    }
+    running = run_batch(std::move(running), timeout, "read_ranges");
   }
-  running = run_batch(std::move(running), timeout, "read_ranges");
   std::vector<Result<Bytes>> results = running.take_results();
   return result_list(results, mode);
 }
@@ -124,16 +189,16 @@ nb::list pending_result(PyPendingRead& self, std::string_view on_error) {
   return result_list(results, mode);
 }
 
-// Calls fn() once the batch is done, from the thread that finished it (with the GIL).
+// Calls fn() once the batch is done, on lsio's done-callback thread (with the GIL).
 void pending_add_done_callback(PyPendingRead& self, nb::callable fn) {
-  PyObject* raw = fn.release().ptr();  // owned by the callback below, released with the GIL held
-  self.batch.on_done([raw] {
-    nb::gil_scoped_acquire gil;
-    PyObject* result = PyObject_CallNoArgs(raw);
-    if (result == nullptr) PyErr_WriteUnraisable(raw);
-    Py_XDECREF(result);
-    Py_DECREF(raw);
-  });
+  // The reference travels as a raw pointer: the worker that finishes the batch has no GIL and must not
+  // touch reference counts; the callback thread calls and releases it.
+  if (self.batch.done()) {  // like Batch::on_done: at once, on this thread
+    fn();
+    return;
+  }
+  PyObject* raw = fn.release().ptr();
+  self.batch.on_done([raw] { post_python_callback(raw); });
 }
 
 nb::object read_into(PyStore& self, nb::handle paths, nb::handle starts, nb::handle outs, std::string_view on_error,
@@ -360,7 +425,7 @@ void init_store(nb::module_& m) {
           "timeout"_a = nb::none())
       .def("result", &pending_result, "on_error"_a = "raise", "The buffers (see read_ranges); once, when done.")
       .def("add_done_callback", &pending_add_done_callback, "fn"_a,
-           "Calls fn() once done, from the thread that finished the batch.")
+           "Calls fn() once done: at once when it is, else on lsio's done-callback thread (never a store worker).")
       .def_prop_ro("requests_total", [](const PyPendingRead& p) { return p.batch.requests_total(); })
       .def_prop_ro("requests_done", [](const PyPendingRead& p) { return p.batch.requests_done(); })
       .def_prop_ro("bytes_read", [](const PyPendingRead& p) { return p.batch.bytes_read(); });

@@ -11,6 +11,9 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <deque>
+
+#include <unistd.h>
 
 #include "bindings.h"
 
@@ -47,7 +50,7 @@ void wait_interruptible(const Waitable& work, std::optional<double> timeout, std
     if (done) return;
     if (PyErr_CheckSignals() != 0) {
       work.cancel(Status(StatusCode::kCancelled, std::string(what) + ": interrupted"));
-      {
+      if (work.drain_after_cancel()) {
         nb::gil_scoped_release release;
         work.wait();
       }
@@ -56,7 +59,7 @@ void wait_interruptible(const Waitable& work, std::optional<double> timeout, std
     if (deadline && Clock::now() >= *deadline) {
       const std::string message = std::string(what) + " timed out after " + seconds(*timeout) + ": " + work.pending();
       work.cancel(Status(StatusCode::kDeadlineExceeded, message));
-      {
+      if (work.drain_after_cancel()) {
         nb::gil_scoped_release release;
         work.wait();
       }
@@ -164,6 +167,94 @@ Status run_interruptible(std::function<Status(const ReadOptions&)> work, std::op
   return call.status();
 }
 
+// ---- done callbacks ------------------------------------------------------------------
+
+namespace {
+
+// Python done-callbacks run on this one thread, never on a store's workers: a
+// worker must never wait for the GIL (a store's destructor, which runs with the
+// GIL held, waits for its workers), and nothing is called once the interpreter
+// is shutting down (close(), from atexit). Rebuilt in a forked child.
+struct Dispatcher {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<PyObject*> queue;  // owned references
+  bool closed = false;
+  bool exited = false;
+  pid_t pid = ::getpid();
+
+  void run() {
+    for (;;) {
+      PyObject* fn;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return closed || !queue.empty(); });
+        if (closed) {
+          exited = true;
+          cv.notify_all();
+          return;
+        }
+        fn = queue.front();
+        queue.pop_front();
+      }
+      // Plain calls, not an RAII guard: nothing here may run in a destructor.
+      const PyGILState_STATE gil = PyGILState_Ensure();
+      if (PyObject* result = PyObject_CallNoArgs(fn)) {
+        Py_DECREF(result);
+      } else {
+        PyErr_WriteUnraisable(fn);
+      }
+      Py_DECREF(fn);
+      PyGILState_Release(gil);
+    }
+  }
+};
+
+std::mutex dispatcher_mu;
+Dispatcher* dispatcher = nullptr;  // leaked on purpose: its thread may outlive every static destructor
+
+Dispatcher* current_dispatcher() {
+  std::lock_guard lock(dispatcher_mu);
+  if (dispatcher == nullptr || dispatcher->pid != ::getpid()) {  // first use, or a forked child: a new thread
+    dispatcher = new Dispatcher();
+    std::thread([d = dispatcher] { d->run(); }).detach();
+  }
+  return dispatcher;
+}
+
+}  // namespace
+
+void post_python_callback(PyObject* owned) {
+  Dispatcher* d = current_dispatcher();
+  {
+    std::lock_guard lock(d->mu);
+    if (d->closed) return;  // at exit: never called (the reference is leaked: no GIL here to drop it)
+    d->queue.push_back(owned);
+  }
+  d->cv.notify_one();
+}
+
+// atexit (with the GIL): nothing more is called; the callback thread finishes the call it is in (the GIL is
+// released meanwhile) and ends, so it never touches the interpreter while it shuts down. What is queued is dropped.
+void close_python_callbacks() {
+  Dispatcher* d;
+  {
+    std::lock_guard lock(dispatcher_mu);
+    d = dispatcher;
+  }
+  if (d == nullptr || d->pid != ::getpid()) return;
+  std::deque<PyObject*> dropped;
+  {
+    nb::gil_scoped_release release;
+    std::unique_lock lock(d->mu);
+    d->closed = true;
+    dropped.swap(d->queue);
+    d->cv.notify_all();
+    d->cv.wait_for(lock, std::chrono::seconds(5), [&] { return d->exited; });
+  }
+  for (PyObject* fn : dropped) Py_DECREF(fn);
+}
+
 // ---- CancelToken -------------------------------------------------------------------
 
 namespace {
@@ -189,6 +280,8 @@ void init_wait(nb::module_& m) {
           [](PyCancelToken& t, const std::string& reason) { t.source->cancel(Status(StatusCode::kCancelled, reason)); },
           "reason"_a = "cancelled by CancelToken.cancel()")
       .def_prop_ro("cancelled", [](const PyCancelToken& t) { return t.source->cancelled(); });
+  m.def("_close_callbacks", &close_python_callbacks,
+        "Stops running done-callbacks (called at exit, before the interpreter shuts down).");
 }
 
 }  // namespace lsio::python

@@ -82,6 +82,12 @@ Selection to_selection(nb::handle items) {
   return sel;
 }
 
+// The calls below run on a background thread, where the store cannot tell that
+// its caller is one of its own callbacks: ask on the calling thread.
+void check_not_in_callback(const zarr::Array& self, const char* what) {
+  if (Status s = self.store()->check_not_in_callback(std::string(what) + " " + self.path()); !s.ok()) raise_status(s);
+}
+
 // ---- ZarrArray ---------------------------------------------------------------------------------------------------
 
 // Zarr calls run on a background thread so that this one can wait interruptibly (Ctrl-C, timeout, token): the
@@ -93,6 +99,7 @@ void read(const zarr::Array& self, nb::handle selection, nb::handle out, std::op
   const std::span<const std::byte> bytes = view.bytes();
   const std::span<std::byte> dest(const_cast<std::byte*>(bytes.data()), bytes.size());
   deadline_of(timeout);
+  check_not_in_callback(self, "read");
   const Status status = run_interruptible([&](const ReadOptions& o) { return self.read(sel, dest, o); }, timeout,
                                           "read " + self.path(), cancel_source_of(cancel));
   if (!status.ok()) raise_status(status);
@@ -113,6 +120,7 @@ void read_crops(const zarr::Array& self, nb::handle starts, const std::vector<ui
   const std::span<const std::byte> bytes = view.bytes();
   const std::span<std::byte> dest(const_cast<std::byte*>(bytes.data()), bytes.size());
   deadline_of(timeout);
+  check_not_in_callback(self, "read_crops");
   const zarr::Conversion* conv = conversion ? &*conversion : nullptr;
   const Status status =
       run_interruptible([&](const ReadOptions& o) { return self.read_crops(begin, shape, dest, conv, o); }, timeout,
@@ -124,6 +132,7 @@ void write(zarr::Array& self, nb::handle selection, nb::handle src, std::optiona
   const Selection sel = to_selection(selection);
   const BufferView view(src, PyBUF_C_CONTIGUOUS);
   deadline_of(timeout);
+  check_not_in_callback(self, "write");
   const Status status = run_interruptible([&](const ReadOptions& o) { return self.write(sel, view.bytes(), o); },
                                           timeout, "write " + self.path(), cancel_source_of(cancel));
   if (!status.ok()) raise_status(status);

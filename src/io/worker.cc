@@ -251,6 +251,8 @@ void Worker::finish_file_if_done(uint32_t slot) {
   const bool reads_left = f.next_read < f.plan.reads.size() && f.error.ok() && !cancelled;
   if (!f.opening && !reads_left) unqueue(f);
   if (f.closing || f.opening || f.reads_in_flight > 0 || reads_left) return;
+  // A cancelled file can finish while still queued for its next read.
+  std::erase(ready_files_, slot);
   if (f.run != nullptr) {
     // Every request of the job is delivered (or its batch cancelled): the
     // batch may finish and free its RunState from here on.

@@ -54,6 +54,7 @@ Result<Array> Array::create(std::shared_ptr<Store> store, std::string_view path,
 }
 
 const std::string& Array::path() const { return impl_->path(); }
+const std::shared_ptr<Store>& Array::store() const { return impl_->store(); }
 
 int Array::zarr_format() const { return impl_->metadata().zarr_format; }
 

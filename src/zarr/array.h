@@ -39,6 +39,7 @@ class ArrayImpl {
 
   const ArrayMetadata& metadata() const { return meta_; }
   const std::string& path() const { return path_; }
+  const std::shared_ptr<Store>& store() const { return store_; }
   size_t itemsize() const;
   // The shard shape for sharded arrays (the outer chunk shape), else empty.
   std::vector<uint64_t> shard_shape() const;
