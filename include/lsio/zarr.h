@@ -19,12 +19,12 @@
 // the store's own codes (kIoError, kPermissionDenied...) for failed reads and writes.
 //
 // Options: every call that reads takes a trailing ReadOptions, passed to every store read the call makes (metadata,
-// shard indexes, chunks), so the caller's coalescing, O_DIRECT (and, later, cancellation) settings apply to all of
-// them.
+// shard indexes, chunks), so the caller's coalescing, O_DIRECT and cancellation (ReadOptions::cancel) settings apply
+// to all of them; writes stop between chunks once cancelled.
 //
 // Threads: an Array is a cheap handle (copies share one array); all its methods may be called from several threads
-// at once. The store runs one batch at a time, so concurrent calls take turns on it. Never call an Array from inside
-// a for_each callback of its own store (the batch it would wait for is the one running the callback).
+// at once, and their batches run on the store side by side. Calling an Array from inside a callback of its own store
+// is refused (kFailedPrecondition): it could wait for workers busy running callbacks.
 #pragma once
 
 #include <cstddef>

@@ -8,10 +8,11 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
-#include <deque>
 
 #include <unistd.h>
 

@@ -194,7 +194,7 @@ Executor::~Executor() {
 
 void Executor::submit(std::shared_ptr<RunState> run) {
   detail::BatchState& batch = *run->batch;
-  build_file_jobs(batch.batch ? *batch.batch : ReadBatch(), workers(), *run);
+  build_file_jobs(*batch.batch, workers(), *run);
   RunState* raw = run.get();
   std::weak_ptr<Scheduler> weak = scheduler_;
   {

@@ -13,28 +13,8 @@
 namespace lsio {
 namespace {
 
-class Conformance : public ::testing::TestWithParam<std::string> {
+class Conformance : public testing::AnyStoreTest {
  protected:
-  void SetUp() override {
-    StoreOptions so;
-    const std::string& kind = GetParam();
-    so.engine = kind == "posix" ? EngineKind::kPosix : EngineKind::kUring;
-    auto s = open_store(kind == "memory" ? "memory://" : dir_.path(), so);
-    ASSERT_TRUE(s) << s.error().to_string();
-    store_ = *s;
-  }
-  bool is_memory() const { return GetParam() == "memory"; }
-
-  // Creates `key` with `data` (real files for file stores).
-  void create(const std::string& key, std::span<const std::byte> data) {
-    if (is_memory()) {
-      ASSERT_TRUE(store_->put(key, data).ok());
-    } else {
-      testing::write_file(dir_.file(key), data);
-    }
-    files_[key] = std::vector<std::byte>(data.begin(), data.end());
-  }
-
   // The bytes `range` names in `key`, or nullopt when it is past EOF.
   std::optional<std::vector<std::byte>> oracle(const std::string& key, ByteRange range) {
     const auto& f = files_.at(key);
@@ -67,18 +47,22 @@ class Conformance : public ::testing::TestWithParam<std::string> {
       const uint64_t size = files_[key].size();
       const uint64_t a = rng() % (size + 2), len = rng() % 3 == 0 ? rng() % 64 : rng() % (size / 3 + 2);
       switch (rng() % 8) {
-        case 0: b.add(key, ByteRange::suffix(rng() % (size + 5))); break;
-        case 1: b.add(key, ByteRange::from(std::min(a, size))); break;
-        case 2: b.add(key, ByteRange::whole()); break;
-        default: b.add(key, ByteRange::bounded(a, a + len)); break;
+        case 0:
+          b.add(key, ByteRange::suffix(rng() % (size + 5)));
+          break;
+        case 1:
+          b.add(key, ByteRange::from(std::min(a, size)));
+          break;
+        case 2:
+          b.add(key, ByteRange::whole());
+          break;
+        default:
+          b.add(key, ByteRange::bounded(a, a + len));
+          break;
       }
     }
     return b;
   }
-
-  testing::TempDir dir_;
-  std::shared_ptr<Store> store_;
-  std::map<std::string, std::vector<std::byte>> files_;
 };
 
 TEST_P(Conformance, RandomBatchesMatchTheFiles) {

@@ -19,27 +19,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class Contract : public ::testing::TestWithParam<std::string> {
+class Contract : public testing::AnyStoreTest {
  protected:
-  void SetUp() override { store_ = open(); }
-  std::shared_ptr<Store> open() {
-    StoreOptions so;
-    so.engine = GetParam() == "posix" ? EngineKind::kPosix : EngineKind::kUring;
-    auto s = open_store(is_memory() ? "memory://" : dir_.path(), so);
-    EXPECT_TRUE(s) << s.error().to_string();
-    return *s;
-  }
-  bool is_memory() const { return GetParam() == "memory"; }
-
-  void create(const std::string& key, std::span<const std::byte> data) {
-    if (is_memory()) {
-      ASSERT_TRUE(store_->put(key, data).ok());
-    } else {
-      testing::write_file(dir_.file(key), data);
-    }
-    files_[key] = std::vector<std::byte>(data.begin(), data.end());
-  }
-
   // n files of `size` bytes: "f0" .. "f{n-1}".
   void create_files(int n, size_t size) {
     for (int f = 0; f < n; ++f) create("f" + std::to_string(f), testing::random_bytes(size, 100 + f));
@@ -71,10 +52,6 @@ class Contract : public ::testing::TestWithParam<std::string> {
       ASSERT_EQ(std::memcmp(r[i]->data(), f.data() + a.begin, r[i]->size()), 0) << i;
     }
   }
-
-  testing::TempDir dir_;
-  std::shared_ptr<Store> store_;
-  std::map<std::string, std::vector<std::byte>> files_;
 };
 
 TEST_P(Contract, ManyThreadsManyBatchesEveryByteChecked) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -67,6 +68,38 @@ class EngineTest : public ::testing::TestWithParam<EngineKind> {
     return *s;
   }
   TempDir dir_;
+};
+
+// A fixture base for tests run once per store kind: "uring", "posix" (file stores in a temporary directory)
+// or "memory". create() makes a real file (or object) and remembers its bytes in files_ as the oracle.
+class AnyStoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    store_ = open();
+    ASSERT_TRUE(store_);
+  }
+  std::shared_ptr<Store> open() {
+    StoreOptions so;
+    so.engine = GetParam() == "posix" ? EngineKind::kPosix : EngineKind::kUring;
+    auto s = open_store(is_memory() ? "memory://" : dir_.path(), so);
+    EXPECT_TRUE(s) << s.error().to_string();
+    return s ? *s : nullptr;
+  }
+  bool is_memory() const { return GetParam() == "memory"; }
+
+  // Creates `key` with `data` (real files for file stores).
+  void create(const std::string& key, std::span<const std::byte> data) {
+    if (is_memory()) {
+      ASSERT_TRUE(store_->put(key, data).ok());
+    } else {
+      write_file(dir_.file(key), data);
+    }
+    files_[key] = std::vector<std::byte>(data.begin(), data.end());
+  }
+
+  TempDir dir_;
+  std::shared_ptr<Store> store_;
+  std::map<std::string, std::vector<std::byte>> files_;
 };
 
 inline std::string engine_name(const ::testing::TestParamInfo<EngineKind>& info) {

@@ -55,19 +55,7 @@ import lsio.zarr
 signal.signal(signal.SIGINT, signal.default_int_handler)
 cfg = json.loads(sys.argv[1])
 api, engine, d = cfg["api"], cfg["engine"], cfg["dir"]
-try:
-    _libc = ctypes.CDLL("libc.so.6")
-    trim = lambda: _libc.malloc_trim(0)
-except OSError:
-    trim = lambda: None
-
-
-def rss():
-    return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def fds():
-    return len(os.listdir("/proc/self/fd"))
+from util import malloc_trim as trim, open_fds as fds, process_rss as rss
 
 
 store = lsio.open("", engine=engine, workers=2)

@@ -37,19 +37,7 @@ import lsio
 
 cfg = json.loads(sys.argv[1])
 seconds, d, nthreads = cfg["seconds"], cfg["dir"], cfg["threads"]
-try:
-    _libc = ctypes.CDLL("libc.so.6")
-    trim = lambda: _libc.malloc_trim(0)
-except OSError:
-    trim = lambda: None
-
-
-def rss():
-    return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def fds():
-    return len(os.listdir("/proc/self/fd"))
+from util import malloc_trim as trim, open_fds as fds, process_rss as rss
 
 
 rng = random.Random(cfg["seed"])
