@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 
 #include "lsio/byte_range.h"
 #include "lsio/bytes.h"
+#include "lsio/remote_options.h"
 #include "lsio/status.h"
 
 namespace lsio {
@@ -100,15 +102,19 @@ class CancelSource {
   std::vector<std::pair<uint64_t, std::function<void(const Status&)>>> subscribers_;
 };
 
-// How a batch is planned and executed. Defaults suit local NVMe/page cache.
+// How a batch is planned and executed. Unset planning fields take the
+// store's defaults: for file stores no gap merging, 16 MiB merged reads and
+// 64 MiB parts; for remote stores a 1 MiB gap, 16 MiB requests and 8 MiB parts.
 struct ReadOptions {
   // Merge two ranges of one file when the gap between them is at most this
-  // many bytes (the gap is read and thrown away). Overlaps are always merged.
-  uint64_t coalesce_gap = 0;
-  // Never merge beyond this many bytes in one read.
-  uint64_t max_merged = 16ull << 20;
-  // Split reads larger than this into parts (always at most 1 GiB per syscall).
-  uint64_t part_size = 64ull << 20;
+  // many bytes (the gap is read and thrown away). File stores always merge
+  // overlapping and touching ranges; remote stores merge nothing at 0.
+  std::optional<uint64_t> coalesce_gap;
+  // Never merge beyond this many bytes in one read or request.
+  std::optional<uint64_t> max_merged;
+  // Split reads larger than this into parts (always at most 1 GiB per
+  // syscall); remote stores fetch the parts of one range in parallel.
+  std::optional<uint64_t> part_size;
   // Bypass the page cache (O_DIRECT); reads the DIO-aligned superset of each
   // range and returns the exact slice. File stores only.
   bool direct = false;
@@ -187,11 +193,26 @@ class Batch {
 enum class EngineKind : uint8_t { kAuto, kUring, kPosix };
 
 struct StoreOptions {
+  // ---- file stores ----
   EngineKind engine = EngineKind::kAuto;   // kAuto honours LSIO_ENGINE=auto|uring|posix
   unsigned workers = 0;                    // 0: one per online CPU
   unsigned queue_depth = 128;              // reads in flight per worker
   uint64_t max_inflight_bytes = 2u << 20;  // buffered-read bytes in flight per worker (x32 for O_DIRECT)
   unsigned max_open_files = 0;             // per store; 0: derived from RLIMIT_NOFILE
+  // ---- s3:// and http(s):// stores ----
+  RemoteOptions remote;
+};
+
+// One object found by Store::list.
+struct ListEntry {
+  std::string path;  // relative to the store's root, "/"-separated
+  uint64_t size = 0;
+  std::string version;  // as ObjectInfo::version
+};
+
+struct Listing {
+  std::vector<ListEntry> objects;     // sorted by path
+  std::vector<std::string> prefixes;  // non-recursive listings: the "directories" below, each ending in "/"
 };
 
 // Thread safety: a Store may be shared by threads. Many batches run at once
@@ -231,6 +252,12 @@ class Store {
   // Size in bytes of each path, in order.
   std::vector<Result<uint64_t>> sizes(std::span<const std::string> paths);
 
+  // The objects whose path starts with `prefix` (a plain string prefix, as in
+  // S3: "a/b" matches "a/b.bin" and "a/bc/d"). recursive=false stops at the
+  // next "/" after the prefix and reports what lies below as `prefixes`.
+  // Unfinished temporary files of put() are never listed.
+  virtual Result<Listing> list(std::string_view prefix, bool recursive = true) = 0;
+
   // Writes each request's bytes at its offset (creating files as needed).
   virtual std::vector<Status> write(std::span<const WriteRequest> requests) = 0;
 
@@ -258,7 +285,9 @@ class Store {
 
 // Opens a store by URL: "file:///data", "/data" or "relative/dir" (a file store
 // rooted there; request paths are relative to the root, or absolute when the
-// root is ""), or "memory://" (a process-local in-memory store).
+// root is ""), "memory://" (a process-local in-memory store),
+// "s3://bucket[/prefix]" (options.remote says how to reach and sign) or
+// "http(s)://host[:port]/base/" (read only; paths are appended to the base).
 Result<std::shared_ptr<Store>> open_store(std::string_view url, const StoreOptions& options = {});
 
 }  // namespace lsio

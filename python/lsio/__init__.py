@@ -109,7 +109,7 @@ async def _read_ranges_async(
     ends: OptionalInts = None,
     *,
     on_error: OnError = "raise",
-    coalesce_gap: int = 0,
+    coalesce_gap: int | None = None,
     direct: bool = False,
 ) -> Union[list[Buffer], list[Union[Buffer, Exception]]]:
     """``await store.read_ranges_async(...)``: read_ranges without blocking the event loop.
@@ -169,7 +169,7 @@ def read_ranges(
     ends: OptionalInts = None,
     *,
     on_error: Literal["raise"] = "raise",
-    coalesce_gap: int = 0,
+    coalesce_gap: int | None = None,
     direct: bool = False,
     timeout: Optional[float] = None,
 ) -> list[Buffer]: ...
@@ -180,7 +180,7 @@ def read_ranges(
     ends: OptionalInts = None,
     *,
     on_error: OnError,
-    coalesce_gap: int = 0,
+    coalesce_gap: int | None = None,
     direct: bool = False,
     timeout: Optional[float] = None,
 ) -> list[Union[Buffer, Exception]]: ...
@@ -190,7 +190,7 @@ def read_ranges(
     ends: OptionalInts = None,
     *,
     on_error: OnError = "raise",
-    coalesce_gap: int = 0,
+    coalesce_gap: int | None = None,
     direct: bool = False,
     timeout: Optional[float] = None,
 ) -> Union[list[Buffer], list[Union[Buffer, Exception]]]:

@@ -71,7 +71,7 @@ class Store:
         ends: OptionalInts = None,
         *,
         on_error: OnError = "raise",
-        coalesce_gap: int = 0,
+        coalesce_gap: int | None = None,
         direct: bool = False,
     ) -> list[Union[Buffer, Exception]]:
         """read_ranges for asyncio: the batch runs on the workers; cancelling the task cancels it."""
@@ -81,7 +81,7 @@ class Store:
         starts: Ints,
         ends: OptionalInts = None,
         *,
-        coalesce_gap: int = 0,
+        coalesce_gap: int | None = None,
         direct: bool = False,
         max_request_bytes: int = 0,
     ) -> PendingRead:
@@ -94,7 +94,7 @@ class Store:
         ends: OptionalInts = None,
         *,
         on_error: Literal["raise"] = "raise",
-        coalesce_gap: int = 0,
+        coalesce_gap: int | None = None,
         direct: bool = False,
         timeout: Optional[float] = None,
         max_request_bytes: int = 0,
@@ -108,7 +108,7 @@ class Store:
         ends: OptionalInts = None,
         *,
         on_error: OnError,
-        coalesce_gap: int = 0,
+        coalesce_gap: int | None = None,
         direct: bool = False,
         timeout: Optional[float] = None,
         max_request_bytes: int = 0,
@@ -164,7 +164,7 @@ class Store:
         ends: OptionalInts,
         fn: Callable[[int, Union[Buffer, Exception]], object],
         *,
-        coalesce_gap: int = 0,
+        coalesce_gap: int | None = None,
         direct: bool = False,
         timeout: Optional[float] = None,
     ) -> None:

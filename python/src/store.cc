@@ -34,7 +34,7 @@ EngineKind parse_engine(std::string_view engine) {
   throw nb::value_error(("engine must be 'auto', 'uring' or 'posix', not '" + std::string(engine) + "'").c_str());
 }
 
-ReadOptions read_options(uint64_t coalesce_gap, bool direct, uint64_t max_request_bytes = 0) {
+ReadOptions read_options(std::optional<uint64_t> coalesce_gap, bool direct, uint64_t max_request_bytes = 0) {
   ReadOptions options;
   options.coalesce_gap = coalesce_gap;
   options.direct = direct;
@@ -143,7 +143,7 @@ class AsideBatch final : public Waitable {
 constexpr size_t kSubmitAside = 1 << 16;  // requests from which read_ranges prepares its batch on a helper thread
 
 nb::list read_ranges(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, std::string_view on_error,
-                     uint64_t coalesce_gap, bool direct, std::optional<double> timeout, uint64_t max_request_bytes) {
+                     std::optional<uint64_t> coalesce_gap, bool direct, std::optional<double> timeout, uint64_t max_request_bytes) {
   check_not_in_callback(self);
   const OnError mode = parse_on_error(on_error);
   deadline_of(timeout);  // validates it before any I/O
@@ -171,7 +171,7 @@ struct PyPendingRead {
   bool taken = false;
 };
 
-PyPendingRead submit_read(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, uint64_t coalesce_gap,
+PyPendingRead submit_read(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, std::optional<uint64_t> coalesce_gap,
                           bool direct, uint64_t max_request_bytes) {
   check_not_in_callback(self);
   auto batch = std::make_shared<ReadBatch>(make_read_batch(paths, starts, ends));
@@ -303,7 +303,7 @@ void put(PyStore& self, nb::handle path, nb::handle data, bool fsync) {
 // the store's worker threads (taking the GIL). The first exception raised by fn
 // cancels the batch and is re-raised here.
 void for_each(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, nb::callable fn,
-              uint64_t coalesce_gap, bool direct, std::optional<double> timeout) {
+              std::optional<uint64_t> coalesce_gap, bool direct, std::optional<double> timeout) {
   check_not_in_callback(self);
   deadline_of(timeout);
   auto batch = std::make_shared<ReadBatch>(make_read_batch(paths, starts, ends));
@@ -386,7 +386,7 @@ void init_store(nb::module_& m) {
           "The keyword options the store was opened with (engine, workers, ...).")
       .def("__reduce__", &reduce)
       .def("read_ranges", &read_ranges, "paths"_a, "starts"_a, "ends"_a = nb::none(), nb::kw_only(),
-           "on_error"_a = "raise", "coalesce_gap"_a = 0, "direct"_a = false, "timeout"_a = nb::none(),
+           "on_error"_a = "raise", "coalesce_gap"_a = nb::none(), "direct"_a = false, "timeout"_a = nb::none(),
            "max_request_bytes"_a = 0,
            "One read-only Buffer per range [starts[i], ends[i]) of paths[i], in request order.")
       .def(
@@ -397,7 +397,7 @@ void init_store(nb::module_& m) {
           "await store.read_ranges_async(paths, starts, ends, on_error=, coalesce_gap=, direct=): read_ranges\n"
           "for asyncio (the batch runs on the store's workers; cancelling the task cancels the batch).")
       .def("submit_read", &submit_read, "paths"_a, "starts"_a, "ends"_a = nb::none(), nb::kw_only(),
-           "coalesce_gap"_a = 0, "direct"_a = false, "max_request_bytes"_a = 0,
+           "coalesce_gap"_a = nb::none(), "direct"_a = false, "max_request_bytes"_a = 0,
            "Starts a read_ranges batch and returns a PendingRead at once (used by read_ranges_async).")
       .def("read_into", &read_into, "paths"_a, "starts"_a, "outs"_a, nb::kw_only(), "on_error"_a = "raise",
            "direct"_a = false, "timeout"_a = nb::none(),
@@ -407,7 +407,7 @@ void init_store(nb::module_& m) {
            "Writes datas[i] at offsets[i] of paths[i], creating files as needed.")
       .def("put", &put, "path"_a, "data"_a, nb::kw_only(), "fsync"_a = false,
            "Replaces path atomically with data (readers see the old or the new file, never a mix).")
-      .def("for_each", &for_each, "paths"_a, "starts"_a, "ends"_a.none(), "fn"_a, nb::kw_only(), "coalesce_gap"_a = 0,
+      .def("for_each", &for_each, "paths"_a, "starts"_a, "ends"_a.none(), "fn"_a, nb::kw_only(), "coalesce_gap"_a = nb::none(),
            "direct"_a = false, "timeout"_a = nb::none(),
            "Calls fn(index, Buffer | exception) for each range as its read completes, on worker threads\n"
            "(holding the GIL). An exception raised by fn cancels the rest and is re-raised.");

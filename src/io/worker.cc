@@ -207,9 +207,9 @@ void Worker::plan_reads(uint32_t slot) {
       requests.push_back({order[k], range});
     }
     plan::PlanOptions po;
-    po.coalesce_gap = f.run->options().coalesce_gap;
+    po.coalesce_gap = f.run->options().coalesce_gap.value_or(0);
     // A merged read never grows past what one request may allocate.
-    po.max_merged = std::min(f.run->options().max_merged, f.run->batch->max_request_bytes);
+    po.max_merged = std::min(f.run->options().max_merged.value_or(16ull << 20), f.run->batch->max_request_bytes);
     po.merge = !is_into(*f.run);
     po.align = alignment(f);
     f.plan = plan::plan_file(requests, f.stx.stx_size, po, *f.path);
@@ -338,7 +338,7 @@ bool Worker::allocate_read(FileState& f, const plan::Read& read, ReadState& rs) 
   const uint64_t align = alignment(f);
   const uint64_t size = f.stx.stx_size;
   rs.expected = std::min(read.offset + read.length, std::max(size, read.offset)) - read.offset;
-  rs.part_len = plan::part_length(f.run->options().part_size, align);
+  rs.part_len = plan::part_length(f.run->options().part_size.value_or(64ull << 20), align);
   if (is_into(*f.run)) {
     const uint32_t index = f.plan.targets[read.first_target].index;
     std::span<std::byte> d = f.run->batch->into->dest(index);

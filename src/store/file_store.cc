@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <unordered_map>
 
 #include "core/fork.h"
 #include "io/backend.h"
+#include "store/listing.h"
 #include "store/local_files.h"
 
 namespace lsio::store {
@@ -118,6 +120,44 @@ std::vector<Result<ObjectInfo>> FileStore::stat(std::span<const std::string> key
     }
   }
   return out;
+}
+
+Result<Listing> FileStore::list(std::string_view prefix, bool recursive) {
+  LSIO_RETURN_IF_ERROR(check_not_in_callback("list"));
+  namespace fs = std::filesystem;
+  const size_t cut = prefix.rfind('/');
+  const std::string dir_key(prefix.substr(0, cut == std::string_view::npos ? 0 : cut + 1));
+  const std::string base = root_.empty() ? "" : root_ + "/";
+  const fs::path dir = base + dir_key;
+  std::vector<ListEntry> found;
+  std::error_code ec;
+  auto add = [&](const fs::directory_entry& e) -> Status {
+    std::string key = dir_key + e.path().lexically_relative(dir).generic_string();
+    if (!key.starts_with(prefix) || is_temporary_name(key)) return {};
+    std::error_code type_ec;
+    if (e.is_directory(type_ec)) {
+      if (!recursive) found.push_back(ListEntry{key + "/x", 0, {}});  // folded into a prefix below
+      return {};
+    }
+    struct statx stx{};
+    if (::statx(AT_FDCWD, e.path().c_str(), 0, STATX_SIZE | STATX_TYPE | STATX_INO | STATX_MTIME, &stx) != 0) {
+      if (errno == ENOENT) return {};  // removed while listing
+      return errno_status(errno, "list: statx", e.path().string());
+    }
+    if (S_ISREG(stx.stx_mode)) found.push_back(ListEntry{std::move(key), stx.stx_size, io::file_version(stx)});
+    return {};
+  };
+  if (!fs::is_directory(dir.empty() ? fs::path(".") : dir, ec)) return Listing{};  // nothing there, as in S3
+  const fs::path start = dir.empty() ? fs::path(".") : dir;
+  if (recursive) {
+    for (fs::recursive_directory_iterator it(start, ec), end; !ec && it != end; it.increment(ec)) {
+      LSIO_RETURN_IF_ERROR(add(*it));
+    }
+  } else {
+    for (fs::directory_iterator it(start, ec), end; !ec && it != end; it.increment(ec)) LSIO_RETURN_IF_ERROR(add(*it));
+  }
+  if (ec) return error(errno_status(ec.value(), "list", start.string()));
+  return make_listing(std::move(found), prefix, recursive);
 }
 
 std::vector<Status> FileStore::write(std::span<const WriteRequest> requests) {

@@ -23,6 +23,7 @@ class FileStore final : public Store {
 
   std::string engine_description() const override;
   std::vector<Result<ObjectInfo>> stat(std::span<const std::string> paths) override;
+  Result<Listing> list(std::string_view prefix, bool recursive) override;
   std::vector<Status> write(std::span<const WriteRequest> requests) override;
   std::vector<Status> remove(std::span<const std::string> paths) override;
   Status put(std::string_view path, std::span<const std::byte> data, const PutOptions& options) override;

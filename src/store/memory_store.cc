@@ -7,6 +7,7 @@
 
 #include "core/batch_state.h"
 #include "plan/planner.h"
+#include "store/listing.h"
 
 namespace lsio::store {
 
@@ -73,6 +74,18 @@ std::vector<Result<ObjectInfo>> MemoryStore::stat(std::span<const std::string> p
     }
   }
   return out;
+}
+
+Result<Listing> MemoryStore::list(std::string_view prefix, bool recursive) {
+  LSIO_RETURN_IF_ERROR(check_not_in_callback("list"));
+  std::vector<ListEntry> found;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [key, object] : objects_) {
+      if (key.starts_with(prefix)) found.push_back(ListEntry{key, object.data.size(), std::to_string(object.version)});
+    }
+  }
+  return make_listing(std::move(found), prefix, recursive);
 }
 
 std::vector<Status> MemoryStore::write(std::span<const WriteRequest> requests) {

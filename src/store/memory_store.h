@@ -13,6 +13,7 @@ class MemoryStore final : public Store {
  public:
   std::string engine_description() const override { return "memory"; }
   std::vector<Result<ObjectInfo>> stat(std::span<const std::string> paths) override;
+  Result<Listing> list(std::string_view prefix, bool recursive) override;
   std::vector<Status> write(std::span<const WriteRequest> requests) override;
   std::vector<Status> remove(std::span<const std::string> paths) override;
   Status put(std::string_view path, std::span<const std::byte> data, const PutOptions& options) override;

@@ -250,6 +250,32 @@ TEST_P(Conformance, SizesWriteAndPut) {
   EXPECT_EQ(store_->read(b)[0].error().code(), StatusCode::kNotFound);
 }
 
+TEST_P(Conformance, ListsByPrefixRecursivelyAndByLevel) {
+  for (const char* key : {"ls/a/b.bin", "ls/a/c/d.bin", "ls/a/c/e f+%.bin", "ls/ab.bin", "ls/x.bin"}) {
+    ASSERT_NO_FATAL_FAILURE(create(key, testing::random_bytes(std::strlen(key), 3)));
+  }
+  auto paths = [](const Listing& l) {
+    std::vector<std::string> out;
+    for (const ListEntry& e : l.objects) out.push_back(e.path);
+    return out;
+  };
+  auto all = store_->list("ls/a");
+  ASSERT_TRUE(all) << all.error().to_string();
+  EXPECT_EQ(paths(*all), (std::vector<std::string>{"ls/a/b.bin", "ls/a/c/d.bin", "ls/a/c/e f+%.bin", "ls/ab.bin"}));
+  EXPECT_TRUE(all->prefixes.empty());
+  for (const ListEntry& e : all->objects) {
+    EXPECT_EQ(e.size, e.path.size()) << e.path;
+    EXPECT_FALSE(e.version.empty()) << e.path;
+  }
+  auto level = store_->list("ls/a/", /*recursive=*/false);
+  ASSERT_TRUE(level) << level.error().to_string();
+  EXPECT_EQ(paths(*level), (std::vector<std::string>{"ls/a/b.bin"}));
+  EXPECT_EQ(level->prefixes, (std::vector<std::string>{"ls/a/c/"}));
+  auto none = store_->list("ls/nothing/here/");
+  ASSERT_TRUE(none) << none.error().to_string();
+  EXPECT_TRUE(none->objects.empty() && none->prefixes.empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(AllStores, Conformance, ::testing::Values("uring", "posix", "memory"));
 
 // ---- file-store-only behaviour --------------------------------------------

@@ -92,6 +92,7 @@ class AnyStoreTest : public ::testing::TestWithParam<std::string> {
     if (is_memory()) {
       ASSERT_TRUE(store_->put(key, data).ok());
     } else {
+      std::filesystem::create_directories(std::filesystem::path(dir_.file(key)).parent_path());
       write_file(dir_.file(key), data);
     }
     files_[key] = std::vector<std::byte>(data.begin(), data.end());

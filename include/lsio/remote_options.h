@@ -1,0 +1,60 @@
+// RemoteOptions: how an s3:// or http(s):// store connects, signs and retries.
+// Every field has a default that suits a cloud object store; empty strings
+// mean "take it from the environment" (see each field).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace lsio {
+
+enum class S3Addressing : uint8_t {
+  kAuto,         // path style for a custom endpoint, virtual-host style on AWS
+  kPath,         // http://endpoint/bucket/key
+  kVirtualHost,  // http://bucket.endpoint/key
+};
+
+struct RemoteOptions {
+  // ---- S3 ----
+  // "" : AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else https://s3.<region>.amazonaws.com.
+  std::string endpoint;
+  // "" : AWS_REGION, AWS_DEFAULT_REGION, the profile's region in ~/.aws/config, else us-east-1.
+  std::string region;
+  // Credentials. All empty: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+  // AWS_SESSION_TOKEN, else the profile in the shared credentials file
+  // (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials). These values never
+  // appear in any message, log or repr.
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;
+  std::string profile;     // "" : AWS_PROFILE, else "default"
+  bool anonymous = false;  // send unsigned requests (public buckets)
+  S3Addressing addressing = S3Addressing::kAuto;
+
+  // ---- HTTP transport (S3 and plain HTTP) ----
+  unsigned max_connections = 64;  // per host; HTTP/1.1 needs one connection per request in flight
+  unsigned max_inflight = 32;     // requests in flight per store; halved on 503/429, regrows slowly
+  bool http2 = false;             // HTTP/1.1 by default: measured several times faster for many ranges
+  double connect_timeout_s = 5;
+  // A transfer slower than low_speed_bytes per second for low_speed_time_s is
+  // aborted (and retried). There is no total timeout: big bodies take the time they need.
+  uint64_t low_speed_bytes = 1024;
+  double low_speed_time_s = 30;
+  bool verify_tls = true;
+  std::string ca_bundle;  // "" : the system's
+
+  // ---- retries: full-jitter exponential backoff ----
+  unsigned max_attempts = 10;
+  double max_retry_time_s = 180;  // give up when the next attempt would start later than this
+  double backoff_initial_s = 0.1;
+  double backoff_max_s = 15;
+  double retry_after_cap_s = 60;  // a server's Retry-After is honoured up to this
+
+  // ---- writes (S3) ----
+  // put() of more than this many bytes is a multipart upload of equal parts
+  // of multipart_part_size (raised as needed to stay within 10,000 parts).
+  uint64_t multipart_threshold = 8ull << 20;
+  uint64_t multipart_part_size = 8ull << 20;
+};
+
+}  // namespace lsio
