@@ -142,6 +142,15 @@ class Store:
     @overload
     def sizes(self, paths: Paths, *, on_error: OnError) -> list[Union[int, Exception]]: ...
     @overload
+    def remove(self, paths: Paths, *, on_error: Literal["raise"] = "raise") -> None:
+        """Deletes each path; a path that does not exist is not an error."""
+    @overload
+    def remove(self, paths: Paths, *, on_error: OnError) -> Optional[list[Optional[Exception]]]: ...
+    def list(self, prefix: str = "") -> list[tuple[str, int]]:
+        """(path, size) of every object whose path starts with prefix, sorted by path."""
+    def list_dir(self, prefix: str = "") -> tuple[list[tuple[str, int]], list[str]]:
+        """(objects, prefixes) directly below prefix: (path, size) pairs and 'sub/dir/' prefixes."""
+    @overload
     def write(
         self,
         paths: Paths,

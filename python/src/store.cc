@@ -224,7 +224,7 @@ nb::object read_into(PyStore& self, nb::handle paths, nb::handle starts, nb::han
     batch->add(converter.view(items[i], i), offset,
                std::span<std::byte>(static_cast<std::byte*>(view.buf), static_cast<size_t>(view.len)));
   }
-  const ReadOptions options = read_options(0, direct);
+  const ReadOptions options = read_options(std::nullopt, direct);
   Batch running;
   {
     nb::gil_scoped_release release;
@@ -257,6 +257,57 @@ nb::list sizes(PyStore& self, nb::handle paths, std::string_view on_error) {
     PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), item.release().ptr());
   }
   return list;
+}
+
+std::vector<std::string> path_strings(nb::handle paths) {
+  const PathList items(paths);
+  PathConverter converter;
+  std::vector<std::string> names;
+  names.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) names.emplace_back(converter.view(items[i], i));
+  return names;
+}
+
+nb::object remove(PyStore& self, nb::handle paths, std::string_view on_error) {
+  check_not_in_callback(self);
+  const OnError mode = parse_on_error(on_error);
+  const std::vector<std::string> names = path_strings(paths);
+  std::vector<Status> statuses;
+  {
+    nb::gil_scoped_release release;
+    statuses = self.store->remove(names);
+  }
+  return status_list(statuses, mode);
+}
+
+Listing list_objects(PyStore& self, std::string_view prefix, bool recursive) {
+  check_not_in_callback(self);
+  Result<Listing> listing;
+  {
+    nb::gil_scoped_release release;
+    listing = self.store->list(prefix, recursive);
+  }
+  if (!listing) raise_status(listing.error());
+  return std::move(*listing);
+}
+
+nb::list entries(const Listing& listing) {
+  nb::list out = new_list(listing.objects.size());
+  for (size_t i = 0; i < listing.objects.size(); ++i) {
+    const ListEntry& e = listing.objects[i];
+    nb::object item = nb::make_tuple(e.path, e.size);
+    PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), item.release().ptr());
+  }
+  return out;
+}
+
+nb::list list(PyStore& self, std::string_view prefix) { return entries(list_objects(self, prefix, true)); }
+
+nb::tuple list_dir(PyStore& self, std::string_view prefix) {
+  const Listing listing = list_objects(self, prefix, false);
+  nb::list prefixes;
+  for (const std::string& p : listing.prefixes) prefixes.append(p);
+  return nb::make_tuple(entries(listing), prefixes);
 }
 
 nb::object write(PyStore& self, nb::handle paths, nb::handle offsets, nb::handle datas, std::string_view on_error) {
@@ -403,6 +454,14 @@ void init_store(nb::module_& m) {
            "direct"_a = false, "timeout"_a = nb::none(),
            "Reads len(outs[i]) bytes (its size in bytes) at starts[i] into each writable buffer.")
       .def("sizes", &sizes, "paths"_a, nb::kw_only(), "on_error"_a = "raise", "The size in bytes of each path.")
+      .def("remove", &remove, "paths"_a, nb::kw_only(), "on_error"_a = "raise",
+           "Deletes each path; a path that does not exist is not an error.")
+      .def("list", &list, "prefix"_a = "",
+           "(path, size) of every object whose path starts with prefix (a plain string prefix, as in S3),\n"
+           "sorted by path.")
+      .def("list_dir", &list_dir, "prefix"_a = "",
+           "(objects, prefixes): the (path, size) of the objects directly below prefix (up to the next '/'),\n"
+           "and the prefixes ('sub/dir/') of what lies deeper, both sorted.")
       .def("write", &write, "paths"_a, "offsets"_a, "datas"_a, nb::kw_only(), "on_error"_a = "raise",
            "Writes datas[i] at offsets[i] of paths[i], creating files as needed.")
       .def("put", &put, "path"_a, "data"_a, nb::kw_only(), "fsync"_a = false,
