@@ -14,7 +14,8 @@ STAMPS    := .stamps
 JOBS      ?= $(shell nproc)
 APT_PKGS  := build-essential pkg-config cmake ninja-build liburing-dev libgtest-dev fio python3-venv \
              libzstd-dev libblosc-dev liblz4-dev libisal-dev zlib1g-dev libbz2-dev nlohmann-json3-dev \
-             clang-19 libclang-rt-19-dev clang-format-19
+             clang-19 libclang-rt-19-dev clang-format-19 \
+             libcurl4-openssl-dev libssl-dev libpugixml-dev nginx-light
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build cpp python test test-cpp test-asan test-tsan test-python test-fuzz fuzz soak bench demo clean format
