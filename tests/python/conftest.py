@@ -15,6 +15,9 @@ import lsio._lsio  # noqa: F401  (the compiled module itself must import)
 
 from util import open_store
 
+# The test servers of the remote stores (session-scoped moto_server, nginx_server, fault_server; s3_bucket).
+from remote_servers import fault_server, moto_server, nginx_server, s3_bucket  # noqa: F401
+
 ENGINES = ["uring", "posix"]
 
 
