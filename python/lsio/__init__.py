@@ -78,6 +78,7 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     workers: int = 0,
     queue_depth: int = 128,
     max_open_files: int = 0,
+    **remote: Any,
 ) -> Store:
     """Open a store by URL.
 
@@ -87,14 +88,60 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     when the kernel allows it, else posix, and honours ``LSIO_ENGINE``.
     ``workers=0`` means one per CPU; ``max_open_files=0`` derives the bound
     from ``RLIMIT_NOFILE``.
+
+    ``"s3://bucket/prefix"`` opens an S3 store and ``"http(s)://host/base/"`` a
+    read-only HTTP store; keys are appended to the prefix or base. Their
+    keyword options (all optional; see ``lsio.REMOTE_OPTIONS``): ``endpoint``,
+    ``region``, ``access_key_id``, ``secret_access_key``, ``session_token``,
+    ``profile``, ``anonymous`` (else the ``AWS_*`` variables and the shared
+    credentials file), ``addressing`` ("auto", "path", "virtual"),
+    ``max_connections`` (64 per host), ``max_inflight`` (32 requests),
+    ``http2``, ``connect_timeout`` (5 s), ``low_speed_limit`` (1024 B/s) over
+    ``low_speed_time`` (30 s), ``verify_tls``, ``ca_bundle``, ``max_attempts``
+    (10), ``max_retry_time`` (180 s), ``backoff_initial`` (0.1 s),
+    ``backoff_max`` (15 s), ``retry_after_cap`` (60 s),
+    ``multipart_threshold`` and ``multipart_part_size`` (8 MiB). Secrets never
+    appear in any message or repr.
     """
+    unknown = sorted(set(remote) - set(REMOTE_OPTIONS))
+    if unknown:
+        raise TypeError(f"lsio.open() got unexpected keyword arguments {unknown}; remote options are {REMOTE_OPTIONS}")
     return _lsio.open(
         os.fspath(url),
         engine=engine,
         workers=workers,
         queue_depth=queue_depth,
         max_open_files=max_open_files,
+        remote={k: v for k, v in remote.items() if v is not None},
     )
+
+
+REMOTE_OPTIONS: tuple[str, ...] = (
+    "endpoint",
+    "region",
+    "access_key_id",
+    "secret_access_key",
+    "session_token",
+    "profile",
+    "anonymous",
+    "addressing",
+    "max_connections",
+    "max_inflight",
+    "http2",
+    "connect_timeout",
+    "low_speed_limit",
+    "low_speed_time",
+    "verify_tls",
+    "ca_bundle",
+    "max_attempts",
+    "max_retry_time",
+    "backoff_initial",
+    "backoff_max",
+    "retry_after_cap",
+    "multipart_threshold",
+    "multipart_part_size",
+)
+"""The keyword options of lsio.open for s3:// and http(s):// stores."""
 
 
 def _reopen(url: str, options: dict[str, Any]) -> Store:

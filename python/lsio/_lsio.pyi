@@ -210,6 +210,7 @@ def open(
     workers: int = 0,
     queue_depth: int = 128,
     max_open_files: int = 0,
+    remote: dict[str, Any] = ...,
 ) -> Store:
     """Opens a store by URL (see lsio.open)."""
 

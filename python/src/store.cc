@@ -3,9 +3,9 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/string_view.h>
 
-#include <optional>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -143,7 +143,8 @@ class AsideBatch final : public Waitable {
 constexpr size_t kSubmitAside = 1 << 16;  // requests from which read_ranges prepares its batch on a helper thread
 
 nb::list read_ranges(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, std::string_view on_error,
-                     std::optional<uint64_t> coalesce_gap, bool direct, std::optional<double> timeout, uint64_t max_request_bytes) {
+                     std::optional<uint64_t> coalesce_gap, bool direct, std::optional<double> timeout,
+                     uint64_t max_request_bytes) {
   check_not_in_callback(self);
   const OnError mode = parse_on_error(on_error);
   deadline_of(timeout);  // validates it before any I/O
@@ -171,8 +172,8 @@ struct PyPendingRead {
   bool taken = false;
 };
 
-PyPendingRead submit_read(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, std::optional<uint64_t> coalesce_gap,
-                          bool direct, uint64_t max_request_bytes) {
+PyPendingRead submit_read(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends,
+                          std::optional<uint64_t> coalesce_gap, bool direct, uint64_t max_request_bytes) {
   check_not_in_callback(self);
   auto batch = std::make_shared<ReadBatch>(make_read_batch(paths, starts, ends));
   const ReadOptions options = read_options(coalesce_gap, direct, max_request_bytes);
@@ -381,18 +382,65 @@ void for_each(PyStore& self, nb::handle paths, nb::handle starts, nb::handle end
   if (Status status = running.status(); !status.ok()) raise_status(status);
 }
 
+// RemoteOptions from lsio.open's remote keywords (lsio.REMOTE_OPTIONS; unknown ones are refused in Python).
+RemoteOptions remote_options(const nb::dict& remote) {
+  RemoteOptions o;
+  auto str = [&](const char* key, std::string& out) {
+    if (remote.contains(key)) out = nb::cast<std::string>(remote[key]);
+  };
+  auto num = [&](const char* key, auto& out) {
+    if (remote.contains(key)) out = nb::cast<std::remove_reference_t<decltype(out)>>(remote[key]);
+  };
+  str("endpoint", o.endpoint);
+  str("region", o.region);
+  str("access_key_id", o.access_key_id);
+  str("secret_access_key", o.secret_access_key);
+  str("session_token", o.session_token);
+  str("profile", o.profile);
+  str("ca_bundle", o.ca_bundle);
+  num("anonymous", o.anonymous);
+  num("http2", o.http2);
+  num("verify_tls", o.verify_tls);
+  num("max_connections", o.max_connections);
+  num("max_inflight", o.max_inflight);
+  num("connect_timeout", o.connect_timeout_s);
+  num("low_speed_limit", o.low_speed_bytes);
+  num("low_speed_time", o.low_speed_time_s);
+  num("max_attempts", o.max_attempts);
+  num("max_retry_time", o.max_retry_time_s);
+  num("backoff_initial", o.backoff_initial_s);
+  num("backoff_max", o.backoff_max_s);
+  num("retry_after_cap", o.retry_after_cap_s);
+  num("multipart_threshold", o.multipart_threshold);
+  num("multipart_part_size", o.multipart_part_size);
+  if (remote.contains("addressing")) {
+    const std::string a = nb::cast<std::string>(remote["addressing"]);
+    if (a == "auto")
+      o.addressing = S3Addressing::kAuto;
+    else if (a == "path")
+      o.addressing = S3Addressing::kPath;
+    else if (a == "virtual")
+      o.addressing = S3Addressing::kVirtualHost;
+    else
+      throw nb::value_error(("addressing must be 'auto', 'path' or 'virtual', not '" + a + "'").c_str());
+  }
+  return o;
+}
+
 PyStore open(const std::string& url, std::string_view engine, unsigned workers, unsigned queue_depth,
-             unsigned max_open_files) {
+             unsigned max_open_files, const nb::dict& remote) {
   nb::dict kwargs;
   kwargs["engine"] = engine;
   kwargs["workers"] = workers;
   kwargs["queue_depth"] = queue_depth;
   kwargs["max_open_files"] = max_open_files;
+  for (auto [k, v] : remote) kwargs[k] = v;
   StoreOptions options;
   options.engine = parse_engine(engine);
   options.workers = workers;
   options.queue_depth = queue_depth;
   options.max_open_files = max_open_files;
+  options.remote = remote_options(remote);
   Result<std::shared_ptr<Store>> store;
   {
     nb::gil_scoped_release release;
@@ -400,6 +448,15 @@ PyStore open(const std::string& url, std::string_view engine, unsigned workers, 
   }
   if (!store) raise_status(store.error());
   return PyStore{std::move(*store), url, kwargs};
+}
+
+// The options without secrets (for the `options` property and repr).
+nb::dict shown_options(const PyStore& s) {
+  nb::dict out = nb::cast<nb::dict>(s.options.attr("copy")());
+  for (const char* secret : {"secret_access_key", "session_token"}) {
+    if (out.contains(secret)) out[secret] = "***";
+  }
+  return out;
 }
 
 // Pickles as lsio.open(url, **options): the copy opens its own store lazily (threads start on first use).
@@ -432,9 +489,8 @@ void init_store(nb::module_& m) {
            [](const PyStore& s) {
              return nb::str("lsio.Store({!r}, engine={!r})").format(s.url, s.store->engine_description());
            })
-      .def_prop_ro(
-          "options", [](const PyStore& s) { return s.options.attr("copy")(); },
-          "The keyword options the store was opened with (engine, workers, ...).")
+      .def_prop_ro("options", &shown_options,
+                   "The keyword options the store was opened with (engine, workers, ...), secrets shown as '***'.")
       .def("__reduce__", &reduce)
       .def("read_ranges", &read_ranges, "paths"_a, "starts"_a, "ends"_a = nb::none(), nb::kw_only(),
            "on_error"_a = "raise", "coalesce_gap"_a = nb::none(), "direct"_a = false, "timeout"_a = nb::none(),
@@ -466,8 +522,8 @@ void init_store(nb::module_& m) {
            "Writes datas[i] at offsets[i] of paths[i], creating files as needed.")
       .def("put", &put, "path"_a, "data"_a, nb::kw_only(), "fsync"_a = false,
            "Replaces path atomically with data (readers see the old or the new file, never a mix).")
-      .def("for_each", &for_each, "paths"_a, "starts"_a, "ends"_a.none(), "fn"_a, nb::kw_only(), "coalesce_gap"_a = nb::none(),
-           "direct"_a = false, "timeout"_a = nb::none(),
+      .def("for_each", &for_each, "paths"_a, "starts"_a, "ends"_a.none(), "fn"_a, nb::kw_only(),
+           "coalesce_gap"_a = nb::none(), "direct"_a = false, "timeout"_a = nb::none(),
            "Calls fn(index, Buffer | exception) for each range as its read completes, on worker threads\n"
            "(holding the GIL). An exception raised by fn cancels the rest and is re-raised.");
   nb::class_<PyPendingRead>(m, "PendingRead", "A running read_ranges batch (see Store.read_ranges_async).")
@@ -489,7 +545,7 @@ void init_store(nb::module_& m) {
       .def_prop_ro("requests_done", [](const PyPendingRead& p) { return p.batch.requests_done(); })
       .def_prop_ro("bytes_read", [](const PyPendingRead& p) { return p.batch.bytes_read(); });
   m.def("open", &open, "url"_a = "", nb::kw_only(), "engine"_a = "auto", "workers"_a = 0, "queue_depth"_a = 128,
-        "max_open_files"_a = 0, "Opens a store by URL (see lsio.open).");
+        "max_open_files"_a = 0, "remote"_a = nb::dict(), "Opens a store by URL (see lsio.open).");
 }
 
 }  // namespace lsio::python

@@ -9,6 +9,8 @@
 #include "lsio/store.h"
 #include "store/file_store.h"
 #include "store/memory_store.h"
+#include "store/remote/remote_store.h"
+#include "store/remote/s3_endpoint.h"
 
 namespace lsio {
 namespace {
@@ -72,6 +74,14 @@ Result<std::shared_ptr<Store>> open_file_store(std::string root, const StoreOpti
 
 Result<std::shared_ptr<Store>> open_store(std::string_view url, const StoreOptions& options) {
   if (url == "memory://" || url.starts_with("memory://")) return std::make_shared<store::MemoryStore>();
+  if (url.starts_with("s3://")) {
+    LSIO_ASSIGN_OR_RETURN(auto endpoint, remote::S3Endpoint::create(url, options.remote));
+    return std::make_shared<remote::RemoteStore>(std::string(url), std::move(endpoint), options.remote);
+  }
+  if (url.starts_with("http://") || url.starts_with("https://")) {
+    LSIO_ASSIGN_OR_RETURN(auto endpoint, remote::make_http_endpoint(url));
+    return std::make_shared<remote::RemoteStore>(std::string(url), std::move(endpoint), options.remote);
+  }
   if (url.starts_with("file://")) {
     url.remove_prefix(7);
     if (!url.empty() && url.front() != '/') {
@@ -80,7 +90,7 @@ Result<std::shared_ptr<Store>> open_store(std::string_view url, const StoreOptio
     }
   } else if (url.find("://") != std::string_view::npos) {
     return error(StatusCode::kUnimplemented,
-                 "no store for URL " + std::string(url) + " (supported: file://, memory://)");
+                 "no store for URL " + std::string(url) + " (supported: file://, memory://, s3://, http://, https://)");
   }
   return open_file_store(std::string(url), options);
 }

@@ -21,8 +21,9 @@ using namespace std::chrono_literals;
 
 class Contract : public testing::AnyStoreTest {
  protected:
-  // n files of `size` bytes: "f0" .. "f{n-1}".
+  // n files of `size` bytes (at most 8 MiB on remote stores, which upload them): "f0" .. "f{n-1}".
   void create_files(int n, size_t size) {
+    if (is_remote()) size = std::min<size_t>(size, 8 << 20);
     for (int f = 0; f < n; ++f) create("f" + std::to_string(f), testing::random_bytes(size, 100 + f));
   }
 
@@ -96,7 +97,9 @@ TEST_P(Contract, SmallBatchIsNotStuckBehindAHugeOne) {
   if (is_memory()) GTEST_SKIP() << "the memory store runs each batch on its caller's thread";
   create_files(2, 64 << 20);
   auto huge = random_batch(3'000'000, 11);
-  Batch big = store_->submit(huge);
+  ReadOptions one_by_one;
+  if (is_remote()) one_by_one.coalesce_gap = 0;  // else a few merged GETs finish at once
+  Batch big = store_->submit(huge, one_by_one);
   std::this_thread::sleep_for(20ms);
   auto small = random_batch(16, 12);
   auto r = store_->read(*small);
@@ -113,6 +116,7 @@ TEST_P(Contract, CancelDrainsAndUndeliveredRequestsAreErrors) {
   auto source = CancelSource::create();
   ReadOptions options;
   options.cancel = source;
+  if (is_remote()) options.coalesce_gap = 0;
   Batch running = store_->submit(b, options);
   source->cancel(Status(StatusCode::kCancelled, "test cancel"));
   ASSERT_TRUE(running.wait_for(10s));
@@ -172,8 +176,8 @@ TEST_P(Contract, ForEachCancelStopsTheCallbacks) {
 }
 
 TEST_P(Contract, HugeRequestsAreRefusedBeforeAllocating) {
-  if (is_memory()) GTEST_SKIP() << "memory objects are slices of what is stored";
-  const std::string sparse = dir_.file("sparse");
+  if (is_memory() || GetParam() == "s3") GTEST_SKIP() << "no 200 GiB object can be made here";
+  const std::string sparse = GetParam() == "http" ? http_dir_ + "/sparse" : dir_.file("sparse");
   testing::write_file(sparse, std::vector<std::byte>(10));
   ASSERT_EQ(::truncate(sparse.c_str(), 200ll << 30), 0);
   ReadBatch b;
@@ -218,8 +222,11 @@ TEST_P(Contract, VersionsDetectReplacedFiles) {
   b.expect_version(b.file_id("v"), before->version);
   b.add("v", ByteRange::bounded(0, 100));
   EXPECT_TRUE(store_->read(b)[0]);
-  const auto other = testing::random_bytes(8192, 2);
-  ASSERT_TRUE(store_->put("v", other).ok());
+  if (can_write()) {
+    ASSERT_TRUE(store_->put("v", testing::random_bytes(8192, 2)).ok());
+  } else {  // nginx's ETag is mtime-size: a new size, so that a replacement within the second still shows
+    create("v", testing::random_bytes(8200, 2));
+  }
   const auto after = store_->stat(std::vector<std::string>{"v"})[0];
   ASSERT_TRUE(after);
   EXPECT_NE(after->version, before->version);
@@ -232,7 +239,9 @@ TEST_P(Contract, VersionsDetectReplacedFiles) {
 TEST_P(Contract, DestroyingTheStoreCancelsAndDrains) {
   create_files(2, 32 << 20);
   auto b = random_batch(is_memory() ? 100 : 2'000'000, 41);
-  Batch running = store_->submit(b);
+  ReadOptions one_by_one;
+  if (is_remote()) one_by_one.coalesce_gap = 0;  // else a few merged GETs finish at once
+  Batch running = store_->submit(b, one_by_one);
   store_.reset();  // cancels what is left and drains its reads
   ASSERT_TRUE(running.wait_for(1ms));
   if (!is_memory()) EXPECT_FALSE(running.status().ok());
@@ -268,7 +277,7 @@ TEST_P(Contract, ForkedChildRebuildsItsWorkers) {
   EXPECT_TRUE(background.status().ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(AllStores, Contract, ::testing::Values("uring", "posix", "memory"));
+INSTANTIATE_TEST_SUITE_P(AllStores, Contract, LSIO_STORE_KINDS);
 
 }  // namespace
 }  // namespace lsio
