@@ -1155,3 +1155,12 @@ def create(
             shutil.rmtree(location.directory)
     core = _lsio.zarr_create(location.store, location.path, metadata_text, attributes_text, overwrite)
     return Array(core, location)
+
+
+def __getattr__(name: str) -> Any:
+    """``lsio.zarr.ZarrStore`` (imports zarr-python on first use)."""
+    if name == "ZarrStore":
+        from .zarr_store import ZarrStore
+
+        return ZarrStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
