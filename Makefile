@@ -77,8 +77,9 @@ test-fuzz: deps
 fuzz:
 	$(MAKE) test-fuzz FUZZ_SECONDS=300
 
+# LSIO_INSTALLED=1: the package was just installed, so its entry points (xarray's engine="lsio") must be registered.
 test-python: python
-	$(PY) -m pytest -q tests/python
+	LSIO_INSTALLED=1 $(PY) -m pytest -q tests/python
 
 # The soak test (6 threads of random batches, cancels, timeouts and a fork against one store) for 10 minutes per
 # engine instead of the 45 s of test-python; it prints its figures.

@@ -675,6 +675,16 @@ class Array:
             token.cancel("read_async cancelled")
             raise
 
+    def to_dask(self, chunks: Any = None, *, name: Optional[str] = None) -> Any:
+        """A dask array of this array: one task per block, each one read (one LSIO batch); see lsio.dask.
+
+        ``chunks=None`` gives the shard grid (the chunk grid when unsharded); otherwise anything
+        ``dask.array.normalize_chunks`` takes. The array travels to dask workers as its address and reopens there.
+        """
+        from .dask import from_array
+
+        return from_array(self, chunks, name=name)
+
     def read_crops(
         self,
         starts: npt.ArrayLike,
@@ -1155,3 +1165,12 @@ def create(
             shutil.rmtree(location.directory)
     core = _lsio.zarr_create(location.store, location.path, metadata_text, attributes_text, overwrite)
     return Array(core, location)
+
+
+def __getattr__(name: str) -> Any:
+    """``lsio.zarr.ZarrStore`` (imports zarr-python on first use)."""
+    if name == "ZarrStore":
+        from .zarr_store import ZarrStore
+
+        return ZarrStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,7 +6,10 @@ extension cannot be imported, every test fails instead of being skipped.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -36,3 +39,19 @@ def store(engine: str) -> lsio.Store:
 def rooted(tmp_path: Path, engine: str) -> lsio.Store:
     """A store rooted at tmp_path: its keys are paths relative to tmp_path."""
     return open_store(str(tmp_path), engine)
+
+
+ASYNC_TEST_TIMEOUT = 120  # seconds
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Optional[bool]:
+    """Runs ``async def`` tests (zarr's StoreTests has them) in a new event loop each, without pytest-asyncio.
+
+    Async fixtures are not supported: test classes override them with plain ones.
+    """
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    asyncio.run(asyncio.wait_for(pyfuncitem.obj(**kwargs), ASYNC_TEST_TIMEOUT))
+    return True
