@@ -52,16 +52,20 @@ test-cpp: cpp
 # ASan + UBSan build of the C++ tests (the multi-gigabyte stress tests run in the release build only).
 test-asan: deps
 	cmake -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLSIO_SANITIZE=ON -DLSIO_TESTS=ON -DLSIO_BENCH=OFF >/dev/null
-	cmake --build $(ASAN) -j $(JOBS) --target lsio_tests
+	cmake --build $(ASAN) -j $(JOBS) --target lsio_tests lsio_remote_tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(ASAN)/tests/cpp/lsio_tests --gtest_filter='-*Stress.*'
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(PY) tests/servers/launch.py --moto --nginx --fault -- \
+	  $(ASAN)/tests/cpp/lsio_remote_tests
 
 # ThreadSanitizer build of the concurrency tests: many threads and batches on one store, cancellation, fork.
 TSAN      := build/tsan
 test-tsan: deps
 	cmake -S . -B $(TSAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLSIO_TSAN=ON -DLSIO_TESTS=ON -DLSIO_BENCH=OFF >/dev/null
-	cmake --build $(TSAN) -j $(JOBS) --target lsio_tests
+	cmake --build $(TSAN) -j $(JOBS) --target lsio_tests lsio_remote_tests
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(TSAN)/tests/cpp/lsio_tests \
 	  --gtest_filter='*Contract.*:*Conformance.*:-*Fork*'  # TSan cannot follow a fork of a threaded process
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(PY) tests/servers/launch.py --moto --nginx --fault -- \
+	  $(TSAN)/tests/cpp/lsio_remote_tests --gtest_filter='-*Fork*'
 
 # libFuzzer targets (fuzz/*.cc), each run for FUZZ_SECONDS from its seed corpus in fuzz/corpus/<name>.
 test-fuzz: deps

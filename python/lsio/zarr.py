@@ -100,9 +100,13 @@ def _locate(store: StoreLike, path: str) -> _Location:
         return _Location(store, path, directory)
     url = os.fspath(store)
     root = _local_root(url)
+    if root is None and url.split("://", 1)[0] in ("s3", "http", "https"):
+        # A remote node by URL: the store is rooted at it (options from the AWS_* variables; pass an
+        # lsio.open(url, **options) Store for anything else).
+        return _Location(_lsio.open(url), path, None)
     if root is None:
         raise ValueError(
-            f"{url!r}: only local paths (or file:// URLs) can be opened by name; "
+            f"{url!r}: no store for this URL scheme (local paths, file://, s3://, http(s)://); "
             "open other stores with lsio.open(url) and pass the Store"
         )
     full = os.path.abspath(os.path.join(root, path) if path else root)
@@ -954,7 +958,8 @@ def _open_node(location: _Location, read_only: bool) -> Union[Array, Group]:
 
 
 def open(store: StoreLike, path: str = "", *, mode: Mode = "r+") -> Union[Array, Group]:  # noqa: A001
-    """Opens the Zarr array or group at ``path`` of ``store`` (a local path, a file:// URL or an lsio.Store).
+    """Opens the Zarr array or group at ``path`` of ``store`` (a local path, a file://, s3:// or http(s):// URL,
+    or an lsio.Store).
 
     zarr.json (v3) is looked for first, then .zarray/.zgroup (v2). ``mode="r"`` refuses writes.
     FileNotFoundError when there is no node.
