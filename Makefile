@@ -18,7 +18,7 @@ APT_PKGS  := build-essential pkg-config cmake ninja-build liburing-dev libgtest-
              libcurl4-openssl-dev libssl-dev libpugixml-dev nginx-light
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build cpp python test test-cpp test-asan test-tsan test-python test-fuzz fuzz soak bench demo clean format
+.PHONY: deps build cpp python test test-cpp test-asan test-tsan test-python test-fuzz fuzz soak bench bench-remote demo clean format
 
 $(STAMPS)/apt: Makefile
 	@mkdir -p $(STAMPS)
@@ -94,6 +94,11 @@ test: test-cpp test-asan test-tsan test-fuzz test-python
 
 bench: build
 	$(PY) bench/run.py
+
+# Remote stores (HTTP, S3) against obstore, tensorstore, fsspec/s3fs and boto3 on local nginx, moto and the fault
+# server's 20 ms latency mode: bench/results/remote.{md,png}. Needs nginx and moto (`make deps`).
+bench-remote: build
+	$(PY) bench/remote_bench.py
 
 # A sharded Zarr cube (2 GiB decoded, created once under bench/data/demo/) read whole and as random crops by
 # LSIO and tensorstore, against fio's sequential bandwidth on the same files: bench/results/demo.md.
