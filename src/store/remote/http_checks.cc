@@ -72,6 +72,11 @@ Status response_status(const io::http::Response& r, std::string_view what, std::
   } else {
     msg += ": HTTP " + std::to_string(r.status);
     code = code_for_http(r.status);
+    // S3 answers some credential failures with 400 (a malformed or expired session token): they are
+    // permission errors, not invalid arguments of the caller's read.
+    for (std::string_view auth : {"InvalidToken:", "ExpiredToken:", "TokenRefreshRequired:", "InvalidAccessKeyId:"}) {
+      if (detail.starts_with(auth)) code = StatusCode::kPermissionDenied;
+    }
   }
   if (!detail.empty()) msg += ": " + std::string(detail);
   if (!attempts.empty()) msg += " (" + std::string(attempts) + ")";
