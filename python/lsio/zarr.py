@@ -893,16 +893,18 @@ class Group(Mapping[str, Union[Array, "Group"]]):
                 if len(parts) == 2 and parts[1] in (".zarray", ".zgroup"):
                     names.add(parts[0])
             return list(names)
-        directory = self._location.directory
-        if directory is None:
-            raise NotImplementedError(
-                f"group {self.path!r}: listing members needs consolidated metadata or a local file store"
-            )
+        # Through the store (never the file system): a member is a sub-"directory" holding a node document.
+        loc = self._location
+        prefix = f"{loc.path}/" if loc.path else ""
+        _, dirs = loc.store.list_dir(prefix)
         names = []
-        with os.scandir(directory) as it:
-            for entry in it:
-                if entry.is_dir() and any(os.path.exists(os.path.join(entry.path, f)) for f in _NODE_FILES):
-                    names.append(entry.name)
+        for d in dirs:
+            name = d[len(prefix) :].strip("/")
+            if not name:
+                continue
+            files, _ = loc.store.list_dir(f"{prefix}{name}/")
+            if any(k.rsplit("/", 1)[-1] in _NODE_FILES for k, _ in files):
+                names.append(name)
         return names
 
     def __getitem__(self, name: str) -> Union[Array, Group]:

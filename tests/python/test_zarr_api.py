@@ -124,14 +124,13 @@ def test_groups(tmp_path: Path, zarr_format: int, consolidate: bool) -> None:
     np.testing.assert_array_equal(g2["temp"][1], [4, 5, 6, 7])
 
 
-def test_memory_store_group_listing_needs_consolidated_metadata() -> None:
+def test_memory_store_group_listing_through_the_store() -> None:
     mem = lsio.open("memory://")
     mem.put("grp/zarr.json", json.dumps({"zarr_format": 3, "node_type": "group", "attributes": {}}).encode())
     lsio.zarr.create(mem, shape=(3,), dtype="uint8", path="grp/x", chunks=(2,))
     g = lsio.zarr.open_group(mem, "grp")
     assert isinstance(g["x"], lsio.zarr.Array)
-    with pytest.raises(NotImplementedError, match="consolidated"):
-        list(g)
+    assert list(g) == ["x"]  # members are listed with Store.list_dir: no consolidated metadata needed
 
 
 def test_urls_and_store_arguments(tmp_path: Path) -> None:
