@@ -174,7 +174,13 @@ async def _read_ranges_async(
         if not finished.done():
             finished.set_result(None)
 
-    pending.add_done_callback(lambda: loop.call_soon_threadsafe(wake))
+    def notify() -> None:
+        try:
+            loop.call_soon_threadsafe(wake)
+        except RuntimeError:  # the loop closed meanwhile (a cancelled task's batch finished after it)
+            pass
+
+    pending.add_done_callback(notify)
     try:
         await finished
     except asyncio.CancelledError:

@@ -14,6 +14,7 @@ namespace lsio::io::http {
 namespace {
 
 constexpr size_t kMaxErrorBody = 64 << 10;
+constexpr long kReceiveBuffer = 256 << 10;
 
 Status global_init() {
   static std::once_flag once;
@@ -63,7 +64,8 @@ struct Engine::Impl {
   std::thread thread;
   std::thread::id thread_id;
   std::atomic<unsigned> limit{1};
-  std::atomic<unsigned> successes{0};  // successes since the limit last grew
+  std::atomic<unsigned> successes{0};     // successes since the limit last grew
+  std::atomic<int64_t> last_throttle{0};  // Clock ticks of the last halving
 
   // Shared with submitters, under mu (never held while curl runs or a callback runs).
   std::mutex mu;
@@ -222,6 +224,8 @@ Status Engine::Impl::start(Transfer& t) {
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(options.low_speed_bytes));
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(std::max(1.0, options.low_speed_time_s)));
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  // Large bodies arrive in fewer, bigger recv() calls and write callbacks (curl's default is 16 KiB).
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kReceiveBuffer);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
@@ -456,6 +460,13 @@ void Engine::cancel(uint64_t id) {
 }
 
 void Engine::throttle() {
+  // One halving per burst: the 30 requests in flight that all got 503 are one signal, not 30.
+  const int64_t now = Clock::now().time_since_epoch().count();
+  int64_t last = impl_->last_throttle.load();
+  if (now - last < std::chrono::nanoseconds(std::chrono::milliseconds(200)).count() ||
+      !impl_->last_throttle.compare_exchange_strong(last, now)) {
+    return;
+  }
   unsigned cur = impl_->limit.load();
   while (cur > 1 && !impl_->limit.compare_exchange_weak(cur, cur / 2)) {
   }

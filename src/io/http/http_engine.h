@@ -78,7 +78,8 @@ class Engine {
   uint64_t submit(Request request, Done done, Clock::time_point not_before = {});
   // `done` of that request runs with cancelled=true unless it already ran.
   void cancel(uint64_t id);
-  // A server asked us to slow down (503 SlowDown, 429): halves the in-flight limit.
+  // A server asked us to slow down (503 SlowDown, 429): halves the in-flight
+  // limit, at most once per 200 ms (one burst of refusals is one signal).
   void throttle();
   unsigned inflight_limit() const;
   bool on_event_thread() const;
