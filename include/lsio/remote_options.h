@@ -33,7 +33,9 @@ struct RemoteOptions {
 
   // ---- HTTP transport (S3 and plain HTTP) ----
   unsigned max_connections = 64;  // per host; HTTP/1.1 needs one connection per request in flight
-  unsigned max_inflight = 32;     // requests in flight per store; halved on 503/429, regrows slowly
+  // Requests in flight per store; halved on 503/429, regrows slowly. As many as connections: with 20 ms
+  // per request, 32 in flight gave 1.0k ranges/s, 64 gave 1.8k (fault server, coalesce_gap=0).
+  unsigned max_inflight = 64;
   bool http2 = false;             // HTTP/1.1 by default: measured several times faster for many ranges
   double connect_timeout_s = 5;
   // A transfer slower than low_speed_bytes per second for low_speed_time_s is

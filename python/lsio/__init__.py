@@ -95,7 +95,7 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     ``region``, ``access_key_id``, ``secret_access_key``, ``session_token``,
     ``profile``, ``anonymous`` (else the ``AWS_*`` variables and the shared
     credentials file), ``addressing`` ("auto", "path", "virtual"),
-    ``max_connections`` (64 per host), ``max_inflight`` (32 requests),
+    ``max_connections`` (64 per host), ``max_inflight`` (64 requests),
     ``http2``, ``connect_timeout`` (5 s), ``low_speed_limit`` (1024 B/s) over
     ``low_speed_time`` (30 s), ``verify_tls``, ``ca_bundle``, ``max_attempts``
     (10), ``max_retry_time`` (180 s), ``backoff_initial`` (0.1 s),

@@ -27,7 +27,7 @@ using Clock = std::chrono::steady_clock;
 
 struct TransportOptions {
   unsigned max_connections = 64;  // per host
-  unsigned max_inflight = 32;     // transfers admitted into curl at once (adaptive, never above this)
+  unsigned max_inflight = 64;     // transfers admitted into curl at once (adaptive, never above this)
   bool http2 = false;
   double connect_timeout_s = 5;
   uint64_t low_speed_bytes = 1024;  // abort a transfer slower than this per second ...
