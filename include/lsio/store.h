@@ -199,6 +199,12 @@ struct StoreOptions {
   unsigned queue_depth = 128;              // reads in flight per worker
   uint64_t max_inflight_bytes = 2u << 20;  // buffered-read bytes in flight per worker (x32 for O_DIRECT)
   unsigned max_open_files = 0;             // per store; 0: derived from RLIMIT_NOFILE
+  // ---- every store ----
+  // A RAM cache of read results of up to this many bytes (0: none). Only
+  // reads of a pinned version (ReadBatch::expect_version; Zarr pins every
+  // inner chunk of a shard) are cached, so a replaced object is never served
+  // from it.
+  uint64_t cache_bytes = 0;
   // ---- s3:// and http(s):// stores ----
   RemoteOptions remote;
 };
@@ -208,6 +214,17 @@ struct ListEntry {
   std::string path;  // relative to the store's root, "/"-separated
   uint64_t size = 0;
   std::string version;  // as ObjectInfo::version
+};
+
+// Counters of a store's RAM cache (StoreOptions::cache_bytes).
+struct CacheStats {
+  uint64_t capacity_bytes = 0;
+  uint64_t bytes = 0;    // held now
+  uint64_t entries = 0;  // held now
+  uint64_t hits = 0;
+  uint64_t misses = 0;  // cacheable requests not found
+  uint64_t inserts = 0;
+  uint64_t evictions = 0;
 };
 
 struct Listing {
@@ -267,6 +284,9 @@ class Store {
   // Replaces `path` atomically with `data` (temp file + rename): readers see
   // the old or the new file, never a mix.
   virtual Status put(std::string_view path, std::span<const std::byte> data, const PutOptions& options = {}) = 0;
+
+  // The RAM cache's counters, or nullopt when the store has no cache.
+  virtual std::optional<CacheStats> cache_stats() const { return std::nullopt; }
 
   // kFailedPrecondition when the calling thread runs one of this store's
   // callbacks (every entry point checks this; Zarr calls go through them).

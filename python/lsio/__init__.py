@@ -78,6 +78,7 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     workers: int = 0,
     queue_depth: int = 128,
     max_open_files: int = 0,
+    cache: Union[int, str, None] = None,
     **remote: Any,
 ) -> Store:
     """Open a store by URL.
@@ -88,6 +89,12 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     when the kernel allows it, else posix, and honours ``LSIO_ENGINE``.
     ``workers=0`` means one per CPU; ``max_open_files=0`` derives the bound
     from ``RLIMIT_NOFILE``.
+
+    ``cache`` ("2GiB", "512MB" or a number of bytes) puts a RAM cache of read
+    results in front of the store; only reads of a pinned object version are
+    cached (Zarr pins every inner chunk of a shard, so a second epoch of
+    random crops is served from RAM). ``store.cache_stats()`` gives its
+    counters.
 
     ``"s3://bucket/prefix"`` opens an S3 store and ``"http(s)://host/base/"`` a
     read-only HTTP store; keys are appended to the prefix or base. Their
@@ -112,8 +119,33 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
         workers=workers,
         queue_depth=queue_depth,
         max_open_files=max_open_files,
+        cache_bytes=parse_size(cache) if cache is not None else 0,
         remote={k: v for k, v in remote.items() if v is not None},
     )
+
+
+_SIZE_UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G": 10**9, "GB": 10**9,
+               "T": 10**12, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def parse_size(size: Union[int, str]) -> int:
+    """Bytes from 123, "123", "512MiB", "2GiB", "1.5GB" (decimal K/M/G/T, binary KiB/MiB/GiB/TiB)."""
+    if isinstance(size, int):
+        if size < 0:
+            raise ValueError(f"a size cannot be negative: {size}")
+        return size
+    text = str(size).strip()
+    number = text.rstrip("BbKkMmGgTtIi ")
+    unit = text[len(number):].strip().upper()
+    if unit not in _SIZE_UNITS or not number:
+        raise ValueError(f"not a size: {size!r} (examples: 1048576, '512MiB', '2GiB', '1.5GB')")
+    try:
+        value = float(number)
+    except ValueError:
+        raise ValueError(f"not a size: {size!r} (examples: 1048576, '512MiB', '2GiB', '1.5GB')") from None
+    if value < 0:
+        raise ValueError(f"a size cannot be negative: {size!r}")
+    return int(value * _SIZE_UNITS[unit])
 
 
 REMOTE_OPTIONS: tuple[str, ...] = (

@@ -146,6 +146,8 @@ class Store:
         """Deletes each path; a path that does not exist is not an error."""
     @overload
     def remove(self, paths: Paths, *, on_error: OnError) -> Optional[list[Optional[Exception]]]: ...
+    def cache_stats(self) -> Optional[dict[str, int]]:
+        """The RAM cache's counters (capacity_bytes, bytes, entries, hits, misses, inserts, evictions), or None."""
     def list(self, prefix: str = "") -> list[tuple[str, int]]:
         """(path, size) of every object whose path starts with prefix, sorted by path."""
     def list_dir(self, prefix: str = "") -> tuple[list[tuple[str, int]], list[str]]:
@@ -210,6 +212,7 @@ def open(
     workers: int = 0,
     queue_depth: int = 128,
     max_open_files: int = 0,
+    cache_bytes: int = 0,
     remote: dict[str, Any] = ...,
 ) -> Store:
     """Opens a store by URL (see lsio.open)."""

@@ -428,8 +428,9 @@ RemoteOptions remote_options(const nb::dict& remote) {
 }
 
 PyStore open(const std::string& url, std::string_view engine, unsigned workers, unsigned queue_depth,
-             unsigned max_open_files, const nb::dict& remote) {
+             unsigned max_open_files, uint64_t cache_bytes, const nb::dict& remote) {
   nb::dict kwargs;
+  if (cache_bytes > 0) kwargs["cache"] = cache_bytes;
   kwargs["engine"] = engine;
   kwargs["workers"] = workers;
   kwargs["queue_depth"] = queue_depth;
@@ -441,6 +442,7 @@ PyStore open(const std::string& url, std::string_view engine, unsigned workers, 
   options.queue_depth = queue_depth;
   options.max_open_files = max_open_files;
   options.remote = remote_options(remote);
+  options.cache_bytes = cache_bytes;
   Result<std::shared_ptr<Store>> store;
   {
     nb::gil_scoped_release release;
@@ -492,6 +494,23 @@ void init_store(nb::module_& m) {
       .def_prop_ro("options", &shown_options,
                    "The keyword options the store was opened with (engine, workers, ...), secrets shown as '***'.")
       .def("__reduce__", &reduce)
+      .def(
+          "cache_stats",
+          [](const PyStore& s) -> nb::object {
+            const std::optional<CacheStats> c = s.store->cache_stats();
+            if (!c) return nb::none();
+            nb::dict d;
+            d["capacity_bytes"] = c->capacity_bytes;
+            d["bytes"] = c->bytes;
+            d["entries"] = c->entries;
+            d["hits"] = c->hits;
+            d["misses"] = c->misses;
+            d["inserts"] = c->inserts;
+            d["evictions"] = c->evictions;
+            return d;
+          },
+          "The RAM cache's counters (capacity_bytes, bytes, entries, hits, misses, inserts, evictions), or None\n"
+          "when the store was opened without cache=.")
       .def("read_ranges", &read_ranges, "paths"_a, "starts"_a, "ends"_a = nb::none(), nb::kw_only(),
            "on_error"_a = "raise", "coalesce_gap"_a = nb::none(), "direct"_a = false, "timeout"_a = nb::none(),
            "max_request_bytes"_a = 0,
@@ -545,7 +564,7 @@ void init_store(nb::module_& m) {
       .def_prop_ro("requests_done", [](const PyPendingRead& p) { return p.batch.requests_done(); })
       .def_prop_ro("bytes_read", [](const PyPendingRead& p) { return p.batch.bytes_read(); });
   m.def("open", &open, "url"_a = "", nb::kw_only(), "engine"_a = "auto", "workers"_a = 0, "queue_depth"_a = 128,
-        "max_open_files"_a = 0, "remote"_a = nb::dict(), "Opens a store by URL (see lsio.open).");
+        "max_open_files"_a = 0, "cache_bytes"_a = 0, "remote"_a = nb::dict(), "Opens a store by URL (see lsio.open).");
 }
 
 }  // namespace lsio::python

@@ -7,6 +7,7 @@
 
 #include "io/executor.h"
 #include "lsio/store.h"
+#include "store/caching_store.h"
 #include "store/file_store.h"
 #include "store/memory_store.h"
 #include "store/remote/remote_store.h"
@@ -70,9 +71,7 @@ Result<std::shared_ptr<Store>> open_file_store(std::string root, const StoreOpti
   return std::make_shared<store::FileStore>(std::move(root), std::move(executor), factory, note);
 }
 
-}  // namespace
-
-Result<std::shared_ptr<Store>> open_store(std::string_view url, const StoreOptions& options) {
+Result<std::shared_ptr<Store>> open_uncached(std::string_view url, const StoreOptions& options) {
   if (url == "memory://" || url.starts_with("memory://")) return std::make_shared<store::MemoryStore>();
   if (url.starts_with("s3://")) {
     LSIO_ASSIGN_OR_RETURN(auto endpoint, remote::S3Endpoint::create(url, options.remote));
@@ -93,6 +92,14 @@ Result<std::shared_ptr<Store>> open_store(std::string_view url, const StoreOptio
                  "no store for URL " + std::string(url) + " (supported: file://, memory://, s3://, http://, https://)");
   }
   return open_file_store(std::string(url), options);
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Store>> open_store(std::string_view url, const StoreOptions& options) {
+  LSIO_ASSIGN_OR_RETURN(std::shared_ptr<Store> store, open_uncached(url, options));
+  if (options.cache_bytes == 0) return store;
+  return std::make_shared<store::CachingStore>(std::move(store), options.cache_bytes);
 }
 
 }  // namespace lsio
