@@ -52,6 +52,18 @@ except (OSError, AttributeError):
     _PRCTL = None
 
 
+def terminate(proc: "subprocess.Popen[Any]") -> None:
+    """Stops a child that still runs: SIGTERM, then SIGKILL after STOP_TIMEOUT seconds."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class ServerError(RuntimeError):
     """A test server is missing, would not start or is misconfigured."""
 
@@ -161,13 +173,8 @@ class Server:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            terminate(proc)
         for path in self._owned:
             shutil.rmtree(path, ignore_errors=True)
         self._owned.clear()
@@ -492,13 +499,7 @@ def _run(command: list[str], env: dict[str, str]) -> int:
     try:
         code = proc.wait()
     except BaseException:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        terminate(proc)
         raise
     return 128 - code if code < 0 else code
 
