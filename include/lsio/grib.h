@@ -34,6 +34,7 @@ struct Message {
   int64_t step = 0;                      // forecast step, in step_units
   std::string step_units;                // "h", "m", ...
   int64_t validity_date = 0, validity_time = 0;
+  int64_t number = -1;  // ensemble member ("number"); -1 when the message has none
   int64_t param_id = 0, discipline = 0, parameter_category = 0, parameter_number = 0;
   int64_t ni = -1, nj = -1;      // -1 when the grid has no such key
   int64_t number_of_points = 0;  // values a decode returns (numberOfDataPoints)

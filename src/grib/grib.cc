@@ -149,6 +149,7 @@ Status read_keys(codes_handle* h, Message& m) {
   r.lng("step", m.step);
   r.lng("validityDate", m.validity_date);
   r.lng("validityTime", m.validity_time);
+  r.lng("number", m.number);
   r.lng("paramId", m.param_id);
   r.lng("discipline", m.discipline);
   r.lng("parameterCategory", m.parameter_category);
@@ -281,6 +282,10 @@ class FileWalk {
         continue;
       }
       if (p + kSection0 > n) {
+        if (base + n >= size_ && garbage_start_) {  // "GRIB" in skipped bytes at the very end
+          finish();
+          return;
+        }
         if (base + n >= size_) {
           fail(data_loss(path_, at, fmt("truncated message: the file ends {} bytes into section 0", size_ - at)));
           return;
@@ -289,12 +294,16 @@ class FileWalk {
         return;
       }
       const int edition = static_cast<uint8_t>(data[p + 7]);
+      const uint64_t length = be(data.data() + p + 8, 8);
+      if (garbage_start_ && (edition != 2 || length < kSection0 + 4 + 5 || length > size_ - at)) {
+        ++p;  // "GRIB" inside skipped bytes, not a message: keep skipping
+        continue;
+      }
       if (edition != 2) {
         fail(Status(StatusCode::kUnimplemented,
                     fmt("GRIB {}: offset {}: GRIB edition {} is not supported (only edition 2)", path_, at, edition)));
         return;
       }
-      const uint64_t length = be(data.data() + p + 8, 8);
       if (length < kSection0 + 4 + 5) {
         fail(data_loss(path_, at, fmt("wrong length in section 0: {} bytes", length)));
         return;
