@@ -7,8 +7,9 @@ then latitude and longitude. Indexing a variable reads only the messages the sel
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -158,3 +159,78 @@ def build_dataset(idx: Index, dtype: np.dtype[Any], drop: set[str]) -> xr.Datase
         array = GribBackendArray(idx.store, recs, table, grid, dtype)
         data_vars[name] = xr.Variable(dims, indexing.LazilyIndexedArray(array), attrs)
     return xr.Dataset(data_vars, coords, attrs={"GRIB_edition": 2, "Conventions": "CF-1.7"})
+
+
+# ---- conversion to Zarr ---------------------------------------------------------------------------------------------
+
+
+def _unit(dims: tuple[str, ...], shape: tuple[int, ...], spec: Optional[Mapping[str, int]], lead: int,
+          default_lead: int) -> tuple[int, ...]:  # fmt: skip
+    """Chunk (or shard) shape from a per-dimension mapping: leading dims default_lead, spatial dims whole."""
+    spec = spec or {}
+    out = []
+    for i, (d, n) in enumerate(zip(dims, shape)):
+        v = spec.get(d, default_lead if i < lead else n)
+        out.append(max(1, min(int(v), n)))
+    return tuple(out)
+
+
+def write_zarr(idx: Index, target: Any, *, chunks: Optional[Mapping[str, int]], shards: Optional[Mapping[str, int]],
+               compressors: Optional[Sequence[Any]], dtype: np.dtype[Any], overwrite: bool) -> None:  # fmt: skip
+    import json
+    import os
+
+    from xarray.conventions import cf_encoder
+
+    import lsio
+
+    from . import zarr as lz
+
+    if isinstance(target, lsio.Store):
+        store = target
+    else:
+        url = os.fspath(target)
+        if "://" not in url:
+            os.makedirs(url, exist_ok=True)
+        store = lsio.open(url)
+    ds = build_dataset(idx, dtype, set())
+    codecs = None
+    if compressors is not None:
+        codecs = [{"name": "bytes", "configuration": {"endian": "little"}}, *compressors]
+    # Coordinates: CF-encoded by xarray (times as integers with units), one chunk each.
+    coord_vars = {k: v.variable for k, v in ds.coords.items()}
+    encoded, _ = cf_encoder(coord_vars, {})
+    for name, var in encoded.items():
+        data = np.asarray(var.values)
+        arr = lz.create(store, data.shape, data.dtype, path=name, chunks=data.shape or None, codecs=codecs,
+                        attributes={k: v for k, v in var.attrs.items() if k != "_FillValue"}, dimension_names=list(var.dims), overwrite=overwrite)  # fmt: skip
+        arr[...] = data
+    dim_coords = set(ds.dims)
+    for name, da in ds.data_vars.items():
+        var = da.variable
+        lead = var.ndim - (2 if var.dims[-2:] == ("latitude", "longitude") else 1)
+        inner = _unit(var.dims, var.shape, chunks, lead, 1)
+        outer = None
+        if shards is not None:  # unlisted dims: one chunk (leading) or whole, rounded up to whole chunks (spatial)
+            outer = tuple(
+                int(shards[d]) if d in shards else (c if i < lead else -(-n // c) * c)
+                for i, (d, n, c) in enumerate(zip(var.dims, var.shape, inner))
+            )
+            if any(o % i for i, o in zip(inner, outer)):
+                raise ValueError(f"lsio.grib.to_zarr: shards {outer} of {name!r} are not multiples of chunks {inner}")
+        others = [c for c in ds.coords if c not in dim_coords and set(ds[c].dims) <= set(var.dims)]
+        attrs = {k: v for k, v in var.attrs.items()}
+        if others:
+            attrs["coordinates"] = " ".join(sorted(others))
+        arr = lz.create(store, var.shape, dtype, path=name, chunks=inner, shards=outer, codecs=codecs,
+                        fill_value=float("nan"), attributes=attrs, dimension_names=list(var.dims),
+                        overwrite=overwrite)  # fmt: skip
+        # Stream: one write unit (shard, else chunk) of leading indices at a time, read in one batch of messages.
+        unit = outer if outer is not None else inner
+        ranges = [range(0, n, u) for n, u in zip(var.shape[:lead], unit[:lead])]
+        for corner in itertools.product(*ranges):
+            region = tuple(slice(c, min(c + u, n)) for c, u, n in zip(corner, unit, var.shape[:lead]))
+            block = var[region].values
+            arr[region] = block
+    attrs_doc = {"zarr_format": 3, "node_type": "group", "attributes": dict(ds.attrs)}
+    store.put("zarr.json", json.dumps(attrs_doc).encode())

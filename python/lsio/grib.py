@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from . import Store
 
-__all__ = ["GribWarning", "Index", "Record", "index", "open_dataset"]
+__all__ = ["GribWarning", "Index", "Record", "index", "open_dataset", "to_zarr"]
 
 _FORMAT = "lsio.grib.index"
 _VERSION = 1
@@ -331,6 +331,25 @@ def open_dataset(source: Union[Index, str, os.PathLike[str], Iterable[Union[str,
     idx = source if isinstance(source, Index) else index(source)
     drop = {drop_variables} if isinstance(drop_variables, str) else set(drop_variables or ())
     return build_dataset(idx, np.dtype(dtype), drop)
+
+
+def to_zarr(source: Union[Index, str, os.PathLike[str], Iterable[Union[str, os.PathLike[str]]]],
+            target: Union[str, os.PathLike[str], Store], *, chunks: Optional[Mapping[str, int]] = None,
+            shards: Optional[Mapping[str, int]] = None, compressors: Optional[Sequence[Any]] = None,
+            dtype: Any = np.float32, overwrite: bool = False) -> None:  # fmt: skip
+    """Converts GRIB2 messages to a Zarr v3 group (one array per shortName, CF-encoded coordinates), streaming.
+
+    ``chunks`` and ``shards`` map dimension names to sizes (leading dimensions default to 1, latitude and
+    longitude to whole); ``compressors`` are v3 codecs after ``bytes`` (e.g. ``[{"name": "zstd",
+    "configuration": {"level": 3}}]``). Memory holds one write unit (a shard, else a chunk) of decoded
+    messages at a time; its messages are read and decoded in one batch on the store's workers, and the
+    Zarr writer encodes and writes it. The group's zarr.json is written last. Not restartable yet.
+    """
+    from ._grib_xarray import write_zarr
+
+    idx = source if isinstance(source, Index) else index(source)
+    write_zarr(idx, target, chunks=chunks, shards=shards, compressors=compressors, dtype=np.dtype(dtype),
+               overwrite=overwrite)  # fmt: skip
 
 
 def is_grib(path: Any) -> bool:

@@ -81,3 +81,26 @@ def test_engine_lsio(cube: str) -> None:
     assert "t" not in xr.open_dataset(cube, engine=ENGINE, drop_variables=["t"]).data_vars
     assert LsioBackendEntrypoint().guess_can_open(cube)
     assert LsioBackendEntrypoint().guess_can_open(lsio.grib.index(cube))
+
+
+@pytest.mark.parametrize("sharded", [False, True])
+def test_to_zarr(cube: str, tmp_path: Path, sharded: bool) -> None:
+    out = tmp_path / "cube.zarr"
+    idx = lsio.grib.index(cube)
+    if sharded:
+        lsio.grib.to_zarr(idx, out, chunks={"isobaricInhPa": 1, "latitude": 50, "longitude": 90},
+                          shards={"step": 1, "isobaricInhPa": 3},
+                          compressors=[{"name": "zstd", "configuration": {"level": 3}}])  # fmt: skip
+    else:
+        lsio.grib.to_zarr(cube, out)
+    ref = lsio.grib.open_dataset(idx)
+    z = xr.open_zarr(out, consolidated=False)
+    assert set(z.data_vars) == set(ref.data_vars)
+    assert set(z.coords) == set(ref.coords)
+    for name in ref.variables:
+        assert z[name].dims == ref[name].dims, name
+        np.testing.assert_array_equal(z[name].values, ref[name].values)
+    a = __import__("lsio.zarr").zarr.open_array(str(out), "t", mode="r")
+    if sharded:
+        assert a.shards == (1, 3, 100, 180) and a.chunks == (1, 1, 50, 90)
+    np.testing.assert_array_equal(a[...], ref["t"].values)
