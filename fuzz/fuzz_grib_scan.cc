@@ -2,7 +2,8 @@
 //
 // Properties (a failure aborts with the details on stderr):
 //   - never crash or hang; an error names the file ("GRIB fuzz") and is kDataLoss or kUnimplemented;
-//   - every indexed message lies inside the input, starts with "GRIB", and messages do not overlap;
+//   - every indexed message lies inside the input, starts with "GRIB", and messages do not overlap (the
+//     fields of a multi-field message follow it with its offset);
 //   - lenient (skip garbage) accepts whatever strict accepts, with the same messages.
 //
 // Build: cmake -DLSIO_FUZZ=ON with clang (see the Makefile's test-fuzz). -DLSIO_FUZZ_STANDALONE adds a main() that
@@ -37,8 +38,13 @@ void check(std::span<const std::byte> in, bool skip) {
       die("unnamed error: " + r.error().to_string());
     return;
   }
-  uint64_t end = 0;
+  uint64_t end = 0, last = 0;
   for (const auto& m : r->messages) {
+    if (m.field > 0) {  // another field of the previous message
+      if (m.offset != last || m.field >= m.fields) die("field " + std::to_string(m.field) + " not after its message");
+      continue;
+    }
+    last = m.offset;
     if (m.offset < end || m.offset + m.length > in.size() || m.length < 16)
       die("message outside the input or overlapping: offset " + std::to_string(m.offset));
     if (std::memcmp(in.data() + m.offset, "GRIB", 4) != 0) die("message not at \"GRIB\"");

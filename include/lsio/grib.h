@@ -26,7 +26,7 @@ struct Message {
   uint64_t offset = 0;  // of the message ("GRIB") in the file
   uint64_t length = 0;  // total length of the message (section 0)
   uint32_t field = 0;   // 0-based field within a multi-field message
-  uint32_t fields = 1;  // fields in the message (1; 0 when unknown because only the headers were read)
+  uint32_t fields = 1;  // fields in the message (0: a single field known from its headers only)
   int edition = 2;
   std::string short_name, type_of_level, packing_type, grid_type, units, name;
   int64_t level = 0;
@@ -81,6 +81,10 @@ enum class ValueType : uint8_t { kFloat32, kFloat64 };
 // filled); the error names the file and the offset.
 Status read_fields(Store& store, std::span<const Message> messages, void* out, ValueType type, size_t stride,
                    const ReadOptions& options = {});
+
+// Field k of a multi-field message as a single-field message (sections 0, 1, the latest 2 and 3, the field's 4-7).
+Status assemble_field(std::string_view path, uint64_t offset, std::span<const std::byte> message, uint32_t k,
+                      std::vector<std::byte>& out);
 
 // Decodes one message held in memory into `out` (number_of_points values).
 Status decode_message(std::string_view path, uint64_t offset, std::span<const std::byte> message, void* out,

@@ -326,6 +326,8 @@ def grib_read(
     offsets: Sequence[int],
     lengths: Sequence[int],
     points: Sequence[int],
+    field: Sequence[int],
+    fields: Sequence[int],
     out: WritableBuffer,
     *,
     dtype: Literal["float32", "float64"],

@@ -284,6 +284,8 @@ def _read_into(store: Store, recs: Sequence[Record], out: npt.NDArray[Any], dt: 
         [r.offset for r in recs],
         [r.length for r in recs],
         [r.numberOfPoints for r in recs],
+        [r.field for r in recs],
+        [r.fields for r in recs],
         out,
         dtype=dt.name,
         stride=stride,

@@ -99,11 +99,13 @@ nb::tuple scan(nb::handle store_obj, const std::vector<std::string>& paths, bool
 }
 
 void read(nb::handle store_obj, const std::vector<std::string>& paths, const std::vector<uint64_t>& offsets,
-          const std::vector<uint64_t>& lengths, const std::vector<int64_t>& points, nb::handle out,
-          const std::string& dtype, size_t stride, std::optional<double> timeout) {
+          const std::vector<uint64_t>& lengths, const std::vector<int64_t>& points, const std::vector<uint32_t>& field,
+          const std::vector<uint32_t>& fields, nb::handle out, const std::string& dtype, size_t stride,
+          std::optional<double> timeout) {
   std::shared_ptr<Store> store = store_of(store_obj);
-  if (paths.size() != offsets.size() || paths.size() != lengths.size() || paths.size() != points.size())
-    raise_status(Status(StatusCode::kInvalidArgument, "grib read: paths, offsets, lengths, points differ in length"));
+  const size_t n = paths.size();
+  if (offsets.size() != n || lengths.size() != n || points.size() != n || field.size() != n || fields.size() != n)
+    raise_status(Status(StatusCode::kInvalidArgument, "grib read: the message columns differ in length"));
   grib::ValueType type;
   if (dtype == "float32")
     type = grib::ValueType::kFloat32;
@@ -118,6 +120,8 @@ void read(nb::handle store_obj, const std::vector<std::string>& paths, const std
     ms[i].offset = offsets[i];
     ms[i].length = lengths[i];
     ms[i].number_of_points = points[i];
+    ms[i].field = field[i];
+    ms[i].fields = fields[i];
   }
   const BufferView view(out, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS);
   const std::span<const std::byte> bytes = view.bytes();
@@ -139,8 +143,8 @@ void init_grib(nb::module_& m) {
   m.def("grib_scan", &scan, "store"_a, "paths"_a, nb::kw_only(), "skip_garbage"_a = true, "probe_bytes"_a = 65536,
         "timeout"_a = nb::none(),
         "Indexes the GRIB2 messages of `paths` (store paths) without decoding values: (columns, warnings).");
-  m.def("grib_read", &read, "store"_a, "paths"_a, "offsets"_a, "lengths"_a, "points"_a, "out"_a, nb::kw_only(),
-        "dtype"_a, "stride"_a, "timeout"_a = nb::none(),
+  m.def("grib_read", &read, "store"_a, "paths"_a, "offsets"_a, "lengths"_a, "points"_a, "field"_a, "fields"_a, "out"_a,
+        nb::kw_only(), "dtype"_a, "stride"_a, "timeout"_a = nb::none(),
         "Decodes message i into out[i * stride:] (float32 or float64; missing values NaN) on the store's "
         "workers. GIL released.");
 #else

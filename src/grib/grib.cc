@@ -134,6 +134,51 @@ struct KeyReader {
   }
 };
 
+// Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's civil-date algorithms).
+int64_t days_from_civil(int64_t y, int64_t mo, int64_t d) {
+  y -= mo <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+int64_t civil_from_days(int64_t z) {  // YYYYMMDD
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t mo = mp + (mp < 10 ? 3 : -9);
+  return (yoe + era * 400 + (mo <= 2)) * 10000 + mo * 100 + d;
+}
+
+// validityDate/Time = dataDate/Time + step, computed here: ecCodes 2.28 takes minutes on a corrupt huge step.
+void set_validity(Message& m) {
+  int64_t unit = 0;
+  if (m.step_units == "s") unit = 1;
+  if (m.step_units == "m") unit = 60;
+  if (m.step_units == "h") unit = 3600;
+  if (m.step_units == "3h") unit = 10800;
+  if (m.step_units == "6h") unit = 21600;
+  if (m.step_units == "12h") unit = 43200;
+  if (m.step_units == "D") unit = 86400;
+  constexpr int64_t kLimit = int64_t{1} << 40;
+  if (unit == 0 || m.step < -kLimit || m.step > kLimit || m.data_date < 0 || m.data_date > 99991231) {
+    m.validity_date = m.data_date;
+    m.validity_time = m.data_time;
+    return;
+  }
+  const int64_t days = days_from_civil(m.data_date / 10000, m.data_date / 100 % 100, m.data_date % 100);
+  const int64_t secs = days * 86400 + (m.data_time / 100) * 3600 + (m.data_time % 100) * 60 + m.step * unit;
+  const int64_t vday = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  const int64_t rem = secs - vday * 86400;
+  m.validity_date = civil_from_days(vday);
+  m.validity_time = rem / 3600 * 100 + rem % 3600 / 60;
+}
+
 Status read_keys(codes_handle* h, Message& m) {
   KeyReader r{h, m.path, m.offset, {}};
   r.str("shortName", m.short_name);
@@ -147,8 +192,6 @@ Status read_keys(codes_handle* h, Message& m) {
   r.lng("dataDate", m.data_date);
   r.lng("dataTime", m.data_time);
   r.lng("step", m.step);
-  r.lng("validityDate", m.validity_date);
-  r.lng("validityTime", m.validity_time);
   r.lng("number", m.number);
   r.lng("paramId", m.param_id);
   r.lng("discipline", m.discipline);
@@ -169,10 +212,63 @@ Status read_keys(codes_handle* h, Message& m) {
   r.dbl("jDirectionIncrementInDegrees", m.dj);
   r.lng("iScansNegatively", m.i_scans_negatively);
   r.lng("jScansPositively", m.j_scans_positively);
+  if (r.status.ok()) set_validity(m);
   if (r.status.ok() && m.ni == 2147483647) m.ni = -1;  // "missing" in reduced grids
   if (r.status.ok() && m.nj == 2147483647) m.nj = -1;
   return r.status;
 }
+
+}  // namespace
+
+// Field k of a multi-field message (sections 2-7, 3-7 or 4-7 repeated) as a single-field message in `out`:
+// section 0 (length patched), 1, the latest 2 and 3 before the field, its 4-7 and "7777". A bitmap section
+// that says "the previous bitmap" (indicator 254) is replaced by that bitmap. No ecCodes multi-field mode
+// (which keeps state in the shared context), so any thread can do this for any field.
+Status assemble_field(std::string_view path, uint64_t offset, std::span<const std::byte> msg, uint32_t k,
+                      std::vector<std::byte>& out) {
+  using Span = std::span<const std::byte>;
+  Span sec[8];
+  Span last_bitmap;
+  uint32_t field = 0;
+  uint64_t s = kSection0;
+  while (s + 4 <= msg.size() && std::memcmp(msg.data() + s, "7777", 4) != 0) {
+    if (s + 5 > msg.size()) break;
+    const uint64_t len = be(msg.data() + s, 4);
+    const int num = static_cast<uint8_t>(msg[s + 4]);
+    if (len < 5 || num < 1 || num > 7 || s + len > msg.size()) break;
+    sec[num] = msg.subspan(s, len);
+    if (num == 6 && len >= 6) {
+      const int indicator = static_cast<uint8_t>(msg[s + 5]);
+      if (indicator == 0) last_bitmap = sec[6];
+      if (indicator == 254) {
+        if (last_bitmap.empty()) return data_loss(path, offset, "field refers to a previous bitmap that is not there");
+        sec[6] = last_bitmap;
+      }
+    }
+    if (num == 7) {
+      if (field == k) {
+        try {
+          out.clear();
+          uint64_t total = kSection0 + 4;
+          for (int i = 1; i <= 7; ++i) total += sec[i].size();
+          out.insert(out.end(), msg.begin(), msg.begin() + kSection0);
+          for (int i = 0; i < 8; ++i) out[8 + i] = static_cast<std::byte>((total >> (8 * (7 - i))) & 0xff);
+          for (int i = 1; i <= 7; ++i) out.insert(out.end(), sec[i].begin(), sec[i].end());
+          const char* end = "7777";
+          for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::byte>(end[i]));
+        } catch (const std::bad_alloc&) {
+          return Status(StatusCode::kResourceExhausted, fmt("GRIB {}: offset {}: out of memory", path, offset));
+        }
+        return {};
+      }
+      ++field;
+    }
+    s += len;
+  }
+  return data_loss(path, offset, fmt("no field {} in this message ({} fields)", k, field));
+}
+
+namespace {
 
 // The walk of one file: fed chunks at `pos`, says where to read next.
 class FileWalk {
@@ -343,6 +439,12 @@ class FileWalk {
         }
         s += slen;
       }
+      if (!need_more && !whole && s + be(data.data() + p + s, 4) + 4 != length) {
+        // More sections after the first field: a multi-field message, read whole to index every field.
+        probe_ = length;
+        pos_ = at;
+        return;
+      }
       if (need_more) {
         if (whole) {
           fail(data_loss(path_, at, fmt("wrong length in section 0: {} bytes, no \"7777\" at the end", length)));
@@ -370,22 +472,35 @@ class FileWalk {
       m.offset = at;
       m.length = length;
       m.fields = whole ? sevens : 0;
-      Handle h(whole ? codes_handle_new_from_message(nullptr, data.data() + p, length)
-                     : codes_handle_new_from_partial_message(nullptr, data.data() + p, sec7 + 5));
-      if (!h) {
-        fail(data_loss(path_, at,
-                       "ecCodes cannot parse this message (unsupported template or corrupt sections)" + last_log()));
-        return;
+      for (uint32_t k = 0; k < std::max<uint32_t>(m.fields, 1); ++k) {
+        std::span<const std::byte> bytes = whole ? data.subspan(p, length) : data.subspan(p, sec7 + 5);
+        if (m.fields > 1) {
+          Status as = assemble_field(path_, at, bytes, k, field_buf_);
+          if (!as.ok()) {
+            fail(std::move(as));
+            return;
+          }
+          bytes = field_buf_;
+        }
+        Handle h(whole ? codes_handle_new_from_message(nullptr, bytes.data(), bytes.size())
+                       : codes_handle_new_from_partial_message(nullptr, bytes.data(), bytes.size()));
+        if (!h) {
+          fail(data_loss(path_, at,
+                         fmt("ecCodes cannot parse field {} of this message (unsupported template or corrupt "
+                             "sections)",
+                             k) +
+                             last_log()));
+          return;
+        }
+        Message f = m;
+        f.field = k;
+        Status ks = read_keys(h.get(), f);
+        if (!ks.ok()) {
+          fail(std::move(ks));
+          return;
+        }
+        messages_.push_back(std::move(f));
       }
-      Status ks = read_keys(h.get(), m);
-      if (!ks.ok()) {
-        fail(std::move(ks));
-        return;
-      }
-      if (m.fields > 1) {
-        warn(at, fmt("multi-field message ({} fields): only the first field is indexed", m.fields));
-      }
-      messages_.push_back(std::move(m));
       probe_ = std::max<uint64_t>(options_.probe_bytes, 64);
       if (whole) {
         p += length;
@@ -409,6 +524,7 @@ class FileWalk {
   std::optional<uint64_t> garbage_start_;
   std::vector<Message> messages_;
   std::vector<std::string> warnings_;
+  std::vector<std::byte> field_buf_;  // one field of a multi-field message, as a single-field message
 };
 
 Result<ScanResult> collect(std::vector<FileWalk>& walks) {
@@ -546,10 +662,6 @@ Status read_fields(Store& store, std::span<const Message> messages, void* out, V
   ReadBatch batch;
   batch.reserve(messages.size());
   for (const Message& m : messages) {
-    if (m.field != 0) {
-      return Status(StatusCode::kUnimplemented,
-                    fmt("GRIB {}: offset {}: field {} of a multi-field message", m.path, m.offset, m.field));
-    }
     if (static_cast<uint64_t>(m.number_of_points) > stride) {
       return Status(StatusCode::kInvalidArgument, fmt("GRIB {}: offset {}: {} points do not fit a slot of {}", m.path,
                                                       m.offset, m.number_of_points, stride));
@@ -570,7 +682,14 @@ Status read_fields(Store& store, std::span<const Message> messages, void* out, V
           statuses[i] = data_loss(m.path, m.offset, "no GRIB message here (the file changed since it was indexed?)");
           return;
         }
-        statuses[i] = decode_message(m.path, m.offset, chunk->span(), base + i * stride * elem, type, stride);
+        std::span<const std::byte> bytes = chunk->span();
+        if (m.field > 0 || m.fields > 1) {
+          thread_local std::vector<std::byte> field_buf;
+          statuses[i] = assemble_field(m.path, m.offset, bytes, m.field, field_buf);
+          if (!statuses[i].ok()) return;
+          bytes = field_buf;
+        }
+        statuses[i] = decode_message(m.path, m.offset, bytes, base + i * stride * elem, type, stride);
       },
       options);
   for (const Status& s : statuses)

@@ -135,3 +135,22 @@ def decode(path: str) -> list[np.ndarray]:
             finally:
                 eccodes.codes_release(h)
     return out
+
+
+def sections(msg: bytes) -> list[tuple[int, bytes]]:
+    """(number, bytes) of sections 1-7 of a single-field message."""
+    out, s = [], 16
+    while msg[s : s + 4] != b"7777":
+        n = int.from_bytes(msg[s : s + 4], "big")
+        out.append((msg[s + 4], msg[s : s + n]))
+        s += n
+    return out
+
+
+def multi_field(first: bytes, *others: bytes) -> bytes:
+    """A multi-field message: `first` whole, then sections 4-7 of each other message (same grid)."""
+    body = b"".join(b for _, b in sections(first))
+    for o in others:
+        body += b"".join(b for n, b in sections(o) if n >= 4)
+    total = 16 + len(body) + 4
+    return first[:8] + total.to_bytes(8, "big") + body + b"7777"

@@ -116,3 +116,12 @@ def test_memory_store() -> None:
     idx = lsio.grib.index(["x/a.grib2"], store=s)
     assert len(idx) == 2 and idx.root is None
     assert idx.read().shape == (2, 19, 36)
+
+
+def test_validity_across_days(tmp_path: Path) -> None:
+    p = gf.write(tmp_path / "v.grib2", [gf.message(step=30, date=20241231, time=1800, nj=19, ni=36),
+                                        gf.message(step=24 * 60, date=20240228, time=600, nj=19, ni=36)])  # fmt: skip
+    idx = lsio.grib.index(p)
+    e = ecc_keys(p)
+    assert [(r.validityDate, r.validityTime) for r in idx] == [(20250102, 0), (20240428, 600)]
+    assert [(r.validityDate, r.validityTime) for r in idx] == [(x["validityDate"], x["validityTime"]) for x in e]

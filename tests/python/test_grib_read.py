@@ -66,3 +66,42 @@ def test_file_changed_after_index(tmp_path: Path) -> None:
     Path(p).write_bytes(b"\0" * Path(p).stat().st_size)
     with pytest.raises(lsio.DataLossError, match=r"x.grib2: offset 0: no GRIB message here"):
         idx.read()
+
+
+def test_multi_field_messages(tmp_path: Path) -> None:
+    """Sections 4-7 repeated: every field indexed and decoded (kerchunk's scan_grib keeps only the first)."""
+    u = gf.message("u", 850, 0, seed=1)
+    v = gf.message("v", 850, 0, seed=2)
+    missing = np.zeros((181, 360), bool)
+    missing[:30] = True
+    t = gf.message("t", 850, 0, seed=3, missing=missing, packing="grid_ccsds")
+    multi = gf.multi_field(u, v, t)
+    p = gf.write(tmp_path / "multi.grib2", [gf.message("gh", 500, 0, seed=4), multi])
+    for probe in (65536, 256):  # the multi-field message is larger than the probe either way: read whole
+        idx = lsio.grib.index(p, probe_bytes=probe)
+        assert [(r.shortName, r.field, r.fields) for r in idx] == [("gh", 0, 0), ("u", 0, 3), ("v", 1, 3),
+                                                                     ("t", 2, 3)]  # fmt: skip
+        assert len({r.offset for r in idx[1:]}) == 1
+        got = idx.read(dtype=np.float64)
+        for i, m in enumerate([u, v, t]):
+            ref = gf.write(tmp_path / f"ref{i}.grib2", [m])
+            np.testing.assert_array_equal(got[1 + i].reshape(-1), gf.decode(ref)[0])
+    assert np.isnan(got[3]).sum() == missing.sum()
+    # ecCodes' own multi-field mode finds the same fields and values.
+    import eccodes
+
+    eccodes.codes_grib_multi_support_on()
+    try:
+        with open(p, "rb") as f:
+            names, values = [], []
+            while (h := eccodes.codes_grib_new_from_file(f)) is not None:
+                names.append(eccodes.codes_get(h, "shortName"))
+                values.append(eccodes.codes_get_values(h))
+                eccodes.codes_release(h)
+    finally:
+        eccodes.codes_grib_multi_support_off()
+    assert names == ["gh", "u", "v", "t"]
+    for i in range(3):
+        np.testing.assert_array_equal(got[i], values[i].reshape(181, 360))
+    ds = lsio.grib.open_dataset(idx)
+    assert set(ds.data_vars) == {"gh", "u", "v", "t"}
