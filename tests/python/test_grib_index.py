@@ -125,3 +125,19 @@ def test_validity_across_days(tmp_path: Path) -> None:
     e = ecc_keys(p)
     assert [(r.validityDate, r.validityTime) for r in idx] == [(20250102, 0), (20240428, 600)]
     assert [(r.validityDate, r.validityTime) for r in idx] == [(x["validityDate"], x["validityTime"]) for x in e]
+
+
+def test_cli(files: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lsio.cli import main
+
+    out = tmp_path / "idx.json"
+    assert main(["grib", "index", *files, "-o", str(out), "--root", str(Path(files[0]).parent)]) == 0
+    assert "9 messages in 2 files" in capsys.readouterr().out
+    assert lsio.grib.Index.from_json(out).records == lsio.grib.index(files).records
+    assert main(["grib", "index", str(tmp_path / "nope.grib2"), "-o", str(out)]) == 1
+    assert "nope.grib2" in capsys.readouterr().err
+    z = tmp_path / "c.zarr"
+    assert main(["grib2zarr", files[1], "-o", str(z), "--zstd", "3"]) == 0
+    from lsio import zarr as lz
+
+    assert lz.open_array(str(z), "t", mode="r").shape == (181, 360)
