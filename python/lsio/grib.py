@@ -302,6 +302,8 @@ def index(paths: Union[str, os.PathLike[str], Iterable[Union[str, os.PathLike[st
     ``skip_garbage=False``; a truncated message, a wrong length in section 0, a file that is not GRIB or a
     missing file raise an lsio error naming the file and the byte offset.
     """
+    if not getattr(_lsio, "HAS_GRIB", False):
+        raise ImportError("lsio was built without ecCodes (libeccodes-dev): lsio.grib is not available")
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     plist = [os.fspath(p) for p in paths]
