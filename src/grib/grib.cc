@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 
 namespace lsio::grib {
 
@@ -179,21 +180,77 @@ void set_validity(Message& m) {
   m.validity_time = rem / 3600 * 100 + rem % 3600 / 60;
 }
 
-Status read_keys(codes_handle* h, Message& m) {
+// The concept keys (shortName, name, units, paramId) cost ecCodes ~0.8 ms each (it matches the concept tables
+// every time); every other key is ~0.01 ms. They depend only on the discipline and sections 1, 2 and 4, so
+// each worker caches them by those bytes, with the reference time (section 1) and the forecast time (section
+// 4, templates 4.0/4.1/4.8/4.11 only, where octets 19-22 are the forecast time) left out: the fields of
+// one parameter and level share one entry across times and steps. A different byte anywhere else is a
+// different entry, never a wrong one.
+struct Concept {
+  std::string short_name, name, units;
+  int64_t param_id = 0;
+};
+
+std::string concept_key(std::span<const std::byte> msg) {
+  std::string key;
+  if (msg.size() < kSection0) return key;
+  key.push_back(static_cast<char>(msg[6]));  // discipline
+  uint64_t s = kSection0;
+  while (s + 5 <= msg.size()) {
+    const uint64_t len = be(msg.data() + s, 4);
+    const int num = static_cast<uint8_t>(msg[s + 4]);
+    if (len < 5 || s + len > msg.size()) return {};
+    const char* p = reinterpret_cast<const char*>(msg.data() + s);
+    if (num == 1) {
+      if (len < 21) return {};
+      key.push_back('\1');
+      key.append(p + 5, 7);          // centre, sub-centre, tables versions, significance of the reference time
+      key.append(p + 19, len - 19);  // production status, type of data, the rest
+    } else if (num == 2) {
+      key.push_back('\2');
+      key.append(p, len);
+    } else if (num == 4) {
+      key.push_back('\4');
+      std::string sec(p, len);
+      const int templ = len >= 9 ? static_cast<int>(be(msg.data() + s + 7, 2)) : -1;
+      if (len >= 22 && (templ == 0 || templ == 1 || templ == 8 || templ == 11)) std::memset(sec.data() + 18, 0, 4);
+      if (templ == 8 || templ == 11) return {};  // end-of-interval times differ by step: not worth caching
+      key += sec;
+      return key;
+    }
+    s += len;
+  }
+  return {};
+}
+
+Status read_keys(codes_handle* h, Message& m, std::span<const std::byte> msg) {
+  thread_local std::unordered_map<std::string, Concept> cache;
+  std::string key = concept_key(msg);
   KeyReader r{h, m.path, m.offset, {}};
-  r.str("shortName", m.short_name);
+  if (auto it = key.empty() ? cache.end() : cache.find(key); it != cache.end()) {
+    m.short_name = it->second.short_name;
+    m.name = it->second.name;
+    m.units = it->second.units;
+    m.param_id = it->second.param_id;
+  } else {
+    r.str("shortName", m.short_name);
+    r.str("units", m.units);
+    r.str("name", m.name);
+    r.lng("paramId", m.param_id);
+    if (r.status.ok() && !key.empty()) {
+      if (cache.size() >= 4096) cache.clear();
+      cache.emplace(std::move(key), Concept{m.short_name, m.name, m.units, m.param_id});
+    }
+  }
   r.str("typeOfLevel", m.type_of_level);
   r.str("packingType", m.packing_type);
   r.str("gridType", m.grid_type);
-  r.str("units", m.units);
-  r.str("name", m.name);
   r.str("stepUnits", m.step_units);
   r.lng("level", m.level);
   r.lng("dataDate", m.data_date);
   r.lng("dataTime", m.data_time);
   r.lng("step", m.step);
   r.lng("number", m.number);
-  r.lng("paramId", m.param_id);
   r.lng("discipline", m.discipline);
   r.lng("parameterCategory", m.parameter_category);
   r.lng("parameterNumber", m.parameter_number);
@@ -494,7 +551,7 @@ class FileWalk {
         }
         Message f = m;
         f.field = k;
-        Status ks = read_keys(h.get(), f);
+        Status ks = read_keys(h.get(), f, bytes);
         if (!ks.ok()) {
           fail(std::move(ks));
           return;
