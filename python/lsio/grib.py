@@ -119,10 +119,10 @@ def _split(paths: Sequence[str]) -> tuple[str, list[str]]:
     if not paths:
         raise ValueError("lsio.grib.index: no files given")
     if all(_is_url(p) for p in paths):
-        parents = {p.rsplit("/", 1)[0] for p in paths}
-        root = os.path.commonprefix(sorted(parents))
-        root = root[: root.rfind("/")] if root not in parents and "/" in root[8:] else root
-        return root, [p[len(root) :].lstrip("/") for p in paths]
+        parents = [p.rsplit("/", 1)[0] + "/" for p in paths]
+        root = os.path.commonprefix(parents)
+        root = root[: root.rfind("/") + 1]  # a whole directory ("s3://bucket/a/", "http://host/x/")
+        return root, [p[len(root) :] for p in paths]
     if any(_is_url(p) for p in paths):
         raise ValueError("lsio.grib.index: mix of URLs and local paths")
     absolute = [os.path.abspath(p[7:] if p.startswith("file://") else p) for p in paths]
