@@ -15,7 +15,8 @@ JOBS      ?= $(shell nproc)
 APT_PKGS  := build-essential pkg-config cmake ninja-build liburing-dev libgtest-dev fio python3-venv \
              libzstd-dev libblosc-dev liblz4-dev libisal-dev zlib1g-dev libbz2-dev nlohmann-json3-dev \
              clang-19 libclang-rt-19-dev clang-format-19 \
-             libcurl4-openssl-dev libssl-dev libpugixml-dev nginx-light
+             libcurl4-openssl-dev libssl-dev libpugixml-dev nginx-light \
+             libeccodes-dev libeccodes-data libaec-dev
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build cpp python test test-cpp test-asan test-tsan test-python test-fuzz fuzz soak bench bench-remote demo clean format
@@ -74,7 +75,7 @@ test-fuzz: deps
 	@set -o pipefail; for src in fuzz/*.cc; do \
 	  name=$$(basename $$src .cc); mkdir -p $(FUZZ)/corpus/$$name; \
 	  echo "fuzz $$name for $(FUZZ_SECONDS) s"; \
-	  $(FUZZ)/$$name -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan.supp $(FUZZ)/$$name -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
 	    $(FUZZ)/corpus/$$name $$( [ -d fuzz/corpus/$$name ] && echo fuzz/corpus/$$name ) 2>&1 | tail -n 2 || exit 1; \
 	done
 

@@ -308,3 +308,33 @@ def zarr_create(
 
 def zarr_open_node(store: Store, path: str) -> Union[ZarrArray, ZarrGroupInfo]:
     """The array, or a description of the group, at path."""
+
+# ---- GRIB2 (python/src/grib.cc; the friendly API is lsio.grib) ----
+
+HAS_GRIB: bool
+
+def grib_scan(
+    store: Store,
+    paths: Sequence[str],
+    *,
+    skip_garbage: bool = True,
+    probe_bytes: int = 65536,
+    timeout: Optional[float] = None,
+) -> tuple[dict[str, list[Any]], list[str]]:
+    """Indexes the GRIB2 messages of `paths` (store paths) without decoding values: (columns, warnings)."""
+
+def grib_read(
+    store: Store,
+    paths: Sequence[str],
+    offsets: Sequence[int],
+    lengths: Sequence[int],
+    points: Sequence[int],
+    field: Sequence[int],
+    fields: Sequence[int],
+    out: WritableBuffer,
+    *,
+    dtype: Literal["float32", "float64"],
+    stride: int,
+    timeout: Optional[float] = None,
+) -> None:
+    """Decodes message i into out[i * stride:] (float32 or float64; missing values NaN) on the store's workers."""

@@ -230,10 +230,16 @@ class LsioDataStore(AbstractDataStore):
         return {}
 
 
+def _is_grib(filename_or_obj: Any) -> bool:
+    from . import grib
+
+    return grib.is_grib(filename_or_obj)
+
+
 class LsioBackendEntrypoint(BackendEntrypoint):
     """``xr.open_dataset(path, engine="lsio")``: Zarr groups read through LSIO (see lsio.xarray_backend)."""
 
-    description = "Open Zarr v2/v3 groups (sharded too) with LSIO's batched reads"
+    description = "Open Zarr v2/v3 groups (sharded too) and GRIB2 files (lsio.grib) with LSIO's batched reads"
     open_dataset_parameters = (
         "filename_or_obj", "mask_and_scale", "decode_times", "concat_characters", "decode_coords",
         "drop_variables", "use_cftime", "decode_timedelta", "group", "consolidated",
@@ -243,6 +249,8 @@ class LsioBackendEntrypoint(BackendEntrypoint):
     def guess_can_open(self, filename_or_obj: Any) -> bool:
         """Only LSIO objects: a '.zarr' path stays with xarray's own zarr engine unless engine='lsio' is given."""
         if isinstance(filename_or_obj, (lsio.Store, _lz.Group)):
+            return True
+        if _is_grib(filename_or_obj):  # GRIB2 files and lsio.grib.Index objects (lsio.grib)
             return True
         return isinstance(getattr(filename_or_obj, "lsio_store", None), lsio.Store)
 
@@ -262,6 +270,10 @@ class LsioBackendEntrypoint(BackendEntrypoint):
         use_zarr_fill_value_as_mask: Optional[bool] = None,
         store_options: Optional[Mapping[str, Any]] = None,
     ) -> Dataset:
+        if _is_grib(filename_or_obj):
+            from . import grib
+
+            return grib.open_dataset(filename_or_obj, drop_variables=drop_variables)
         store = LsioDataStore.open(
             filename_or_obj,
             group=group,

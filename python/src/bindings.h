@@ -49,6 +49,9 @@ std::shared_ptr<Store> store_of(nb::handle obj);
 // zarr.cc: lsio._lsio.ZarrArray and zarr_open / zarr_create / zarr_open_node (after init_store: takes Store objects).
 void init_zarr(nb::module_& m);
 
+// grib.cc: lsio._lsio.grib_scan / grib_read (HAS_GRIB is False when the module was built without ecCodes).
+void init_grib(nb::module_& m);
+
 // wait.cc: interruptible waits (see the file's comment).
 class Waitable {
  public:

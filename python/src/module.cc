@@ -9,4 +9,5 @@ NB_MODULE(_lsio, m) {
   py::init_wait(m);
   py::init_store(m);
   py::init_zarr(m);
+  py::init_grib(m);
 }
