@@ -49,6 +49,7 @@ __all__ = [
     "BoundsCheckError",
     "Group",
     "Stats",
+    "copy",
     "create",
     "open",
     "open_array",
@@ -1330,6 +1331,9 @@ def create(
             shutil.rmtree(location.directory)
     core = _lsio.zarr_create(location.store, location.path, metadata_text, attributes_text, overwrite)
     return Array(core, location)
+
+
+from ._copy import copy  # noqa: E402  (uses Array and create above)
 
 
 def __getattr__(name: str) -> Any:
