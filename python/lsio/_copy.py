@@ -172,7 +172,7 @@ def copy(
     location = lz._locate(dst, path)
     exists = _exists(location)
     if exists and not (overwrite or resume):
-        raise FileExistsError(f"destination {location.path or '/'} already holds a Zarr node (overwrite=True replaces it)")
+        raise FileExistsError(f"destination {location.path or '/'} already holds a Zarr node (overwrite replaces it; resume continues a stopped copy)")
     if resume and exists:
         out = lz.open_array(location.store, location.path)
         want = (tuple(a.shape), a.dtype, out_chunks, out_shards, fmt)
