@@ -70,8 +70,14 @@ def _units(shape: Sequence[int], unit: Sequence[int]) -> list[int]:
     return [max(1, -(-s // u)) if s else 0 for s, u in zip(shape, unit)]
 
 
-def plan_slabs(shape: Sequence[int], unit: Sequence[int], itemsize: int, budget: int) -> list[int]:
-    """Write units per slab along each dimension: whole trailing dimensions first, as many as fit ``budget``."""
+def plan_slabs(
+    shape: Sequence[int], unit: Sequence[int], itemsize: int, budget: int, src_chunks: Optional[Sequence[int]] = None
+) -> list[int]:
+    """Write units per slab along each dimension, within ``budget`` bytes.
+
+    First, trailing dimensions first, slabs are made to cover whole source chunks (the least common multiple of
+    the write unit and the source chunk) so that every source chunk is read and decoded once; then they grow,
+    trailing dimensions first, in multiples of that alignment, as far as the budget goes."""
     nd = len(shape)
     counts = _units(shape, unit)
     per = [1] * nd
@@ -82,12 +88,20 @@ def plan_slabs(shape: Sequence[int], unit: Sequence[int], itemsize: int, budget:
             f"not fit a third of it ({budget} bytes); raise max_memory or use smaller shards"
         )
     size = unit_bytes
+    if src_chunks is not None:
+        for d in range(nd - 1, -1, -1):
+            align = min(counts[d], math.lcm(unit[d], src_chunks[d]) // unit[d]) if counts[d] else 1
+            if size * align > budget:
+                break
+            per[d] = align
+            size *= align
     for d in range(nd - 1, -1, -1):
-        k = max(1, min(counts[d], budget // size))
-        per[d] = k
-        size *= k
-        if k < counts[d]:
-            break
+        base = size // per[d]
+        k = min(counts[d], budget // base)
+        if k > per[d]:
+            k = min(counts[d], k // per[d] * per[d])
+            per[d] = k
+            size = base * k
     return per
 
 
@@ -167,7 +181,7 @@ def copy(
     fill = a.fill_value if fill_value == "keep" else fill_value
     budget = parse_bytes(max_memory) // 3
     unit = out_shards if out_shards is not None else out_chunks
-    per = plan_slabs(a.shape, unit, a.itemsize, budget)
+    per = plan_slabs(a.shape, unit, a.itemsize, budget, a.chunks)
 
     location = lz._locate(dst, path)
     exists = _exists(location)

@@ -155,3 +155,15 @@ def test_copy_to_memory_store(tmp_path: Path) -> None:
     store = lsio.open("memory://")
     out = lsio.zarr.copy(src, store, path="a/b", chunks=(25, 15, 10), shards=None)
     np.testing.assert_array_equal(out[...], ref)
+
+
+def test_slabs_cover_whole_source_chunks_when_the_budget_allows() -> None:
+    from lsio._copy import plan_slabs
+
+    gib = 1 << 30
+    # (16, 512, 512) source chunks into (1024, 64, 64) chunks: 8 x 8 destination chunks per slab decode each
+    # source chunk once; with a third of 1 GiB they cannot, and the slab takes whole rows instead.
+    assert plan_slabs((1024, 1024, 1024), (1024, 64, 64), 4, 4 * gib // 3, (16, 512, 512)) == [1, 8, 8]
+    assert plan_slabs((1024, 1024, 1024), (1024, 64, 64), 4, gib // 3, (16, 512, 512)) == [1, 1, 16]
+    assert plan_slabs((64, 512, 512), (4, 512, 512), 4, 4 << 20, (4, 512, 512)) == [1, 1, 1]
+    assert plan_slabs((64, 512, 512), (4, 512, 512), 4, 64 << 20, (4, 512, 512)) == [16, 1, 1]
