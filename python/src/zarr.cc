@@ -250,7 +250,15 @@ void init_zarr(nb::module_& m) {
           "zarr.json (v3) or .zarray with the .zattrs attributes under \"attributes\" (v2).")
       .def_prop_ro("dimension_names", &dimension_names)
       .def(
-          "chunk_key", [](const Array& a, const std::vector<uint64_t>& coords) { return a.chunk_key(coords); },
+          "chunk_key",
+          [](const Array& a, const std::vector<uint64_t>& coords) {
+            if (coords.size() != a.shape().size()) {
+              throw nb::value_error(("chunk_key: " + std::to_string(coords.size()) + " coordinates for an array of " +
+                                     std::to_string(a.shape().size()) + " dimensions")
+                                        .c_str());
+            }
+            return a.chunk_key(coords);
+          },
           "coords"_a, "The store key of the chunk (shard, when sharded) at these chunk grid coordinates.")
       .def("read", &read, "selection"_a, "out"_a, nb::kw_only(), "timeout"_a = nb::none(), "cancel"_a = nb::none(),
            "Reads a selection (one (start, stop, step) tuple or index sequence per dimension) into a writable\n"
