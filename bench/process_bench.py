@@ -219,7 +219,7 @@ def write_report(best: dict[tuple[str, str], dict[str, Any]], quick: bool, shape
         f"(shared with other builds: treat as indicative). float32 {shape} = {nbytes / 2**20:.0f} MiB, page cache "
         f"hot, best of {rounds} interleaved rounds, each in its own process (imports excluded).",
         "",
-        "| workload | method | seconds | GB/s | vs LSIO | peak RSS MiB |",
+        "| workload | method | seconds | GB/s | time / LSIO | peak RSS MiB |",
         "|---|---|---|---|---|---|",
     ]
     for work in dict.fromkeys(k[0] for k in best):
@@ -231,7 +231,7 @@ def write_report(best: dict[tuple[str, str], dict[str, Any]], quick: bool, shape
                 lines.append(f"| {w} | {m} | failed: {r.get('error', '')[:80]} | | | |")
                 continue
             s = r["seconds"]
-            ratio = f"{s / lsio_s:.2f}x slower" if lsio_s and m != "lsio" else ""
+            ratio = f"{s / lsio_s:.2f}x" if lsio_s and m != "lsio" else ""
             lines.append(f"| {w} | {m} | {s:.3f} | {nbytes / s / 1e9:.2f} | {ratio} | {r['peak_rss_mib']:.0f} |")
     lines += ["", "Results agree: " + ", ".join(
         f"{m} mean {r['mean']:.6f} std {r['std']:.6f}" for (w, m), r in best.items() if "mean" in r and "chunked" in w
