@@ -185,8 +185,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
     a = _open_array(args.url)
     axis: Optional[tuple[int, ...]] = args.axis
     start = time.perf_counter()
-    with _status(f"reducing {_size(a.nbytes)}...", args.progress):
-        st = a.reduce_stats(axis)
+    with _progress(args.progress) as bar:
+        task = bar.add_task("stats", total=a.nbytes)
+        st = a.reduce_stats(axis, progress=lambda done, total: bar.update(task, completed=done))
     seconds = time.perf_counter() - start
     out: dict[str, Any] = {"url": args.url, "axis": list(axis) if axis is not None else None,
                            "shape": list(st.shape), "count": st.count, "nan_count": st.nan_count}  # fmt: skip
@@ -198,7 +199,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         out["min"] = out["max"] = None
     out["mean"] = st.mean_(skipna, np.float64)
     out["std"] = st.std_(skipna, np.float64)
-    out["sum"] = st.sum_(skipna)
+    out["sum"] = st.sum_(skipna, None if st.int_sum is not None else np.float64)
     out["seconds"] = round(seconds, 3)
     out["gb_per_s"] = round(a.nbytes / seconds / 1e9, 3) if seconds > 0 else None
     if args.json:
@@ -209,24 +210,6 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print(f"{key:10} {value}")
     print(f"{'read':10} {_size(a.nbytes)} in {seconds:.2f} s", file=sys.stderr)
     return 0
-
-
-def _status(text: str, enabled: bool) -> Any:
-    """A spinner on stderr while one long call runs (when stderr is a terminal and rich is installed)."""
-    if not enabled or not sys.stderr.isatty():
-        return _null()
-    try:
-        return _console().status(text, spinner="dots")
-    except ImportError:
-        return _null()
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 def cmd_copy(args: argparse.Namespace) -> int:

@@ -35,7 +35,7 @@ import os
 import pickle
 import shutil
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, Optional, Union
 
 import numpy as np
@@ -486,6 +486,46 @@ class Stats(NamedTuple):
             values = np.where(nan, np.nan, values).astype(values.dtype)
         return _finish(values.copy())
 
+    def merge(self, other: Stats, reduced0: bool) -> Stats:
+        """These statistics and those of the next slab along dimension 0: concatenated when dimension 0 is kept,
+        else combined element by element (Chan's formula for mean and m2)."""
+        if not reduced0:
+            cat = lambda a, b: np.concatenate([a, b])  # noqa: E731
+            return Stats(
+                shape=(self.shape[0] + other.shape[0], *self.shape[1:]),
+                dtype=self.dtype,
+                count=cat(self.count, other.count),
+                nan_count=cat(self.nan_count, other.nan_count),
+                sum=cat(self.sum, other.sum),
+                mean=cat(self.mean, other.mean),
+                m2=cat(self.m2, other.m2),
+                int_sum=None if self.int_sum is None or other.int_sum is None else cat(self.int_sum, other.int_sum),
+                min=cat(self.min, other.min),
+                max=cat(self.max, other.max),
+            )
+        na, nb = self.count.astype(np.float64), other.count.astype(np.float64)
+        n = na + nb
+        with np.errstate(divide="ignore", invalid="ignore"):
+            delta = np.where(nb > 0, other.mean, 0.0) - np.where(na > 0, self.mean, 0.0)
+            mean = np.where(na == 0, other.mean, np.where(nb == 0, self.mean, self.mean + delta * nb / n))
+            m2 = self.m2 + other.m2 + np.where(n > 0, delta * delta * na * nb / n, 0.0)
+        a_empty, b_empty = self.count == 0, other.count == 0
+        lo = np.where(a_empty, other.min, np.where(b_empty, self.min, np.minimum(self.min, other.min)))
+        hi = np.where(a_empty, other.max, np.where(b_empty, self.max, np.maximum(self.max, other.max)))
+        arr = lambda v, dt: np.asarray(v, dtype=dt).reshape(self.shape)  # noqa: E731  (0-d stays an array)
+        return Stats(
+            shape=self.shape,
+            dtype=self.dtype,
+            count=arr(self.count + other.count, np.uint64),
+            nan_count=arr(self.nan_count + other.nan_count, np.uint64),
+            sum=arr(self.sum + other.sum, np.float64),
+            mean=arr(mean, np.float64),
+            m2=arr(m2, np.float64),
+            int_sum=None if self.int_sum is None or other.int_sum is None else arr(self.int_sum + other.int_sum, object),
+            min=arr(lo, self.dtype),
+            max=arr(hi, self.dtype),
+        )
+
     def min_(self, skipna: bool = False) -> Any:
         return self._extreme(self.min, skipna, "minimum")
 
@@ -781,6 +821,7 @@ class Array:
         self,
         axis: Axis = None,
         *,
+        progress: Optional[Callable[[int, int], object]] = None,
         timeout: Optional[float] = None,
         cancel: Optional[CancelToken] = None,
     ) -> Stats:
@@ -788,9 +829,31 @@ class Array:
 
         Each chunk is decoded and folded on the store worker that read it (float64 with compensated sums,
         Chan-merged variance, 128-bit integer sums); missing chunks count as the fill value without being read.
+        With ``progress``, the array is reduced in about 100 slabs along dimension 0 (aligned to its shards or
+        chunks) whose statistics are merged, and ``progress(bytes done, bytes total)`` is called after each.
         """
         axes = self._axes(axis)
-        items = [(0, n, 1) for n in self._shape]
+        full = [(0, n, 1) for n in self._shape]
+        if progress is None or not self._shape or self._shape[0] == 0:
+            return self._reduce(full, axes, timeout, cancel)
+        grid = (self.shards or self.chunks)[0]
+        n0 = self._shape[0]
+        step = max(1, -(-n0 // 100 // grid)) * grid
+        row = self.nbytes // n0
+        total: Optional[Stats] = None
+        progress(0, self.nbytes)
+        for start in range(0, n0, step):
+            stop = min(start + step, n0)
+            part = self._reduce([(start, stop, 1), *full[1:]], axes, timeout, cancel)
+            total = part if total is None else total.merge(part, reduced0=0 in axes)
+            progress(stop * row, self.nbytes)
+        assert total is not None
+        return total
+
+    def _reduce(
+        self, items: list[tuple[int, int, int]], axes: tuple[int, ...], timeout: Optional[float],
+        cancel: Optional[CancelToken],
+    ) -> Stats:  # fmt: skip
         d = self._core.reduce(items, list(axes), timeout=timeout, cancel=cancel)
         shape = tuple(d["shape"])
         dt = self._dtype

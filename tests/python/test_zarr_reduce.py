@@ -185,3 +185,29 @@ def test_corrupt_chunk_names_the_key(tmp_path: Path) -> None:
     (tmp_path / "c.zarr" / "c" / "1").write_bytes(b"garbage")
     with pytest.raises(lsio.DataLossError, match="c.zarr/c/1"):
         a.mean()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+def test_progress_slabs_merge_to_the_same_statistics(tmp_path: Path, layout: dict[str, Any], dtype: str) -> None:
+    """reduce_stats(progress=...) reduces slabs along dimension 0 and merges them: same answers as one pass."""
+    rng = np.random.default_rng(5)
+    data = (rng.standard_normal((13, 17, 11)) * 1000).astype(dtype)
+    if dtype == "float32":
+        data[2, 3, 4] = np.nan
+    a, ref = make(tmp_path, "p.zarr", data, 3, layout, rows=10)
+    for axis in AXES:
+        seen: list[tuple[int, int]] = []
+        st = a.reduce_stats(axis, progress=lambda d, t: seen.append((d, t)))
+        one = a.reduce_stats(axis)
+        assert seen[0] == (0, a.nbytes) and seen[-1] == (a.nbytes, a.nbytes) and len(seen) > 2
+        np.testing.assert_array_equal(st.count, one.count)
+        np.testing.assert_array_equal(st.nan_count, one.nan_count)
+        np.testing.assert_array_equal(st.min, one.min)
+        np.testing.assert_array_equal(st.max, one.max)
+        close(st.mean, one.mean, rtol=1e-12)
+        close(st.m2, one.m2, rtol=1e-9)
+        close(st.sum_(skipna=True, dtype=np.float64), np.nansum(ref, axis=axis, dtype=np.float64), rtol=1e-9)
+        close(st.std_(skipna=True, dtype=np.float64), np.nanstd(ref.astype(np.float64), axis=axis), rtol=1e-9)
+        if dtype == "int64":
+            np.testing.assert_array_equal(st.sum_(), ref.sum(axis=axis))
