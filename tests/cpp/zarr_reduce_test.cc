@@ -170,5 +170,32 @@ TEST(ZarrReduce, CorruptChunkNamesTheKey) {
   EXPECT_NE(st.error().to_string().find("a/c/1"), std::string::npos) << st.error().to_string();
 }
 
+TEST(ZarrReduce, ManyChunksFoldedOnSeveralWorkers) {
+  // 1024 chunks (256 shards of 4 inner chunks), written in parallel and reduced on every worker of the store.
+  for (const bool sharded : {false, true}) {
+    auto store = *open_store("memory://");
+    auto a = Array::create(
+        store, "a", v3_meta("[128, 128]", "float64", sharded ? "[8, 8]" : "[4, 4]", "0", sharded ? "[4, 4]" : ""));
+    ASSERT_TRUE(a) << a.error().to_string();
+    std::vector<double> v(128 * 128);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>((i * 7919) % 1000) / 7.0;
+    ASSERT_TRUE(a->write(all(*a), std::as_bytes(std::span(v))).ok());
+    const std::vector<size_t> both{0, 1}, rows{1};
+    auto st = a->reduce(all(*a), both);
+    ASSERT_TRUE(st) << st.error().to_string();
+    double sum = 0;
+    for (double x : v) sum += x;
+    EXPECT_EQ(st->count[0], v.size());
+    EXPECT_NEAR(st->sum[0], sum, 1e-9 * sum);
+    auto per_row = a->reduce(all(*a), rows);
+    ASSERT_TRUE(per_row);
+    for (size_t r = 0; r < 128; ++r) {
+      double s = 0;
+      for (size_t c = 0; c < 128; ++c) s += v[r * 128 + c];
+      EXPECT_NEAR(per_row->mean[r], s / 128.0, 1e-9) << r;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace lsio::zarr
