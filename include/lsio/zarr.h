@@ -72,6 +72,24 @@ struct Conversion {
   std::vector<double> offset{0.0};
 };
 
+// Statistics of a selection reduced over some of its dimensions (Array::reduce): one entry per output element, C
+// order over `shape` (the selection's kept dimensions; empty shape: one element). NaN elements are counted apart and
+// left out of every other statistic; the caller decides what a NaN means (numpy's sum/nansum...).
+struct Stats {
+  std::vector<uint64_t> shape;
+  std::vector<uint64_t> count;      // elements that are not NaN
+  std::vector<uint64_t> nan_count;  // NaN elements (floating-point arrays only)
+  std::vector<double> sum;          // compensated (Kahan) float64 sum of the non-NaN elements
+  std::vector<double> mean;         // their mean (NaN when count is 0)
+  std::vector<double> m2;           // sum of squared deviations from the mean (Chan/Welford): var = m2 / (count - ddof)
+  // Integer and bool arrays: the exact sum as a 128-bit two's complement integer (hi * 2^64 + lo); else empty.
+  std::vector<int64_t> int_sum_hi;
+  std::vector<uint64_t> int_sum_lo;
+  // Smallest and largest non-NaN element, itemsize() bytes each in the array's dtype (native endian); the fill value
+  // where count is 0.
+  std::vector<std::byte> min, max;
+};
+
 class ArrayImpl;  // src/zarr/array.h
 
 // A Zarr v2 or v3 array. Holds its store (a shared_ptr) and the parsed metadata; copies are cheap and share the
@@ -98,9 +116,9 @@ class Array {
 
   // ---- metadata (no I/O; references stay valid while any copy of this Array lives) ----
 
-  const std::string& path() const;  // the array's prefix in its store, without trailing '/'
+  const std::string& path() const;              // the array's prefix in its store, without trailing '/'
   const std::shared_ptr<Store>& store() const;  // the store the array reads and writes through
-  int zarr_format() const;          // 2 or 3
+  int zarr_format() const;                      // 2 or 3
   const std::vector<uint64_t>& shape() const;
   // The chunk shape a user reads in: the inner chunk shape for sharded arrays, else the chunk grid's.
   std::vector<uint64_t> chunk_shape() const;
@@ -144,6 +162,15 @@ class Array {
   // whole: on error, some chunks may hold the new elements. Concurrent writes touching the same chunk or shard may
   // lose one another's elements (each rewrites it whole).
   Status write(const Selection& sel, std::span<const std::byte> src, const ReadOptions& options = {});
+
+  // Reduces `sel` (slices only) over the dimensions in `axes` (indices into the array's dimensions, any order, no
+  // repeats; all of them for a full reduction) without ever holding it whole: chunks are read in waves of a few
+  // thousand, each decoded and folded on the worker that read it into that worker's accumulators (float64, Kahan
+  // sums, Chan-merged variance; 128-bit integer sums), merged at the end. Missing chunks (and inner chunks) are
+  // counted as the fill value without being read. Memory: the store's in-flight buffers, one decoded chunk per worker,
+  // and one accumulator per output element per worker. kUnimplemented for complex arrays; kInvalidArgument for a bad
+  // axis, a list selection, or a selection out of bounds. An empty selection gives counts of 0.
+  Result<Stats> reduce(const Selection& sel, std::span<const size_t> axes, const ReadOptions& options = {}) const;
 
  private:
   friend struct ArrayAccess;  // src/zarr: builds Arrays around an ArrayImpl

@@ -292,6 +292,30 @@ class ZarrArray:
         cancel: Optional[CancelToken] = None,
     ) -> None:
         """Writes a C-contiguous buffer holding the selection's elements (C order, native endian); GIL released."""
+    def chunk_key(self, coords: Sequence[int]) -> str:
+        """The store key of the chunk (shard, when sharded) at these chunk grid coordinates."""
+    def reduce(
+        self,
+        selection: Sequence[ZarrDimSelection],
+        axes: Sequence[int],
+        *,
+        timeout: Optional[float] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> ZarrReduceResult:
+        """Reduces a selection of slices over axes in one streamed pass (chunks decoded and folded on the
+        workers that read them); raw native-endian buffers, one entry per output element. GIL released."""
+
+class ZarrReduceResult(TypedDict):
+    shape: tuple[int, ...]  # the kept dimensions
+    count: bytes  # uint64: non-NaN elements
+    nan_count: bytes  # uint64
+    sum: bytes  # float64 (compensated)
+    mean: bytes  # float64
+    m2: bytes  # float64: sum of squared deviations from the mean
+    int_sum_hi: bytes  # int64; integer and bool arrays only (else empty)
+    int_sum_lo: bytes  # uint64
+    min: bytes  # the array's dtype
+    max: bytes
 
 class ZarrGroupInfo(TypedDict):
     zarr_format: int

@@ -27,7 +27,7 @@ BoundsCheckError (both an IndexError and a ValueError).
 from __future__ import annotations
 
 import atexit
-import copy
+import copy as _pycopy
 import json
 import math
 import operator
@@ -35,7 +35,7 @@ import os
 import pickle
 import shutil
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, Optional, Union
 
 import numpy as np
@@ -48,6 +48,8 @@ __all__ = [
     "Array",
     "BoundsCheckError",
     "Group",
+    "Stats",
+    "copy",
     "create",
     "open",
     "open_array",
@@ -412,6 +414,125 @@ def _select(key: Any, shape: tuple[int, ...], orthogonal: bool) -> _Selection:
 # ---- arrays -------------------------------------------------------------------------------------------------------
 
 
+Axis = Union[None, int, Sequence[int]]
+
+
+def _finish(v: npt.NDArray[Any]) -> Any:
+    """A 0-d result as a numpy scalar (as numpy's reductions), else the array."""
+    return v[()] if v.ndim == 0 else v
+
+
+class Stats(NamedTuple):
+    """Array.reduce_stats: per output element (``shape``: the kept dimensions) the count of non-NaN elements, of
+    NaN, their float64 sum, mean, m2 (sum of squared deviations), exact integer sum (object array of Python ints,
+    integer and bool arrays only), min and max (the array's dtype; meaningless where count is 0)."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    count: npt.NDArray[np.uint64]
+    nan_count: npt.NDArray[np.uint64]
+    sum: npt.NDArray[np.float64]
+    mean: npt.NDArray[np.float64]
+    m2: npt.NDArray[np.float64]
+    int_sum: Optional[npt.NDArray[Any]]
+    min: npt.NDArray[Any]
+    max: npt.NDArray[Any]
+
+    def _nan_out(self, skipna: bool) -> npt.NDArray[np.bool_]:
+        """Where the result is NaN because of a NaN element (skipna=False)."""
+        return np.zeros(self.shape, dtype=bool) if skipna else self.nan_count > 0
+
+    def _float_dtype(self, dtype: Any) -> np.dtype[Any]:
+        if dtype is not None:
+            return np.dtype(dtype)
+        return self.dtype if self.dtype.kind == "f" else np.dtype(np.float64)
+
+    def sum_(self, skipna: bool = False, dtype: Any = None) -> Any:
+        if self.int_sum is not None:
+            if dtype is None:
+                dtype = np.uint64 if self.dtype.kind == "u" else np.int64
+            want = np.dtype(dtype)
+            if want.kind in "iu":
+                info = np.iinfo(want)
+                flat = self.int_sum.ravel()
+                if all(info.min <= int(v) <= info.max for v in flat):
+                    return _finish(np.array(flat.tolist(), dtype=want).reshape(self.shape))
+                return _finish(self.int_sum)  # exact: Python ints where the dtype would overflow
+            return _finish(np.asarray(self.int_sum.astype(np.float64), dtype=want).reshape(self.shape))
+        out = np.where(self._nan_out(skipna), np.nan, self.sum)
+        return _finish(out.astype(self._float_dtype(dtype)))
+
+    def mean_(self, skipna: bool = False, dtype: Any = None) -> Any:
+        out = np.where(self._nan_out(skipna) | (self.count == 0), np.nan, self.mean)
+        return _finish(out.astype(self._float_dtype(dtype)))
+
+    def var_(self, skipna: bool = False, dtype: Any = None, ddof: int = 0) -> Any:
+        n = self.count.astype(np.float64) - ddof
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = self.m2 / n
+        out = np.where(self._nan_out(skipna) | (n <= 0), np.nan, v)
+        return _finish(out.astype(self._float_dtype(dtype)))
+
+    def std_(self, skipna: bool = False, dtype: Any = None, ddof: int = 0) -> Any:
+        v = self.var_(skipna, np.float64, ddof)
+        return _finish(np.sqrt(np.asarray(v)).astype(self._float_dtype(dtype)))
+
+    def _extreme(self, values: npt.NDArray[Any], skipna: bool, name: str) -> Any:
+        empty = (self.count == 0) & (self.nan_count == 0)
+        if empty.any():
+            raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
+        nan = self._nan_out(skipna) | (self.count == 0)
+        if nan.any():
+            values = np.where(nan, np.nan, values).astype(values.dtype)
+        return _finish(values.copy())
+
+    def merge(self, other: Stats, reduced0: bool) -> Stats:
+        """These statistics and those of the next slab along dimension 0: concatenated when dimension 0 is kept,
+        else combined element by element (Chan's formula for mean and m2)."""
+        if not reduced0:
+            cat = lambda a, b: np.concatenate([a, b])  # noqa: E731
+            return Stats(
+                shape=(self.shape[0] + other.shape[0], *self.shape[1:]),
+                dtype=self.dtype,
+                count=cat(self.count, other.count),
+                nan_count=cat(self.nan_count, other.nan_count),
+                sum=cat(self.sum, other.sum),
+                mean=cat(self.mean, other.mean),
+                m2=cat(self.m2, other.m2),
+                int_sum=None if self.int_sum is None or other.int_sum is None else cat(self.int_sum, other.int_sum),
+                min=cat(self.min, other.min),
+                max=cat(self.max, other.max),
+            )
+        na, nb = self.count.astype(np.float64), other.count.astype(np.float64)
+        n = na + nb
+        with np.errstate(divide="ignore", invalid="ignore"):
+            delta = np.where(nb > 0, other.mean, 0.0) - np.where(na > 0, self.mean, 0.0)
+            mean = np.where(na == 0, other.mean, np.where(nb == 0, self.mean, self.mean + delta * nb / n))
+            m2 = self.m2 + other.m2 + np.where(n > 0, delta * delta * na * nb / n, 0.0)
+        a_empty, b_empty = self.count == 0, other.count == 0
+        lo = np.where(a_empty, other.min, np.where(b_empty, self.min, np.minimum(self.min, other.min)))
+        hi = np.where(a_empty, other.max, np.where(b_empty, self.max, np.maximum(self.max, other.max)))
+        arr = lambda v, dt: np.asarray(v, dtype=dt).reshape(self.shape)  # noqa: E731  (0-d stays an array)
+        return Stats(
+            shape=self.shape,
+            dtype=self.dtype,
+            count=arr(self.count + other.count, np.uint64),
+            nan_count=arr(self.nan_count + other.nan_count, np.uint64),
+            sum=arr(self.sum + other.sum, np.float64),
+            mean=arr(mean, np.float64),
+            m2=arr(m2, np.float64),
+            int_sum=None if self.int_sum is None or other.int_sum is None else arr(self.int_sum + other.int_sum, object),
+            min=arr(lo, self.dtype),
+            max=arr(hi, self.dtype),
+        )
+
+    def min_(self, skipna: bool = False) -> Any:
+        return self._extreme(self.min, skipna, "minimum")
+
+    def max_(self, skipna: bool = False) -> Any:
+        return self._extreme(self.max, skipna, "maximum")
+
+
 class Array:
     """A Zarr v2 or v3 array (see lsio.zarr.open / create). Indexing reads; assignment writes.
 
@@ -556,7 +677,7 @@ class Array:
         """The user attributes (a copy; v3 zarr.json "attributes", v2 .zattrs)."""
         if self._attrs is None:
             self._attrs = _attributes(self._location, self.zarr_format, self._core.attributes_json)
-        return copy.deepcopy(self._attrs)
+        return _pycopy.deepcopy(self._attrs)
 
     @property
     def metadata(self) -> dict[str, JSON]:
@@ -678,6 +799,109 @@ class Array:
         except asyncio.CancelledError:
             token.cancel("read_async cancelled")
             raise
+
+    # -- reductions --
+    def _axes(self, axis: Axis) -> tuple[int, ...]:
+        nd = len(self._shape)
+        if axis is None:
+            return tuple(range(nd))
+        items = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+        out: list[int] = []
+        for a in items:
+            i = operator.index(a)
+            if not -nd <= i < nd:
+                raise np.exceptions.AxisError(i, nd)
+            i %= nd if nd else 1
+            if i in out:
+                raise ValueError("duplicate value in 'axis'")
+            out.append(i)
+        return tuple(out)
+
+    def reduce_stats(
+        self,
+        axis: Axis = None,
+        *,
+        progress: Optional[Callable[[int, int], object]] = None,
+        timeout: Optional[float] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> Stats:
+        """Every statistic of the array over ``axis`` in one streamed pass (see :class:`Stats`).
+
+        Each chunk is decoded and folded on the store worker that read it (float64 with compensated sums,
+        Chan-merged variance, 128-bit integer sums); missing chunks count as the fill value without being read.
+        With ``progress``, the array is reduced in about 100 slabs along dimension 0 (aligned to its shards or
+        chunks) whose statistics are merged, and ``progress(bytes done, bytes total)`` is called after each.
+        """
+        axes = self._axes(axis)
+        full = [(0, n, 1) for n in self._shape]
+        if progress is None or not self._shape or self._shape[0] == 0:
+            return self._reduce(full, axes, timeout, cancel)
+        grid = (self.shards or self.chunks)[0]
+        n0 = self._shape[0]
+        step = max(1, -(-n0 // 100 // grid)) * grid
+        row = self.nbytes // n0
+        total: Optional[Stats] = None
+        progress(0, self.nbytes)
+        for start in range(0, n0, step):
+            stop = min(start + step, n0)
+            part = self._reduce([(start, stop, 1), *full[1:]], axes, timeout, cancel)
+            total = part if total is None else total.merge(part, reduced0=0 in axes)
+            progress(stop * row, self.nbytes)
+        assert total is not None
+        return total
+
+    def _reduce(
+        self, items: list[tuple[int, int, int]], axes: tuple[int, ...], timeout: Optional[float],
+        cancel: Optional[CancelToken],
+    ) -> Stats:  # fmt: skip
+        d = self._core.reduce(items, list(axes), timeout=timeout, cancel=cancel)
+        shape = tuple(d["shape"])
+        dt = self._dtype
+        int_sum: Optional[npt.NDArray[Any]] = None
+        if d["int_sum_hi"]:
+            hi = np.frombuffer(d["int_sum_hi"], dtype=np.int64).reshape(shape)
+            lo = np.frombuffer(d["int_sum_lo"], dtype=np.uint64).reshape(shape)
+            int_sum = np.array(hi.astype(object) * (1 << 64) + lo.astype(object), dtype=object).reshape(shape)
+        return Stats(
+            shape=shape,
+            dtype=dt,
+            count=np.frombuffer(d["count"], dtype=np.uint64).reshape(shape),
+            nan_count=np.frombuffer(d["nan_count"], dtype=np.uint64).reshape(shape),
+            sum=np.frombuffer(d["sum"], dtype=np.float64).reshape(shape),
+            mean=np.frombuffer(d["mean"], dtype=np.float64).reshape(shape),
+            m2=np.frombuffer(d["m2"], dtype=np.float64).reshape(shape),
+            int_sum=int_sum,
+            min=np.frombuffer(d["min"], dtype=dt).reshape(shape),
+            max=np.frombuffer(d["max"], dtype=dt).reshape(shape),
+        )
+
+    def sum(self, axis: Axis = None, *, skipna: bool = False, dtype: Any = None) -> Any:
+        """numpy's ``sum`` (``nansum`` with skipna=True) of the whole array over ``axis``, streamed."""
+        return self.reduce_stats(axis).sum_(skipna, dtype)
+
+    def mean(self, axis: Axis = None, *, skipna: bool = False, dtype: Any = None) -> Any:
+        """numpy's ``mean`` (``nanmean`` with skipna=True), streamed."""
+        return self.reduce_stats(axis).mean_(skipna, dtype)
+
+    def var(self, axis: Axis = None, *, skipna: bool = False, dtype: Any = None, ddof: int = 0) -> Any:
+        """numpy's ``var`` (``nanvar`` with skipna=True), streamed."""
+        return self.reduce_stats(axis).var_(skipna, dtype, ddof)
+
+    def std(self, axis: Axis = None, *, skipna: bool = False, dtype: Any = None, ddof: int = 0) -> Any:
+        """numpy's ``std`` (``nanstd`` with skipna=True), streamed."""
+        return self.reduce_stats(axis).std_(skipna, dtype, ddof)
+
+    def min(self, axis: Axis = None, *, skipna: bool = False) -> Any:
+        """numpy's ``min`` (``nanmin`` with skipna=True), streamed. ValueError on an empty array."""
+        return self.reduce_stats(axis).min_(skipna)
+
+    def max(self, axis: Axis = None, *, skipna: bool = False) -> Any:
+        """numpy's ``max`` (``nanmax`` with skipna=True), streamed. ValueError on an empty array."""
+        return self.reduce_stats(axis).max_(skipna)
+
+    def count_nan(self, axis: Axis = None) -> Any:
+        """How many elements are NaN (0 for integer arrays), over ``axis``."""
+        return _finish(self.reduce_stats(axis).nan_count.astype(np.int64))
 
     def to_dask(self, chunks: Any = None, *, name: Optional[str] = None) -> Any:
         """A dask array of this array: one task per block, each one read (one LSIO batch); see lsio.dask.
@@ -860,7 +1084,7 @@ class Group(Mapping[str, Union[Array, "Group"]]):
     @property
     def attrs(self) -> dict[str, JSON]:
         """The user attributes (a copy)."""
-        return copy.deepcopy(self._opened.attrs)
+        return _pycopy.deepcopy(self._opened.attrs)
 
     @property
     def path(self) -> str:
@@ -1172,6 +1396,9 @@ def create(
             shutil.rmtree(location.directory)
     core = _lsio.zarr_create(location.store, location.path, metadata_text, attributes_text, overwrite)
     return Array(core, location)
+
+
+from ._copy import copy  # noqa: E402  (uses Array and create above)
 
 
 def __getattr__(name: str) -> Any:

@@ -183,6 +183,41 @@ nb::object open_node(nb::handle store, const std::string& path) {
   return nb::cast(std::get<zarr::Array>(std::move(node)));
 }
 
+template <typename T>
+nb::bytes vector_bytes(const std::vector<T>& v) {
+  return bytes_of(std::as_bytes(std::span(v)));
+}
+
+// Array::reduce: the statistics as a dict of raw native-endian buffers (lsio.zarr.Array wraps them in numpy).
+nb::dict reduce(const zarr::Array& self, nb::handle selection, const std::vector<size_t>& axes,
+                std::optional<double> timeout, nb::handle cancel) {
+  const Selection sel = to_selection(selection);
+  deadline_of(timeout);
+  check_not_in_callback(self, "reduce");
+  zarr::Stats stats;
+  const Status status = run_interruptible(
+      [&](const ReadOptions& o) {
+        Result<zarr::Stats> r = self.reduce(sel, axes, o);
+        if (!r) return r.error();
+        stats = std::move(*r);
+        return Status();
+      },
+      timeout, "reduce " + self.path(), cancel_source_of(cancel));
+  if (!status.ok()) raise_status(status);
+  nb::dict d;
+  d["shape"] = shape_tuple(stats.shape);
+  d["count"] = vector_bytes(stats.count);
+  d["nan_count"] = vector_bytes(stats.nan_count);
+  d["sum"] = vector_bytes(stats.sum);
+  d["mean"] = vector_bytes(stats.mean);
+  d["m2"] = vector_bytes(stats.m2);
+  d["int_sum_hi"] = vector_bytes(stats.int_sum_hi);
+  d["int_sum_lo"] = vector_bytes(stats.int_sum_lo);
+  d["min"] = bytes_of(stats.min);
+  d["max"] = bytes_of(stats.max);
+  return d;
+}
+
 }  // namespace
 
 void init_zarr(nb::module_& m) {
@@ -214,6 +249,17 @@ void init_zarr(nb::module_& m) {
           "metadata_json", [](const Array& a) { return a.metadata_json(); },
           "zarr.json (v3) or .zarray with the .zattrs attributes under \"attributes\" (v2).")
       .def_prop_ro("dimension_names", &dimension_names)
+      .def(
+          "chunk_key",
+          [](const Array& a, const std::vector<uint64_t>& coords) {
+            if (coords.size() != a.shape().size()) {
+              throw nb::value_error(("chunk_key: " + std::to_string(coords.size()) + " coordinates for an array of " +
+                                     std::to_string(a.shape().size()) + " dimensions")
+                                        .c_str());
+            }
+            return a.chunk_key(coords);
+          },
+          "coords"_a, "The store key of the chunk (shard, when sharded) at these chunk grid coordinates.")
       .def("read", &read, "selection"_a, "out"_a, nb::kw_only(), "timeout"_a = nb::none(), "cancel"_a = nb::none(),
            "Reads a selection (one (start, stop, step) tuple or index sequence per dimension) into a writable\n"
            "C-contiguous buffer of exactly the selection's size (C order, native endian). GIL released.")
@@ -225,7 +271,13 @@ void init_zarr(nb::module_& m) {
            "out_dtype 'float32'/'float64' converts as each chunk is placed: out = x * scale[c] + offset[c], c the\n"
            "index along channel_dim of the crop. GIL released.")
       .def("write", &write, "selection"_a, "src"_a, nb::kw_only(), "timeout"_a = nb::none(), "cancel"_a = nb::none(),
-           "Writes a C-contiguous buffer holding the selection's elements (C order, native endian). GIL released.");
+           "Writes a C-contiguous buffer holding the selection's elements (C order, native endian). GIL released.")
+      .def("reduce", &reduce, "selection"_a, "axes"_a, nb::kw_only(), "timeout"_a = nb::none(), "cancel"_a = nb::none(),
+           "Reduces a selection of slices over `axes` in one streamed pass, decoding and folding each chunk on the\n"
+           "worker that read it. Returns a dict: shape (the kept dimensions) and raw native-endian buffers with one\n"
+           "entry per output element: count, nan_count (uint64), sum, mean, m2 (float64), int_sum_hi (int64) and\n"
+           "int_sum_lo (uint64) for integer and bool arrays (empty otherwise), min, max (the array's dtype). GIL\n"
+           "released.");
   m.def("zarr_open", &open_array, "store"_a, "path"_a, "Opens the Zarr array at path (zarr.json, else .zarray).");
   m.def("zarr_create", &create_array, "store"_a, "path"_a, "metadata_json"_a, "attributes_json"_a = "",
         "overwrite"_a = false,

@@ -102,6 +102,10 @@ Status Array::write(const Selection& sel, std::span<const std::byte> src, const 
   return impl_->write(sel, src, options);
 }
 
+Result<Stats> Array::reduce(const Selection& sel, std::span<const size_t> axes, const ReadOptions& options) const {
+  return impl_->reduce(sel, axes, options);
+}
+
 // ---- nodes -------------------------------------------------------------------------------------------------------
 
 Result<Node> open_node(std::shared_ptr<Store> store, std::string_view path_in, const ReadOptions& options) {

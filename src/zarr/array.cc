@@ -1,7 +1,10 @@
 #include "zarr/array.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <exception>
+#include <thread>
 
 #include "zarr/array_internal.h"
 
@@ -34,6 +37,44 @@ bool covers_chunk(std::span<const DimPart* const> parts, std::span<const uint64_
     if (distinct < inside) return false;
   }
   return true;
+}
+
+// Runs fn(i) (returning a Status) for i in [0, n) on up to one thread per CPU,
+// this one included, so that chunks are encoded in parallel. Stops handing out
+// work after the first error, which it returns; no exception leaves a thread.
+template <typename Fn>
+Status parallel_for(size_t n, Fn&& fn) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  FirstError first;
+  auto work = [&]() noexcept {
+    while (!failed.load(std::memory_order_relaxed)) {
+      const size_t i = next.fetch_add(1);
+      if (i >= n) return;
+      Status s;
+      try {
+        s = fn(i);
+      } catch (const std::exception& e) {
+        s = Status(StatusCode::kResourceExhausted, std::string("write: ") + e.what());
+      }
+      if (!s.ok()) {
+        first.set(std::move(s));
+        failed = true;
+      }
+    }
+  };
+  const size_t threads = std::min<size_t>(n, std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) {
+    try {
+      pool.emplace_back(work);
+    } catch (const std::exception&) {
+      break;  // fewer threads: the others (and this one) do the work
+    }
+  }
+  work();
+  for (std::thread& t : pool) t.join();
+  return first.get();
 }
 
 // The cancel reason when the call was cancelled (between chunk writes: each
@@ -261,18 +302,21 @@ Status ArrayImpl::write_unsharded(const Selection& sel, std::span<const std::byt
     }
   }
   std::vector<std::string> to_remove;
-  for (size_t i = 0; i < tasks.size(); ++i) {
+  std::mutex remove_mu;
+  // Each chunk gathered, encoded and put on one of up to one thread per CPU.
+  LSIO_RETURN_IF_ERROR(parallel_for(tasks.size(), [&](size_t i) -> Status {
     LSIO_RETURN_IF_ERROR(cancelled(options, "write " + path_));
     const std::string key = chunk_key(tasks[i].coords);
     LSIO_ASSIGN_OR_RETURN(auto buf, decode_or_fill(*chain_, old[i], meta_.fill_value, key));
     gather_chunk(buf.data(), meta_.chunk_shape, tasks[i].parts, src.data(), src_shape, itemsize());
     if (is_fill(buf)) {
+      std::lock_guard lock(remove_mu);
       to_remove.push_back(key);  // zarr-python's write_empty_chunks=False
-      continue;
+      return {};
     }
     LSIO_ASSIGN_OR_RETURN(Bytes encoded, chain_->encode(buf, key));
-    LSIO_RETURN_IF_ERROR(store_->put(key, encoded.span()));
-  }
+    return store_->put(key, encoded.span());
+  }));
   for (const Status& s : store_->remove(to_remove)) LSIO_RETURN_IF_ERROR(s);
   return {};
 }
@@ -304,22 +348,26 @@ Status ArrayImpl::write_sharded(const Selection& sel, std::span<const std::byte>
 
     std::vector<std::vector<DimPart>> inner_parts;
     for (size_t d = 0; d < grid.size(); ++d) inner_parts.push_back(split_part(*shard.parts[d], spec.inner_shape[d]));
-    Status failed;
-    for_each_combination(inner_parts, [&](std::span<const DimPart* const> combo) {
-      if (!failed.ok()) return;
+    std::vector<std::vector<const DimPart*>> combos;
+    for_each_combination(
+        inner_parts, [&](std::span<const DimPart* const> combo) { combos.emplace_back(combo.begin(), combo.end()); });
+    // Inner chunks encoded in parallel; each writes only its own slot of `chunks`.
+    LSIO_RETURN_IF_ERROR(parallel_for(combos.size(), [&](size_t k) -> Status {
+      const std::vector<const DimPart*>& combo = combos[k];
       std::vector<uint64_t> coords;
       for (const DimPart* p : combo) coords.push_back(p->chunk);
       const uint64_t li = linear_index(coords, grid);
       const std::string where = key + " inner chunk " + std::to_string(li);
-      auto buf = decode_or_fill(inner, chunks[li], meta_.fill_value, where);
-      if (!buf) return void(failed = buf.error());
-      gather_chunk(buf->data(), spec.inner_shape, combo, src.data(), src_shape, itemsize());
-      if (is_fill(*buf)) return void(chunks[li].reset());
-      auto encoded = inner.encode(*buf, where);
-      if (!encoded) return void(failed = encoded.error());
-      chunks[li] = std::move(*encoded);
-    });
-    LSIO_RETURN_IF_ERROR(failed);
+      LSIO_ASSIGN_OR_RETURN(auto buf, decode_or_fill(inner, chunks[li], meta_.fill_value, where));
+      gather_chunk(buf.data(), spec.inner_shape, combo, src.data(), src_shape, itemsize());
+      if (is_fill(buf)) {
+        chunks[li].reset();
+        return {};
+      }
+      LSIO_ASSIGN_OR_RETURN(Bytes encoded, inner.encode(buf, where));
+      chunks[li] = std::move(encoded);
+      return {};
+    }));
     index_cache_.erase(key);  // the next read takes the new index (and its version)
     if (std::none_of(chunks.begin(), chunks.end(), [](const auto& c) { return c.has_value(); })) {
       LSIO_RETURN_IF_ERROR(store_->remove(std::vector<std::string>{key})[0]);

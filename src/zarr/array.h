@@ -22,6 +22,23 @@
 
 namespace lsio::zarr {
 
+// Receives decoded chunks instead of an output buffer (ArrayImpl::visit): the
+// fused decode-and-reduce path. Called on the store's workers, several at
+// once; must not throw (report failures as a Status).
+class ChunkSink {
+ public:
+  virtual ~ChunkSink() = default;
+  // Forget everything received (the read is planned again after a shard changed under it).
+  virtual void reset() = 0;
+  // A decoded chunk (C order, `chunk_shape`, native endian) and the elements of
+  // it the block selects (`parts`: positions in the chunk and in the block,
+  // whose shape is `block_shape`).
+  virtual Status chunk(const std::byte* src, std::span<const uint64_t> chunk_shape,
+                       std::span<const DimPart* const> parts, std::span<const uint64_t> block_shape) = 0;
+  // A missing chunk: the selected elements are all the fill value.
+  virtual Status fill(std::span<const DimPart* const> parts, std::span<const uint64_t> block_shape) = 0;
+};
+
 class ArrayImpl {
  public:
   // Opens the array whose metadata is at `path` in `store` ("" for the store
@@ -75,6 +92,13 @@ class ArrayImpl {
     Placement place;
   };
 
+  // Reads `blocks` (their Placements give only the block shapes) and hands
+  // each chunk, decoded on the worker that read it, to `sink` rather than
+  // placing it. Chunks are always read whole.
+  Status visit(std::span<const Block> blocks, ChunkSink& sink, const ReadOptions& options);
+  // Array::reduce (src/zarr/reduce.cc).
+  Result<Stats> reduce(const Selection& sel, std::span<const size_t> axes, const ReadOptions& options);
+
  private:
   ArrayImpl(std::shared_ptr<Store> store, std::string path, ArrayMetadata meta,
             std::shared_ptr<const codec::CodecChain> chain)
@@ -84,7 +108,7 @@ class ArrayImpl {
   std::vector<ChunkTask> plan_chunks(const Selection& sel, std::span<const uint64_t> grid_chunk,
                                      std::vector<std::vector<DimPart>>& storage) const;
   class ReadPlan;
-  Status read_blocks(std::span<const Block> blocks, const ReadOptions& options);
+  Status read_blocks(std::span<const Block> blocks, const ReadOptions& options, ChunkSink* sink = nullptr);
   // The index and version of each shard in `keys` (index null: the shard does not exist), from the
   // cache or read in one batch (and then cached).
   using ShardIndexes = std::unordered_map<std::string, ShardIndexCache::Entry>;

@@ -73,8 +73,8 @@ std::vector<std::vector<DimPart>> split_block(const ArrayImpl::Block& b, std::sp
 // Everything one read needs, built before the batch runs.
 class ArrayImpl::ReadPlan {
  public:
-  ReadPlan(ArrayImpl& array, std::span<const Block> blocks, const ReadOptions& options)
-      : a_(array), blocks_(blocks), options_(options) {
+  ReadPlan(ArrayImpl& array, std::span<const Block> blocks, const ReadOptions& options, ChunkSink* sink)
+      : a_(array), blocks_(blocks), options_(options), sink_(sink) {
     const codec::ShardingSpec* spec = a_.chain_->sharding();
     chain_ = spec ? spec->inner.get() : a_.chain_.get();
     chunk_shape_ = spec ? spec->inner_shape : a_.meta_.chunk_shape;
@@ -85,8 +85,10 @@ class ArrayImpl::ReadPlan {
   Status run() {
     split_sources();
     expect_versions();
+    LSIO_RETURN_IF_ERROR(sink_error_.get());
     LSIO_RETURN_IF_ERROR(read_direct());
-    return read_items();
+    LSIO_RETURN_IF_ERROR(read_items());
+    return sink_error_.get();
   }
 
   // The shards this plan read indexes of (to drop from the cache when one changed under it).
@@ -99,8 +101,12 @@ class ArrayImpl::ReadPlan {
  private:
   const Placement& place(const Job& j) const { return blocks_[j.block].place; }
 
-  void fill_job(uint32_t block, std::span<const DimPart* const> parts) const {
+  void fill_job(uint32_t block, std::span<const DimPart* const> parts) {
     const Placement& p = blocks_[block].place;
+    if (sink_) {
+      if (Status s = sink_->fill(parts, p.shape()); !s.ok()) sink_error_.set(std::move(s));
+      return;
+    }
     for_each_joined_run(parts, p.shape(), p.shape(),
                         [&](uint64_t, uint64_t o, uint64_t n) { p.fill(a_.meta_.fill_value, o, n); });
   }
@@ -173,7 +179,7 @@ class ArrayImpl::ReadPlan {
              sources_[end].offset == sources_[i].offset)
         ++end;
       const bool identity = chain_->is_identity() && (sources_[i].whole || sources_[i].nbytes == chunk_bytes);
-      if (!identity) {
+      if (!identity || sink_) {
         add_whole(std::span(sources_).subspan(i, end - i));
       } else {
         add_identity(std::span(sources_).subspan(i, end - i), chunk_bytes);
@@ -300,7 +306,7 @@ class ArrayImpl::ReadPlan {
     return first.get();
   }
 
-  Status place_item(const Item& item, Result<Bytes>& r, size_t i) const {
+  Status place_item(const Item& item, Result<Bytes>& r, size_t i) {
     if (!r) {
       if (r.error().code() != StatusCode::kNotFound || !unsharded()) {
         return r.error().with_context(std::string(unsharded() ? "read chunk " : "read inner chunk of shard ") +
@@ -335,6 +341,13 @@ class ArrayImpl::ReadPlan {
     for (uint32_t k = item.first; k < item.end; ++k) {
       const Job& j = jobs_[group_jobs_[k]];
       const Placement& p = place(j);
+      if (sink_) {
+        LSIO_RETURN_IF_ERROR(
+            sink_->chunk(src, chunk_shape_, j.part_ptrs(), p.shape())
+                .with_context(std::string(unsharded() ? "reduce chunk " : "reduce inner chunk of shard ") +
+                              batch_.path_of(i)));
+        continue;
+      }
       for_each_joined_run(j.part_ptrs(), chunk_shape_, p.shape(),
                           [&](uint64_t c, uint64_t o, uint64_t n) { p.copy(src + c * isz, o, n); });
     }
@@ -357,6 +370,8 @@ class ArrayImpl::ReadPlan {
   ArrayImpl& a_;
   std::span<const Block> blocks_;
   const ReadOptions& options_;
+  ChunkSink* sink_;
+  FirstError sink_error_;  // from fills made while planning or from workers
   ArrayImpl::ShardIndexes indexes_;
   const codec::CodecChain* chain_;
   std::vector<uint64_t> chunk_shape_;
@@ -430,13 +445,18 @@ Status ArrayImpl::read_crops(std::span<const int64_t> starts, std::span<const ui
   return read_blocks(blocks, options);
 }
 
-Status ArrayImpl::read_blocks(std::span<const Block> blocks, const ReadOptions& options) {
+Status ArrayImpl::visit(std::span<const Block> blocks, ChunkSink& sink, const ReadOptions& options) {
+  return read_blocks(blocks, options, &sink);
+}
+
+Status ArrayImpl::read_blocks(std::span<const Block> blocks, const ReadOptions& options, ChunkSink* sink) {
   // A shard rewritten by another writer between its index read and its inner
   // chunk reads fails those with kAborted: drop the indexes and plan again
   // (the output is rewritten whole), so the reader sees the old or the new shard.
   constexpr int kAttempts = 4;
   for (int attempt = 1;; ++attempt) {
-    ReadPlan plan(*this, blocks, options);
+    if (sink) sink->reset();
+    ReadPlan plan(*this, blocks, options, sink);
     LSIO_RETURN_IF_ERROR(plan.build());
     Status s = plan.run();
     if (s.code() != StatusCode::kAborted) return s;

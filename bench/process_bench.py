@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Processing whole arrays: mean + std, and a rechunk, LSIO against dask, tensorstore and xarray (issue 11).
+
+    python bench/process_bench.py --quick     # 256 MiB float32, 2 rounds: what was run on the shared machine
+    python bench/process_bench.py             # 4 GiB float32 (1024, 1024, 1024), 3 rounds
+
+Data (made once under bench/data/process/ with zarr-python, reused while the parameters match): a float32
+(time, y, x) array in two layouts, zstd level 1 chunks (16, 512, 512), and shards (64, 512, 512) of zstd inner
+chunks (4, 128, 128). Page cache hot (the data was just written or read). Each measurement runs in a child process
+of its own (the time is taken inside it, imports excluded; peak RSS is the child's), rounds interleaved, best round
+reported:
+  - mean and std of the whole array: LSIO (one fused pass, Array.reduce_stats), dask.array.from_zarr (zarr-python,
+    threads) mean + std in one compute, tensorstore slab loop (reads of 64 time steps, numpy float64 sums), xarray
+    open_zarr(...).mean() and .std() (dask);
+  - rechunk of the chunked layout to (T, 64, 64) chunks, zstd level 1: lsio.zarr.copy (max_memory 1 GiB),
+    tensorstore slab copy (slabs of (T, 256, Y) aligned to the destination chunks), dask rechunk() stored with
+    da.store into a zarr-python array (what to_zarr does).
+Writes bench/results/process[-quick].md and .png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+from lsiobench import proc  # noqa: E402
+
+DATA = BENCH_DIR / "data" / "process"
+RESULTS = BENCH_DIR / "results"
+REDUCE = ["lsio", "dask", "tensorstore", "xarray"]
+RECHUNK = ["lsio", "tensorstore", "dask"]
+
+
+def shape_of(quick: bool) -> tuple[int, int, int]:
+    return (256, 512, 512) if quick else (1024, 1024, 1024)
+
+
+def dataset(quick: bool) -> dict[str, str]:
+    """Writes the two layouts once (zarr-python); returns their paths."""
+    import zarr
+    from zarr.codecs import ZstdCodec
+
+    shape = shape_of(quick)
+    root = DATA / ("quick" if quick else "full")
+    paths = {"chunked": str(root / "chunked.zarr" / "t2m"), "sharded": str(root / "sharded.zarr" / "t2m")}
+    stamp = root / "done.json"
+    want = {"shape": shape, "format": 1}
+    if stamp.exists() and json.loads(stamp.read_text()) == json.loads(json.dumps(want)):
+        return paths
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    dims = ("time", "y", "x")
+    zc = zarr.open_group(str(root / "chunked.zarr"), mode="w").create_array(
+        "t2m", shape=shape, chunks=(16, 512, 512), dtype="float32", compressors=[ZstdCodec(level=1)], fill_value=0,
+        dimension_names=dims)  # fmt: skip
+    zs = zarr.open_group(str(root / "sharded.zarr"), mode="w").create_array(
+        "t2m", shape=shape, chunks=(4, 128, 128), shards=(64, 512, 512), dtype="float32",
+        compressors=[ZstdCodec(level=1)], fill_value=0, dimension_names=dims)  # fmt: skip
+    rng = np.random.default_rng(0)
+    yy, xx = np.meshgrid(np.linspace(0, 6, shape[1]), np.linspace(0, 6, shape[2]), indexing="ij")
+    base = (280 + 10 * np.sin(yy) * np.cos(xx)).astype(np.float32)
+    for t in range(0, shape[0], 64):
+        n = min(64, shape[0] - t)
+        block = base[None] + rng.standard_normal((n, *shape[1:]), dtype=np.float32)
+        zc[t : t + n] = block
+        zs[t : t + n] = block
+    stamp.write_text(json.dumps(want))
+    return paths
+
+
+# ---- children: one measurement each ----------------------------------------------------------------------------
+
+
+def child_reduce(method: str, path: str) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    if method == "lsio":
+        import lsio.zarr
+
+        st = lsio.zarr.open_array(path, mode="r").reduce_stats()
+        mean, std = float(st.mean_(dtype=np.float64)), float(st.std_(dtype=np.float64))
+    elif method == "dask":
+        import dask
+        import dask.array as da
+
+        d = da.from_zarr(path)
+        mean, std = dask.compute(d.mean(dtype=np.float64), d.std(dtype=np.float64), scheduler="threads")
+    elif method == "tensorstore":
+        import tensorstore as ts
+
+        a = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": path}}).result()
+        n, s, ss = 0, 0.0, 0.0
+        for t in range(0, a.shape[0], 64):
+            x = a[t : t + 64].read().result().astype(np.float64)
+            n, s, ss = n + x.size, s + float(x.sum()), ss + float((x * x).sum())
+        mean = s / n
+        std = float(np.sqrt(max(ss / n - mean * mean, 0.0)))
+    elif method == "xarray":
+        import xarray as xr
+
+        da_ = xr.open_zarr(os.path.dirname(path), consolidated=False)[os.path.basename(path)]
+        mean, std = float(da_.mean(dtype=np.float64)), float(da_.std(dtype=np.float64))
+    else:
+        raise ValueError(method)
+    return {"seconds": time.perf_counter() - t0, "mean": float(mean), "std": float(std)}
+
+
+def child_rechunk(method: str, src: str, dst: str, target: tuple[int, ...]) -> dict[str, Any]:
+    shutil.rmtree(dst, ignore_errors=True)
+    t0 = time.perf_counter()
+    if method == "lsio":
+        import lsio.zarr
+
+        lsio.zarr.copy(src, dst, chunks=target, shards=None, max_memory="1GiB",
+                       compressors=[{"name": "zstd", "configuration": {"level": 1}}])  # fmt: skip
+    elif method == "tensorstore":
+        import tensorstore as ts
+
+        a = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": src}}).result()
+        spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": dst},
+                "metadata": {"shape": list(a.shape), "data_type": "float32",
+                             "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(target)}},
+                             "codecs": [{"name": "bytes", "configuration": {"endian": "little"}},
+                                        {"name": "zstd", "configuration": {"level": 1}}]},
+                "create": True, "delete_existing": True}  # fmt: skip
+        b = ts.open(spec).result()
+        step = target[1] * 4  # 4 destination chunk rows of the full time axis per slab
+        for y in range(0, a.shape[1], step):
+            b[:, y : y + step].write(a[:, y : y + step].read().result()).result()
+    elif method == "dask":
+        import dask.array as da
+        import zarr
+        from zarr.codecs import ZstdCodec
+
+        d = da.from_zarr(src).rechunk(target)
+        z = zarr.create_array(dst, shape=d.shape, chunks=target, dtype="float32", compressors=[ZstdCodec(level=1)])
+        da.store(d, z, lock=False)
+    else:
+        raise ValueError(method)
+    return {"seconds": time.perf_counter() - t0}
+
+
+# ---- parent ---------------------------------------------------------------------------------------------------
+
+
+def measure(args: list[str]) -> dict[str, Any]:
+    r = proc.run([sys.executable, __file__, "--child", *args], timeout=3600)
+    if r.returncode != 0:
+        return {"error": r.tail()}
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    out["peak_rss_mib"] = r.peak_rss_kib / 1024
+    return out
+
+
+def keep(best: dict[tuple[str, str], dict[str, Any]], key: tuple[str, str], r: dict[str, Any], rnd: int) -> None:
+    """Keeps the fastest successful round (a failure only when every round failed)."""
+    print(f"round {rnd} {key}: {r}", file=sys.stderr)
+    old = best.get(key)
+    if old is None or ("seconds" in r and r["seconds"] < old.get("seconds", float("inf"))):
+        best[key] = r
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--rounds", type=int, default=None)
+    p.add_argument("--child", nargs="+")
+    a = p.parse_args()
+    if a.child:
+        kind, method, *rest = a.child
+        if kind == "reduce":
+            res = child_reduce(method, rest[0])
+        else:
+            res = child_rechunk(method, rest[0], rest[1], tuple(int(v) for v in rest[2].split(",")))
+        print(json.dumps(res))
+        return 0
+
+    quick = a.quick
+    rounds = a.rounds or (2 if quick else 3)
+    paths = dataset(quick)
+    shape = shape_of(quick)
+    nbytes = int(np.prod(shape)) * 4
+    target = (shape[0], 64, 64)
+    tmp = DATA / "out"
+    tmp.mkdir(parents=True, exist_ok=True)
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    for rnd in range(rounds):
+        for layout in ("chunked", "sharded"):
+            for m in REDUCE:
+                keep(best, (f"mean+std {layout}", m), measure(["reduce", m, paths[layout]]), rnd)
+        for m in RECHUNK:
+            r = measure(["rechunk", m, paths["chunked"], str(tmp / f"{m}.zarr"), ",".join(map(str, target))])
+            keep(best, (f"rechunk to {target}", m), r, rnd)
+    shutil.rmtree(tmp, ignore_errors=True)
+    write_report(best, quick, shape, nbytes, rounds)
+    return 0
+
+
+def write_report(best: dict[tuple[str, str], dict[str, Any]], quick: bool, shape: tuple[int, ...], nbytes: int,
+                 rounds: int) -> None:  # fmt: skip
+    name = "process-quick" if quick else "process"
+    cmd = "python bench/process_bench.py" + (" --quick" if quick else "")
+    lines = [
+        f"# Processing whole arrays{' (quick)' if quick else ''}",
+        "",
+        f"`{cmd}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, {os.cpu_count()} CPUs "
+        f"(shared with other builds: treat as indicative). float32 {shape} = {nbytes / 2**20:.0f} MiB, page cache "
+        f"hot, best of {rounds} interleaved rounds, each in its own process (imports excluded).",
+        "",
+        "| workload | method | seconds | GB/s | time / LSIO | peak RSS MiB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for work in dict.fromkeys(k[0] for k in best):
+        lsio_s = best.get((work, "lsio"), {}).get("seconds")
+        for (w, m), r in best.items():
+            if w != work:
+                continue
+            if "seconds" not in r:
+                lines.append(f"| {w} | {m} | failed: {r.get('error', '')[:80]} | | | |")
+                continue
+            s = r["seconds"]
+            ratio = f"{s / lsio_s:.2f}x" if lsio_s and m != "lsio" else ""
+            lines.append(f"| {w} | {m} | {s:.3f} | {nbytes / s / 1e9:.2f} | {ratio} | {r['peak_rss_mib']:.0f} |")
+    lines += ["", "Results agree: " + ", ".join(
+        f"{m} mean {r['mean']:.6f} std {r['std']:.6f}" for (w, m), r in best.items() if "mean" in r and "chunked" in w
+    )]  # fmt: skip
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        works = list(dict.fromkeys(k[0] for k in best))
+        fig, axes = plt.subplots(1, len(works), figsize=(4 * len(works), 3.2))
+        for ax, work in zip(np.atleast_1d(axes), works):
+            items = [(m, nbytes / r["seconds"] / 1e9) for (w, m), r in best.items() if w == work and "seconds" in r]
+            ax.bar([m for m, _ in items], [v for _, v in items], color=["C0" if m == "lsio" else "C7" for m, _ in items])
+            ax.set_title(work, fontsize=9)
+            ax.set_ylabel("GB/s")
+        fig.tight_layout()
+        fig.savefig(RESULTS / f"{name}.png", dpi=100)
+    except ImportError:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,270 @@
+"""lsio.zarr.copy: copy, rechunk and convert Zarr arrays within a memory budget.
+
+The plan is rechunker's "push" case without the intermediate: the destination is cut into slabs made of whole
+destination shards (chunks when unsharded) that fit the budget; each slab is read with one LSIO read (one batch:
+each source chunk the slab needs is read and decoded once, on the store's workers) and written with the array
+writer, which encodes every shard on the workers and stores it whole and atomically (Store.put). The next slab is
+read while the current one is written. Everything goes through lsio.Store: nothing here touches the file system.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Literal, Optional, Union
+
+import numpy as np
+
+from ._lsio import CancelToken
+
+# (bytes done, bytes total) after each slab.
+Progress = Callable[[int, int], None]
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 1000**2, "mib": 1 << 20,
+          "g": 1 << 30, "gb": 1000**3, "gib": 1 << 30, "t": 1 << 40, "tb": 1000**4, "tib": 1 << 40}  # fmt: skip
+
+
+def parse_bytes(value: Union[int, str]) -> int:
+    """'4GiB', '512 MB', '1e9' or an int: a byte count (ValueError otherwise)."""
+    if isinstance(value, (int, np.integer)):
+        n = int(value)
+    else:
+        m = re.fullmatch(r"\s*([0-9.eE+]+)\s*([A-Za-z]*)\s*", str(value))
+        if not m or m.group(2).lower() not in _UNITS:
+            raise ValueError(f"not a byte size: {value!r} (e.g. 4GiB, 512MB, 1000000)")
+        n = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    if n <= 0:
+        raise ValueError(f"byte size must be positive, not {value!r}")
+    return n
+
+
+def codec_list(compressors: Any, zarr_format: int, itemsize: int) -> Any:
+    """The ``codecs`` argument of lsio.zarr.create for v3-style ``compressors`` ([{"name", "configuration"}], a
+    name, or None/[] for no compression), for the destination's format."""
+    if compressors is None:
+        items: list[Any] = []
+    elif isinstance(compressors, (str, Mapping)):
+        items = [compressors]
+    else:
+        items = list(compressors)
+    items = [{"name": c} if isinstance(c, str) else dict(c) for c in items]
+    if zarr_format == 3:
+        bytes_codec: dict[str, Any] = {"name": "bytes"}
+        if itemsize > 1:
+            bytes_codec["configuration"] = {"endian": "little"}
+        return [bytes_codec, *items]
+    if len(items) > 1:
+        raise ValueError("zarr_format=2 takes at most one compressor")
+    if not items:
+        return []
+    c = items[0]
+    if "id" in c:
+        return [c]
+    return [{"id": c["name"], **c.get("configuration", {})}]
+
+
+def _units(shape: Sequence[int], unit: Sequence[int]) -> list[int]:
+    return [max(1, -(-s // u)) if s else 0 for s, u in zip(shape, unit)]
+
+
+def plan_slabs(
+    shape: Sequence[int], unit: Sequence[int], itemsize: int, budget: int, src_chunks: Optional[Sequence[int]] = None
+) -> list[int]:
+    """Write units per slab along each dimension, within ``budget`` bytes.
+
+    First, trailing dimensions first, slabs are made to cover whole source chunks (the least common multiple of
+    the write unit and the source chunk) so that every source chunk is read and decoded once; then they grow,
+    trailing dimensions first, in multiples of that alignment, as far as the budget goes."""
+    nd = len(shape)
+    counts = _units(shape, unit)
+    per = [1] * nd
+    unit_bytes = itemsize * math.prod(min(u, s) for u, s in zip(unit, shape)) if nd else itemsize
+    if unit_bytes > budget:
+        raise ValueError(
+            f"max_memory is too small: one destination {'shard' if unit else 'chunk'} of {unit_bytes} bytes does "
+            f"not fit a third of it ({budget} bytes); raise max_memory or use smaller shards"
+        )
+    size = unit_bytes
+    if src_chunks is not None:
+        for d in range(nd - 1, -1, -1):
+            align = min(counts[d], math.lcm(unit[d], src_chunks[d]) // unit[d]) if counts[d] else 1
+            if size * align > budget:
+                break
+            per[d] = align
+            size *= align
+    for d in range(nd - 1, -1, -1):
+        base = size // per[d]
+        k = min(counts[d], budget // base)
+        if k > per[d]:
+            k = min(counts[d], k // per[d] * per[d])
+            per[d] = k
+            size = base * k
+    return per
+
+
+def slabs(shape: Sequence[int], unit: Sequence[int], per: Sequence[int]) -> Iterator[tuple[tuple[slice, ...], list[list[int]]]]:
+    """(selection, grid coordinates of the write units inside) of each slab, in C order."""
+    counts = _units(shape, unit)
+    if any(c == 0 for c in counts):
+        return
+    steps = [range(0, c, p) for c, p in zip(counts, per)]
+    for first in itertools.product(*steps):
+        sel = tuple(
+            slice(f * u, min((f + p) * u, s)) for f, p, u, s in zip(first, per, unit, shape)
+        )
+        coords = [
+            list(c)
+            for c in itertools.product(*(range(f, min(f + p, n)) for f, p, n in zip(first, per, counts)))
+        ]
+        yield sel, coords
+
+
+def _present(dst: Any, coords: list[list[int]], min_size: int) -> bool:
+    """Whether every write unit of a slab is already stored (and, for shards, at least as big as its index)."""
+    core = dst._core
+    keys = [core.chunk_key(c) for c in coords]
+    sizes = dst.store.sizes(keys, on_error="return")
+    return all(isinstance(n, int) and n >= min_size for n in sizes)
+
+
+def copy(
+    src: Any,
+    dst: Any,
+    *,
+    path: str = "",
+    chunks: Optional[Sequence[int]] = None,
+    shards: Union[Sequence[int], None, Literal["keep"]] = "keep",
+    compressors: Any = "keep",
+    zarr_format: Optional[int] = None,
+    fill_value: Any = "keep",
+    max_memory: Union[int, str] = "4GiB",
+    overwrite: bool = False,
+    resume: bool = False,
+    progress: Optional[Progress] = None,
+    cancel: Optional[CancelToken] = None,
+) -> Any:
+    """Copies ``src`` (an lsio.zarr.Array, or a URL/path of one) into a new array at ``path`` of ``dst`` (a local
+    path, URL or lsio.Store), with other chunks, shards, codecs or Zarr format, and returns it (open for writing).
+
+    ``chunks`` (inner chunks when sharded) defaults to the source's; ``shards`` to the source's ("keep"; None: not
+    sharded); ``compressors`` (v3 style: ``[{"name": "zstd", "configuration": {"level": 3}}]``, [] or None for
+    none) to zstd level 3 ("keep" is zstd too: source codecs are not carried over); ``zarr_format`` to the
+    source's; attributes and dimension names are copied. Memory: slabs of whole destination shards of at most a
+    third of ``max_memory`` (one being written, the next being read); ValueError when one shard does not fit.
+    An existing destination is refused (FileExistsError) unless ``overwrite=True`` (everything under the
+    destination is deleted first) or ``resume=True`` (the destination must match: slabs whose shards are all
+    stored are skipped; shards are stored atomically, so a stored shard is complete). ``progress(done, total)``
+    is called with bytes after each slab. Ctrl-C, or ``cancel``, stops after the reads in flight drained; the shards
+    written so far stay (each whole) and ``resume=True`` continues.
+    """
+    from . import zarr as lz
+
+    if overwrite and resume:
+        raise ValueError("overwrite and resume exclude each other")
+    a = src if isinstance(src, lz.Array) else lz.open_array(src, mode="r")
+    fmt = a.zarr_format if zarr_format is None else int(zarr_format)
+    out_chunks = tuple(a.chunks) if chunks is None else tuple(int(c) for c in chunks)
+    if shards == "keep":
+        out_shards = a.shards if chunks is None and fmt == 3 else None
+    else:
+        out_shards = None if shards is None else tuple(int(s) for s in shards)
+    if fmt == 2 and out_shards is not None:
+        raise ValueError("zarr_format=2 arrays cannot be sharded")
+    if out_shards is not None and any(s % c for s, c in zip(out_shards, out_chunks)):
+        raise ValueError(f"shards {out_shards} must be multiples of chunks {out_chunks}")
+    if compressors == "keep":
+        compressors = [{"name": "zstd", "configuration": {"level": 3}}]
+    codecs = codec_list(compressors, fmt, a.itemsize)
+    fill = a.fill_value if fill_value == "keep" else fill_value
+    budget = parse_bytes(max_memory) // 3
+    unit = out_shards if out_shards is not None else out_chunks
+    per = plan_slabs(a.shape, unit, a.itemsize, budget, a.chunks)
+
+    location = lz._locate(dst, path)
+    exists = _exists(location)
+    if exists and not (overwrite or resume):
+        raise FileExistsError(f"destination {location.path or '/'} already holds a Zarr node (overwrite replaces it; resume continues a stopped copy)")
+    if resume and exists:
+        out = lz.open_array(location.store, location.path)
+        want = (tuple(a.shape), a.dtype, out_chunks, out_shards, fmt)
+        have = (tuple(out.shape), out.dtype, tuple(out.chunks), out.shards, out.zarr_format)
+        if want != have:
+            raise ValueError(f"cannot resume: destination has (shape, dtype, chunks, shards, format) {have}, the copy needs {want}")
+    else:
+        if exists:
+            _remove_tree(location)
+        out = lz.create(
+            location.store,
+            a.shape,
+            a.dtype,
+            path=location.path,
+            chunks=out_chunks,
+            shards=out_shards,
+            codecs=codecs,
+            fill_value=fill,
+            zarr_format=fmt,  # type: ignore[arg-type]
+            attributes=a.attrs,
+            dimension_names=a.dimension_names if fmt == 3 else None,
+        )
+    min_size = 0
+    if out_shards is not None:
+        min_size = 16 * math.prod(s // c for s, c in zip(out_shards, out_chunks)) + 4
+    total = a.nbytes
+    done = 0
+    token = cancel if cancel is not None else CancelToken()
+    plan = [(sel, coords) for sel, coords in slabs(a.shape, unit, per)]
+    todo = [(sel, coords) for sel, coords in plan if not (resume and exists and _present(out, coords, min_size))]
+    done = sum(_nbytes(sel, a.itemsize) for sel, _ in plan) - sum(_nbytes(sel, a.itemsize) for sel, _ in todo)
+    if progress is not None:
+        progress(done, total)
+    if not a.shape:  # 0-d: one element
+        out[()] = a[()]
+        if progress is not None:
+            progress(total, total)
+        return out
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lsio-copy-read") as pool:
+        nxt: Optional[concurrent.futures.Future[np.ndarray]] = None
+        try:
+            for i, (sel, _) in enumerate(todo):
+                data = a.read(sel, cancel=token) if nxt is None else nxt.result()
+                nxt = pool.submit(a.read, todo[i + 1][0], cancel=token) if i + 1 < len(todo) else None
+                _write(out, sel, data, token)
+                del data
+                done += _nbytes(sel, a.itemsize)
+                if progress is not None:
+                    progress(done, total)
+        except BaseException:
+            token.cancel("copy stopped")
+            if nxt is not None:
+                concurrent.futures.wait([nxt])
+            raise
+    return out
+
+
+def _nbytes(sel: tuple[slice, ...], itemsize: int) -> int:
+    return itemsize * math.prod(s.stop - s.start for s in sel)
+
+
+def _write(out: Any, sel: tuple[slice, ...], data: np.ndarray, token: CancelToken) -> None:
+    items = [(s.start, s.stop, 1) for s in sel]
+    out._core.write(items, np.ascontiguousarray(data), cancel=token)
+
+
+def _exists(location: Any) -> bool:
+    prefix = f"{location.path}/" if location.path else ""
+    keys = [prefix + f for f in ("zarr.json", ".zarray", ".zgroup")]
+    return any(isinstance(n, int) for n in location.store.sizes(keys, on_error="return"))
+
+
+def _remove_tree(location: Any) -> None:
+    """Deletes every object under the destination (through the store), so no old chunk survives the copy."""
+    prefix = f"{location.path}/" if location.path else ""
+    paths = [p for p, _ in location.store.list(prefix)]
+    if paths:
+        location.store.remove(paths)
+
+
+__all__ = ["copy", "parse_bytes"]
