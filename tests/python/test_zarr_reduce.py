@@ -230,3 +230,14 @@ def test_infinities_match_numpy(tmp_path: Path) -> None:
             slabs = a.reduce_stats(axis, progress=lambda d, t: None)
             close(slabs.mean_(), ref.mean(axis=axis))
             close(slabs.std_(), ref.std(axis=axis))
+
+
+def test_reductions_through_dask_equal_the_fused_ones(tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    data = rng.standard_normal((20, 30, 16)).astype(np.float32)
+    a, ref = make(tmp_path, "d.zarr", data, 0.25, dict(zarr_format=3, chunks=(2, 15, 16), shards=(4, 30, 16)), rows=17)
+    d = a.to_dask()
+    close(d.mean(dtype=np.float64).compute(), a.mean(dtype=np.float64), rtol=1e-12)
+    close(d.std(dtype=np.float64).compute(), a.std(dtype=np.float64), rtol=1e-12)
+    close(d.sum(axis=0, dtype=np.float64).compute(), a.sum(axis=0, dtype=np.float64), rtol=1e-12)
+    np.testing.assert_array_equal(d.max(axis=(1, 2)).compute(), a.max(axis=(1, 2)))
