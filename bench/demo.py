@@ -17,6 +17,8 @@ Then, page cache hot, in this one process:
     and io_uring): the machine's limit on the same bytes;
   - LSIO and tensorstore read the whole array, and then 500 (quick: 200)
     random crops of (12, 4, 128, 128), 32 per call (a training batch); best of 3, interleaved.
+  - the mean of the whole array (LSIO: fused decode-and-reduce; tensorstore: a shard
+    row at a time into numpy), and an LSIO copy of it into (T, 1, 128, 128) chunks.
 Prints a markdown table and writes it to bench/results/demo.md (demo-quick.md
 with --quick) with the command, date and machine.
 """
@@ -28,6 +30,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import shlex
 import sys
 import time
@@ -400,6 +403,44 @@ def run_crops(rs: Sequence[Reader], sels: Sequence[Selection], crop: Shape, stor
     return rows
 
 
+def run_process(rs: Sequence[Reader], path: Path, p: Params, stored: int, repeats: int, work: Path) -> list[Row]:
+    """The whole array's mean (LSIO: Array.mean, decode and reduce fused per chunk; tensorstore: one shard row at a
+    time into numpy), then an LSIO copy into (T, 1, 128, 128) chunks, zstd level 1 (lsio.zarr.copy, 1 GiB)."""
+    job = "mean of the whole array"
+    means: dict[str, float] = {}
+    total = math.prod(p.shape)
+
+    def mean_of(r: Reader) -> None:
+        if isinstance(r, LsioReader):
+            means[r.name] = float(r.a.mean())
+        elif isinstance(r, TensorstoreReader):
+            s = 0
+            for t in range(0, p.shape[0], p.shards[0]):
+                s += int(r.t[t : t + p.shards[0]].read().result().sum(dtype=np.uint64))
+            means[r.name] = s / total
+
+    times = best_seconds([lambda r=r: mean_of(r) for r in rs], repeats)
+    rows = []
+    for r, t in zip(rs, times):
+        if abs(means[r.name] - means[rs[0].name]) > 1e-9 * abs(means[rs[0].name]):
+            rows.append(Row(job, r.name, error=f"mean {means[r.name]} differs from {rs[0].name}'s"))
+            continue
+        rows.append(Row(job, r.name, t, p.nbytes, stored))
+        log(f"  mean         {r.name:<12} {t:7.3f} s  {p.nbytes / t / 1e9:6.2f} GB/s decoded  ({means[r.name]:.4f})")
+    dst = work / "copy.zarr"
+    chunks = (p.shape[0], 1, 128, 128)
+    zstd = [{"name": "zstd", "configuration": {"level": 1}}]
+    copy = lambda: lsio.zarr.copy(path, str(dst), chunks=chunks, shards=None, compressors=zstd,  # noqa: E731
+                                  max_memory="1GiB", overwrite=True)  # fmt: skip
+    t = best_seconds([copy], repeats)[0]
+    ok = abs(float(lsio.zarr.open_array(dst, mode="r").mean()) - means[rs[0].name]) <= 1e-12 * means[rs[0].name]
+    shutil.rmtree(dst, ignore_errors=True)
+    job = f"copy to chunks {'x'.join(map(str, chunks))}, zstd 1"
+    rows.append(Row(job, "LSIO", t, p.nbytes, stored) if ok else Row(job, "LSIO", error="copy's mean differs"))
+    log(f"  copy         LSIO         {t:7.3f} s  {p.nbytes / t / 1e9:6.2f} GB/s decoded")
+    return rows
+
+
 # -- report ---------------------------------------------------------------------------------------------------
 
 
@@ -492,6 +533,8 @@ def main(argv: Sequence[str]) -> int:
     sels = crops(params, job)
     rows += run_crops(rs, sels, job.crop, crop_stored_bytes(inner_chunk_sizes(path, params), params, sels),
                       job.repeats)
+    log("processing: mean and copy")
+    rows += run_process(rs, path, params, stored, job.repeats, args.data_dir)
     text = table(rows, fio_row)
     write_report(out, text, params, job, stored, len(files), fio_label)
     print(text)

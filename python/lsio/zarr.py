@@ -509,6 +509,9 @@ class Stats(NamedTuple):
             delta = np.where(nb > 0, other.mean, 0.0) - np.where(na > 0, self.mean, 0.0)
             mean = np.where(na == 0, other.mean, np.where(nb == 0, self.mean, self.mean + delta * nb / n))
             m2 = self.m2 + other.m2 + np.where(n > 0, delta * delta * na * nb / n, 0.0)
+            # An infinite mean (the slab held an infinity): inf + inf = inf, inf + -inf = NaN; m2 is NaN already.
+            infinite = (na > 0) & (nb > 0) & ~(np.isfinite(self.mean) & np.isfinite(other.mean))
+            mean = np.where(infinite, self.mean + other.mean, mean)
         a_empty, b_empty = self.count == 0, other.count == 0
         lo = np.where(a_empty, other.min, np.where(b_empty, self.min, np.minimum(self.min, other.min)))
         hi = np.where(a_empty, other.max, np.where(b_empty, self.max, np.maximum(self.max, other.max)))

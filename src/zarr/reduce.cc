@@ -4,6 +4,7 @@
 // folded into that worker's accumulators (one per output element). Missing
 // chunks are folded as fill-value runs without being read. The workers'
 // accumulators are merged at the end (Chan's formula for the variance).
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -59,8 +60,9 @@ constexpr bool kInt = std::is_integral_v<typename Traits<S>::K>;
 template <typename S>
 struct Acc {
   using K = typename Traits<S>::K;
-  uint64_t n = 0, nan = 0;
-  double sum = 0, comp = 0;  // Kahan (Neumaier) sum and its compensation
+  uint64_t n = 0, nan = 0;      // n: finite elements (those in mean and m2)
+  uint64_t pinf = 0, ninf = 0;  // +inf and -inf elements: in the sum, min and max, not in mean and m2
+  double sum = 0, comp = 0;     // Kahan (Neumaier) sum and its compensation
   double mean = 0, m2 = 0;
   __int128 isum = 0;
   bool any = false;
@@ -69,6 +71,10 @@ struct Acc {
 
   void add_sum(double v) {  // Neumaier's variant of Kahan summation
     const double t = sum + v;
+    if (!std::isfinite(t)) {  // an infinity (or inf - inf): no compensation to track
+      sum = t;
+      return;
+    }
     comp += std::abs(sum) >= std::abs(v) ? (sum - t) + v : (v - t) + sum;
     sum = t;
   }
@@ -92,12 +98,17 @@ struct Acc {
   }
   void add_one(S raw) {
     const K k = Traits<S>::key(raw);
+    const double x = static_cast<double>(k);
     if constexpr (!kInt<S>) {
       if (std::isnan(k)) return void(++nan);
+      if (std::isinf(k)) {
+        ++(k > 0 ? pinf : ninf);
+        add_sum(x);
+        return add_minmax(k, raw);
+      }
     } else {
       isum += k;
     }
-    const double x = static_cast<double>(k);
     add_sum(x);
     ++n;
     const double delta = x - mean;
@@ -109,18 +120,84 @@ struct Acc {
   void add_repeated(S raw, uint64_t count) {
     if (count == 0) return;
     const K k = Traits<S>::key(raw);
+    const double x = static_cast<double>(k);
     if constexpr (!kInt<S>) {
       if (std::isnan(k)) return void(nan += count);
+    }
+    add_sum(x * static_cast<double>(count));
+    if constexpr (!kInt<S>) {
+      if (std::isinf(k)) {
+        (k > 0 ? pinf : ninf) += count;
+        return add_minmax(k, raw);
+      }
     } else {
       isum += static_cast<__int128>(k) * count;
     }
-    const double x = static_cast<double>(k);
-    add_sum(x * static_cast<double>(count));
     merge_moments(count, x, 0.0);
     add_minmax(k, raw);
   }
-  // A run of elements: two passes over it (sum, then squared deviations), merged with Chan's formula.
+  // A run of elements. Plain numbers take one pass in independent lanes (the compiler vectorizes it): sums of
+  // x - pivot and of its square (pivot: the run's first element, so the shifted sums do not cancel), min and max;
+  // merged with Chan's formula. A run holding NaN (or infinities that make the sums NaN), float16 and bool take
+  // the careful path.
   void add_run(const S* p, uint64_t count) {
+    if constexpr (std::is_arithmetic_v<S> && !std::is_same_v<S, bool>) {
+      if (count == 0) return;
+      constexpr int L = 8;
+      const S first = p[0];
+      const double pivot = static_cast<double>(first);
+      double s1[L] = {}, s2[L] = {};
+      S lo[L], hi[L];
+      using Wide = std::conditional_t<(sizeof(S) <= 4), int64_t, __int128>;
+      Wide is[L] = {};
+      for (int l = 0; l < L; ++l) lo[l] = hi[l] = first;
+      uint64_t i = 0;
+      for (; i + L <= count; i += L) {
+        for (int l = 0; l < L; ++l) {
+          const S x = p[i + l];
+          const double d = static_cast<double>(x) - pivot;
+          s1[l] += d;
+          s2[l] += d * d;
+          lo[l] = x < lo[l] ? x : lo[l];
+          hi[l] = x > hi[l] ? x : hi[l];
+          if constexpr (kInt<S>) is[l] += x;
+        }
+      }
+      for (; i < count; ++i) {
+        const S x = p[i];
+        const double d = static_cast<double>(x) - pivot;
+        s1[0] += d;
+        s2[0] += d * d;
+        lo[0] = x < lo[0] ? x : lo[0];
+        hi[0] = x > hi[0] ? x : hi[0];
+        if constexpr (kInt<S>) is[0] += x;
+      }
+      double a = 0, b = 0;
+      S mn = lo[0], mx = hi[0];
+      __int128 wide = 0;
+      for (int l = 0; l < L; ++l) {
+        a += s1[l], b += s2[l];
+        mn = lo[l] < mn ? lo[l] : mn;
+        mx = hi[l] > mx ? hi[l] : mx;
+        wide += is[l];
+      }
+      if constexpr (!kInt<S>) {
+        if (!std::isfinite(a) || !std::isfinite(b)) return add_run_careful(p, count);
+      } else {
+        isum += wide;
+      }
+      const double n = static_cast<double>(count);
+      add_sum(pivot * n);
+      add_sum(a);
+      merge_moments(count, pivot + a / n, std::max(0.0, b - a * a / n));
+      add_minmax(mn, mn);
+      add_minmax(mx, mx);
+    } else {
+      add_run_careful(p, count);
+    }
+  }
+  // Two passes (sum, then squared deviations); NaN counted apart, infinities kept out of mean and m2.
+  void add_run_careful(const S* p, uint64_t count) {
     uint64_t valid = 0, nans = 0;
     double lanes[4] = {0, 0, 0, 0};
     __int128 run_isum = 0;
@@ -132,6 +209,10 @@ struct Acc {
       if constexpr (!kInt<S>) {
         if (std::isnan(k)) {
           ++nans;
+          continue;
+        }
+        if (std::isinf(k)) {
+          add_one(p[i]);
           continue;
         }
       } else {
@@ -151,7 +232,7 @@ struct Acc {
     for (uint64_t i = 0; i < count; ++i) {
       const K k = Traits<S>::key(p[i]);
       if constexpr (!kInt<S>) {
-        if (std::isnan(k)) continue;
+        if (!std::isfinite(k)) continue;
       }
       const double d = static_cast<double>(k) - m;
       dev[i & 3] += d * d;
@@ -164,6 +245,8 @@ struct Acc {
   }
   void merge(const Acc& b) {
     nan += b.nan;
+    pinf += b.pinf;
+    ninf += b.ninf;
     add_sum(b.sum);
     add_sum(b.comp);
     isum += b.isum;
@@ -249,11 +332,14 @@ class Reducer final : public ChunkSink {
     }
     for (uint64_t i = 0; i < out_size_; ++i) {
       const Acc<S>& a = total[i];
-      st.count[i] = a.n;
+      constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+      constexpr double kInf = std::numeric_limits<double>::infinity();
+      st.count[i] = a.n + a.pinf + a.ninf;
       st.nan_count[i] = a.nan;
-      st.sum[i] = a.sum + a.comp;
-      st.mean[i] = a.n ? a.mean : std::numeric_limits<double>::quiet_NaN();
-      st.m2[i] = a.m2;
+      st.sum[i] = std::isfinite(a.sum) ? a.sum + a.comp : a.sum;
+      // numpy: an infinity makes the mean infinite (NaN with both signs) and the variance NaN.
+      st.mean[i] = a.pinf && a.ninf ? kNaN : a.pinf ? kInf : a.ninf ? -kInf : a.n ? a.mean : kNaN;
+      st.m2[i] = a.pinf || a.ninf ? kNaN : a.m2;
       const S lo = a.any ? a.mn_raw : fill_, hi = a.any ? a.mx_raw : fill_;
       std::memcpy(st.min.data() + i * sizeof(S), &lo, sizeof(S));
       std::memcpy(st.max.data() + i * sizeof(S), &hi, sizeof(S));

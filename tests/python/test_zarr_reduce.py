@@ -211,3 +211,33 @@ def test_progress_slabs_merge_to_the_same_statistics(tmp_path: Path, layout: dic
         close(st.std_(skipna=True, dtype=np.float64), np.nanstd(ref.astype(np.float64), axis=axis), rtol=1e-9)
         if dtype == "int64":
             np.testing.assert_array_equal(st.sum_(), ref.sum(axis=axis))
+
+
+def test_infinities_match_numpy(tmp_path: Path) -> None:
+    data = np.arange(40, dtype=np.float64).reshape(4, 10)
+    data[1, 3] = np.inf
+    data[2, 5] = -np.inf
+    data[3, 7] = np.inf
+    a, ref = make(tmp_path, "inf.zarr", data, 0, dict(zarr_format=3, chunks=(2, 10)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for axis in (None, 0, 1):
+            close(a.sum(axis=axis), ref.sum(axis=axis))
+            close(a.mean(axis=axis), ref.mean(axis=axis))
+            close(a.std(axis=axis), ref.std(axis=axis))
+            np.testing.assert_array_equal(a.min(axis=axis), ref.min(axis=axis))
+            np.testing.assert_array_equal(a.max(axis=axis), ref.max(axis=axis))
+            slabs = a.reduce_stats(axis, progress=lambda d, t: None)
+            close(slabs.mean_(), ref.mean(axis=axis))
+            close(slabs.std_(), ref.std(axis=axis))
+
+
+def test_reductions_through_dask_equal_the_fused_ones(tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    data = rng.standard_normal((20, 30, 16)).astype(np.float32)
+    a, ref = make(tmp_path, "d.zarr", data, 0.25, dict(zarr_format=3, chunks=(2, 15, 16), shards=(4, 30, 16)), rows=17)
+    d = a.to_dask()
+    close(d.mean(dtype=np.float64).compute(), a.mean(dtype=np.float64), rtol=1e-12)
+    close(d.std(dtype=np.float64).compute(), a.std(dtype=np.float64), rtol=1e-12)
+    close(d.sum(axis=0, dtype=np.float64).compute(), a.sum(axis=0, dtype=np.float64), rtol=1e-12)
+    np.testing.assert_array_equal(d.max(axis=(1, 2)).compute(), a.max(axis=(1, 2)))
