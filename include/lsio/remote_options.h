@@ -45,6 +45,14 @@ struct RemoteOptions {
   bool verify_tls = true;
   std::string ca_bundle;  // "" : the system's
 
+  // ---- planning defaults (a ReadOptions field that is set wins) ----
+  // Ranges of one object closer than this are fetched by one GET (0: every
+  // range its own GET). 1 MiB suits cloud latency (20-50 ms per request); on
+  // a fast local server a gap of about latency x bandwidth (~64 KiB) reads less.
+  uint64_t coalesce_gap = 1ull << 20;
+  uint64_t max_merged = 16ull << 20;  // bytes per GET at most; larger ranges are fetched in parts
+  uint64_t part_size = 8ull << 20;    // the parts of a large range, fetched in parallel
+
   // ---- retries: full-jitter exponential backoff ----
   unsigned max_attempts = 10;
   double max_retry_time_s = 180;  // give up when the next attempt would start later than this

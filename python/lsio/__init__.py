@@ -107,8 +107,10 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     ``low_speed_time`` (30 s), ``verify_tls``, ``ca_bundle``, ``max_attempts``
     (10), ``max_retry_time`` (180 s), ``backoff_initial`` (0.1 s),
     ``backoff_max`` (15 s), ``retry_after_cap`` (60 s),
-    ``multipart_threshold`` and ``multipart_part_size`` (8 MiB). Secrets never
-    appear in any message or repr.
+    ``multipart_threshold`` and ``multipart_part_size`` (8 MiB), and the
+    store's planning defaults ``coalesce_gap`` (1 MiB: right for cloud
+    latency; ~64 KiB suits a fast server nearby), ``max_merged`` (16 MiB) and
+    ``part_size`` (8 MiB). Secrets never appear in any message or repr.
     """
     unknown = sorted(set(remote) - set(REMOTE_OPTIONS))
     if unknown:
@@ -172,6 +174,9 @@ REMOTE_OPTIONS: tuple[str, ...] = (
     "retry_after_cap",
     "multipart_threshold",
     "multipart_part_size",
+    "coalesce_gap",
+    "max_merged",
+    "part_size",
 )
 """The keyword options of lsio.open for s3:// and http(s):// stores."""
 

@@ -413,6 +413,9 @@ RemoteOptions remote_options(const nb::dict& remote) {
   num("retry_after_cap", o.retry_after_cap_s);
   num("multipart_threshold", o.multipart_threshold);
   num("multipart_part_size", o.multipart_part_size);
+  num("coalesce_gap", o.coalesce_gap);
+  num("max_merged", o.max_merged);
+  num("part_size", o.part_size);
   if (remote.contains("addressing")) {
     const std::string a = nb::cast<std::string>(remote["addressing"]);
     if (a == "auto")

@@ -59,8 +59,8 @@ ReadRun::ReadRun(RemoteStore& store, io::http::Engine* engine, std::shared_ptr<d
       state_(std::move(state)),
       batch_(*state_->batch),
       into_(state_->kind == detail::SinkKind::kInto),
-      part_(std::max<uint64_t>(1, state_->options.part_size.value_or(8ull << 20))),
-      split_(std::max<uint64_t>(1, state_->options.max_merged.value_or(16ull << 20))),
+      part_(std::max<uint64_t>(1, state_->options.part_size.value_or(store.options().part_size))),
+      split_(std::max<uint64_t>(1, state_->options.max_merged.value_or(store.options().max_merged))),
       window_(2 * std::max(1u, store.options().max_inflight)) {}
 
 ReadRun::~ReadRun() = default;
@@ -94,7 +94,7 @@ void ReadRun::plan() {
     sorted[fill[batch_.file_of(i)]++] = {static_cast<uint32_t>(i), batch_.range(i)};
   }
   plan::RemotePlanOptions po;
-  po.coalesce_gap = state_->options.coalesce_gap.value_or(1ull << 20);
+  po.coalesce_gap = state_->options.coalesce_gap.value_or(store_.options().coalesce_gap);
   po.max_merged = std::min<uint64_t>(split_, state_->max_request_bytes);
   po.merge = !into_;
   for (uint32_t f = 0; f < files_.size(); ++f) {
