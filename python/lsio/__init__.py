@@ -21,7 +21,23 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union, overload
 
-from . import _lsio
+def _load_extension() -> None:
+    """Imports _lsio with RTLD_DEEPBIND: its libcurl, OpenSSL and libldap then bind to each other, not to other
+    copies already loaded globally by another wheel (the eccodes/eckit wheels bundle libcurl, OpenSSL 1.1 and
+    libldap 2.4; without this, a process that imported them first crashed at exit in libldap's destructor)."""
+    import sys
+
+    flags = sys.getdlopenflags()
+    deepbind = getattr(os, "RTLD_DEEPBIND", 0)
+    sys.setdlopenflags(flags | deepbind)
+    try:
+        from . import _lsio  # noqa: F401
+    finally:
+        sys.setdlopenflags(flags)
+
+
+_load_extension()
+from . import _lsio  # noqa: E402
 from ._lsio import (
     Buffer,
     CancelledError,
