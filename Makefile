@@ -63,9 +63,9 @@ TSAN      := build/tsan
 test-tsan: deps
 	cmake -S . -B $(TSAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLSIO_TSAN=ON -DLSIO_TESTS=ON -DLSIO_BENCH=OFF >/dev/null
 	cmake --build $(TSAN) -j $(JOBS) --target lsio_tests lsio_remote_tests
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(TSAN)/tests/cpp/lsio_tests \
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" $(TSAN)/tests/cpp/lsio_tests \
 	  --gtest_filter='*Contract.*:*Conformance.*:Grib*:-*Fork*'  # TSan cannot follow a fork of a threaded process
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(PY) tests/servers/launch.py --moto --nginx --fault -- \
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" $(PY) tests/servers/launch.py --moto --nginx --fault -- \
 	  $(TSAN)/tests/cpp/lsio_remote_tests --gtest_filter='-*Fork*'
 
 # libFuzzer targets (fuzz/*.cc), each run for FUZZ_SECONDS from its seed corpus in fuzz/corpus/<name>.
