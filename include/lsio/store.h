@@ -103,8 +103,9 @@ class CancelSource {
 };
 
 // How a batch is planned and executed. Unset planning fields take the
-// store's defaults: for file stores no gap merging, 16 MiB merged reads and
-// 64 MiB parts; for remote stores a 1 MiB gap, 16 MiB requests and 8 MiB parts.
+// store's defaults (StoreOptions for file stores: no gap merging, 16 MiB merged
+// reads and 64 MiB parts unless set; RemoteOptions for remote stores: a 1 MiB
+// gap, 16 MiB requests and 8 MiB parts).
 struct ReadOptions {
   // Merge two ranges of one file when the gap between them is at most this
   // many bytes (the gap is read and thrown away). File stores always merge
@@ -199,6 +200,16 @@ struct StoreOptions {
   unsigned queue_depth = 128;              // reads in flight per worker
   uint64_t max_inflight_bytes = 2u << 20;  // buffered-read bytes in flight per worker (x32 for O_DIRECT)
   unsigned max_open_files = 0;             // per store; 0: derived from RLIMIT_NOFILE
+  // Planning defaults of file stores (a ReadOptions field that is set wins;
+  // remote stores take RemoteOptions' own). `lsio tune` measures these.
+  uint64_t coalesce_gap = 0;          // merge ranges of one file at most this many bytes apart
+  uint64_t max_merged = 16ull << 20;  // bytes per merged read at most
+  uint64_t part_size = 64ull << 20;   // split reads larger than this (at most 1 GiB per syscall anyway)
+  // A file with a planned read of at least this many bytes is read with
+  // O_DIRECT (0: never; ReadOptions::direct forces it for every read). Unlike
+  // ReadOptions::direct this is a hint: where the file system refuses O_DIRECT
+  // (EINVAL: procfs, sysfs, some FUSE) the file is read through the page cache.
+  uint64_t direct_threshold = 0;
   // ---- every store ----
   // A RAM cache of read results of up to this many bytes (0: none). Only
   // reads of a pinned version (ReadBatch::expect_version; Zarr pins every

@@ -49,6 +49,7 @@ from ._lsio import (
     PendingRead,
     Store,
 )
+from ._tune import TuneProfile, tune  # noqa: E402
 
 if TYPE_CHECKING:
     from ._lsio import Engine, Ints, OnError, OptionalInts, Paths, WritableBuffer
@@ -63,12 +64,14 @@ __all__ = [
     "OutOfRangeError",
     "PendingRead",
     "Store",
+    "TuneProfile",
     "__version__",
     "default_store",
     "engine",
     "open",
     "read_into",
     "read_ranges",
+    "tune",
 ]
 
 
@@ -90,11 +93,13 @@ _default_lock = threading.Lock()
 def open(  # noqa: A001 - lsio.open, like gzip.open
     url: Union[str, os.PathLike[str]] = "",
     *,
-    engine: Engine = "auto",
-    workers: int = 0,
-    queue_depth: int = 128,
+    engine: Optional[Engine] = None,
+    workers: Optional[int] = None,
+    queue_depth: Optional[int] = None,
     max_open_files: int = 0,
     cache: Union[int, str, None] = None,
+    direct_threshold: Union[int, str, None] = None,
+    tune: Union[bool, str, TuneProfile] = True,
     **remote: Any,
 ) -> Store:
     """Open a store by URL.
@@ -127,18 +132,44 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     store's planning defaults ``coalesce_gap`` (1 MiB: right for cloud
     latency; ~64 KiB suits a fast server nearby), ``max_merged`` (16 MiB) and
     ``part_size`` (8 MiB). Secrets never appear in any message or repr.
+
+    ``coalesce_gap``, ``max_merged`` and ``part_size`` are also the planning
+    defaults of a file store (0, 16 MiB and 64 MiB unless set), and
+    ``direct_threshold`` (bytes, or "8MiB") makes a file store read files with
+    a planned read of at least that size with O_DIRECT (falling back to the
+    page cache where the file system refuses O_DIRECT; 0: never).
+
+    ``tune``: a profile saved by :func:`lsio.tune` for the storage of ``url``
+    (the device of a local path; S3 endpoint and bucket; HTTP host) is applied
+    by default to every setting not given here; ``tune=False`` ignores it,
+    ``tune="nvme"|"hdd"|"s3"|"http"`` applies a preset and a
+    :class:`TuneProfile` applies that profile. ``store.option_sources`` says
+    where each setting came from.
     """
     unknown = sorted(set(remote) - set(REMOTE_OPTIONS))
     if unknown:
         raise TypeError(f"lsio.open() got unexpected keyword arguments {unknown}; remote options are {REMOTE_OPTIONS}")
+    from ._tune import resolve_open_settings
+
+    url = os.fspath(url)
+    remote = {k: v for k, v in remote.items() if v is not None}
+    explicit = {k: v for k, v in {"engine": engine, "workers": workers, "queue_depth": queue_depth,
+                                  "direct_threshold": direct_threshold, **remote}.items() if v is not None}  # fmt: skip
+    tuned, sources = resolve_open_settings(url, explicit, tune, remote)
+    settings = {**tuned, **explicit}
+    for name in ("coalesce_gap", "max_merged", "part_size", "max_inflight", "max_connections"):
+        if name in settings:
+            remote[name] = parse_size(settings[name]) if name not in ("max_inflight", "max_connections") else settings[name]
     return _lsio.open(
-        os.fspath(url),
-        engine=engine,
-        workers=workers,
-        queue_depth=queue_depth,
+        url,
+        engine=settings.get("engine", "auto"),
+        workers=settings.get("workers", 0),
+        queue_depth=settings.get("queue_depth", 128),
         max_open_files=max_open_files,
         cache_bytes=parse_size(cache) if cache is not None else 0,
-        remote={k: v for k, v in remote.items() if v is not None},
+        remote=remote,
+        direct_threshold=parse_size(settings.get("direct_threshold", 0)),
+        sources=sources,
     )
 
 

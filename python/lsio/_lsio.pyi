@@ -62,6 +62,9 @@ class Store:
     @property
     def options(self) -> dict[str, Any]:
         """The keyword options the store was opened with (engine, workers, ...)."""
+    @property
+    def option_sources(self) -> dict[str, str]:
+        """Where each setting came from: 'explicit', 'default', 'profile <key> (<file>)' or 'preset <name>'."""
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickles as lsio.open(url, **options); memory:// stores refuse (TypeError)."""
     async def read_ranges_async(
@@ -214,6 +217,8 @@ def open(
     max_open_files: int = 0,
     cache_bytes: int = 0,
     remote: dict[str, Any] = ...,
+    direct_threshold: int = 0,
+    sources: dict[str, str] = ...,
 ) -> Store:
     """Opens a store by URL (see lsio.open)."""
 

@@ -264,6 +264,36 @@ def cmd_copy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    import lsio
+
+    def log(msg: str) -> None:
+        if args.progress:
+            print(f"lsio tune: {msg}", file=sys.stderr)
+
+    profile = lsio.tune(args.url, quick=args.quick, save=args.save, preset=args.preset, probe_key=args.probe_key,
+                        log=log)  # fmt: skip
+    if args.json:
+        print(json.dumps(profile.to_dict(), indent=2))
+        return 0
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        print(profile.explain())
+        return 0
+    from lsio._tune import _show
+
+    table = Table(title=f"{profile.target}: {profile.source} profile for {profile.key}")
+    table.add_column("setting")
+    table.add_column("chosen", justify="right")
+    table.add_column("why (measured)")
+    for name, value in profile.settings.items():
+        table.add_row(name, _show(name, value), profile.reasons.get(name, ""))
+    Console().print(table)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lsio", description="Look at, summarise and copy Zarr arrays; index and "
                                 "convert GRIB2 files with LSIO.")
@@ -298,6 +328,16 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--resume", action="store_true", help="continue a stopped copy, skipping stored shards")
     common(cp)
     cp.set_defaults(fn=cmd_copy)
+    tn = sub.add_parser("tune", help="measure a storage and save the settings lsio.open applies to it")
+    tn.add_argument("url", help="a directory (a scratch file is written there and removed), s3://bucket/prefix, "
+                    "or an http(s):// URL of an existing object")  # fmt: skip
+    tn.add_argument("--preset", choices=("nvme", "hdd", "s3", "http"), help="nominal settings, without probing")
+    tn.add_argument("--quick", action="store_true", help="probe for about a second (smaller scratch file)")
+    tn.add_argument("--probe-key", help="the object to probe in a read-only (HTTP) store")
+    tn.add_argument("--no-save", dest="save", action="store_false",
+                    help="print the choice only (default: save to $LSIO_TUNE_PROFILE or ~/.config/lsio/tune.json)")
+    common(tn)
+    tn.set_defaults(fn=cmd_tune)
     from lsio.grib_cli import add_grib_commands
 
     add_grib_commands(sub)

@@ -42,6 +42,7 @@ struct PyStore {
   std::shared_ptr<Store> store;
   std::string url;
   nb::dict options;  // the keyword options of lsio.open, for pickling
+  nb::dict sources;  // option -> where its value came from ("explicit", "default", "profile ...", "preset ...")
 };
 // The store of an lsio.Store object (shared: it stays alive while the result does). TypeError for anything else.
 std::shared_ptr<Store> store_of(nb::handle obj);

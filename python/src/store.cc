@@ -430,10 +430,19 @@ RemoteOptions remote_options(const nb::dict& remote) {
   return o;
 }
 
+// The planning defaults coalesce_gap, max_merged and part_size (keywords shared by file and remote stores).
+void file_planning(const nb::dict& remote, StoreOptions& o) {
+  if (remote.contains("coalesce_gap")) o.coalesce_gap = nb::cast<uint64_t>(remote["coalesce_gap"]);
+  if (remote.contains("max_merged")) o.max_merged = nb::cast<uint64_t>(remote["max_merged"]);
+  if (remote.contains("part_size")) o.part_size = nb::cast<uint64_t>(remote["part_size"]);
+}
+
 PyStore open(const std::string& url, std::string_view engine, unsigned workers, unsigned queue_depth,
-             unsigned max_open_files, uint64_t cache_bytes, const nb::dict& remote) {
+             unsigned max_open_files, uint64_t cache_bytes, const nb::dict& remote, uint64_t direct_threshold,
+             const nb::dict& sources) {
   nb::dict kwargs;
   if (cache_bytes > 0) kwargs["cache"] = cache_bytes;
+  if (direct_threshold > 0) kwargs["direct_threshold"] = direct_threshold;
   kwargs["engine"] = engine;
   kwargs["workers"] = workers;
   kwargs["queue_depth"] = queue_depth;
@@ -445,6 +454,8 @@ PyStore open(const std::string& url, std::string_view engine, unsigned workers, 
   options.queue_depth = queue_depth;
   options.max_open_files = max_open_files;
   options.remote = remote_options(remote);
+  file_planning(remote, options);
+  options.direct_threshold = direct_threshold;
   options.cache_bytes = cache_bytes;
   Result<std::shared_ptr<Store>> store;
   {
@@ -452,7 +463,7 @@ PyStore open(const std::string& url, std::string_view engine, unsigned workers, 
     store = open_store(url, options);
   }
   if (!store) raise_status(store.error());
-  return PyStore{std::move(*store), url, kwargs};
+  return PyStore{std::move(*store), url, kwargs, sources};
 }
 
 // The options without secrets (for the `options` property and repr).
@@ -496,6 +507,10 @@ void init_store(nb::module_& m) {
            })
       .def_prop_ro("options", &shown_options,
                    "The keyword options the store was opened with (engine, workers, ...), secrets shown as '***'.")
+      .def_prop_ro(
+          "option_sources", [](const PyStore& s) { return s.sources.attr("copy")(); },
+          "Where each setting came from: 'explicit' (a keyword of lsio.open), 'default', 'profile <key> (<file>)'\n"
+          "or 'preset <name>' (see lsio.tune).")
       .def("__reduce__", &reduce)
       .def(
           "cache_stats",
@@ -567,7 +582,8 @@ void init_store(nb::module_& m) {
       .def_prop_ro("requests_done", [](const PyPendingRead& p) { return p.batch.requests_done(); })
       .def_prop_ro("bytes_read", [](const PyPendingRead& p) { return p.batch.bytes_read(); });
   m.def("open", &open, "url"_a = "", nb::kw_only(), "engine"_a = "auto", "workers"_a = 0, "queue_depth"_a = 128,
-        "max_open_files"_a = 0, "cache_bytes"_a = 0, "remote"_a = nb::dict(), "Opens a store by URL (see lsio.open).");
+        "max_open_files"_a = 0, "cache_bytes"_a = 0, "remote"_a = nb::dict(), "direct_threshold"_a = 0,
+        "sources"_a = nb::dict(), "Opens a store by URL (see lsio.open).");
 }
 
 }  // namespace lsio::python

@@ -32,6 +32,14 @@ struct FileJob {
   uint32_t count;
 };
 
+// How a batch is planned: its ReadOptions where set, else the store's defaults.
+struct PlanValues {
+  uint64_t coalesce_gap = 0;
+  uint64_t max_merged = 16ull << 20;
+  uint64_t part_size = 64ull << 20;
+  uint64_t direct_threshold = 0;  // 0: only ReadOptions::direct reads O_DIRECT
+};
+
 // One batch as the executor runs it.
 struct RunState {
   std::shared_ptr<detail::BatchState> batch;
@@ -39,6 +47,7 @@ struct RunState {
   std::vector<Status> path_errors;  // file id -> why it cannot be opened (ok: it can)
   std::vector<uint32_t> order;      // request indices grouped by file (and split)
   std::vector<FileJob> file_jobs;
+  PlanValues plan;
   size_t next_job = 0;   // guarded by Scheduler::mu_
   size_t jobs_done = 0;  // guarded by Scheduler::mu_
 

@@ -1,5 +1,7 @@
 #include "io/worker.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -39,7 +41,24 @@ Status too_large(const std::string& path, ByteRange range, uint64_t bytes, uint6
   return too_large(path, range.to_string(), bytes, cap);
 }
 
+// Switches an open descriptor to O_DIRECT (the direct threshold). A file
+// system that refuses it (EINVAL: procfs, sysfs, some FUSE) leaves the file
+// buffered: the threshold is a hint, unlike ReadOptions::direct, which fails.
+bool enable_direct(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return false;
+  return (flags & O_DIRECT) != 0 || ::fcntl(fd, F_SETFL, flags | O_DIRECT) == 0;
+}
+
 }  // namespace
+
+bool Worker::reaches_direct_threshold(const FileState& f) const {
+  const uint64_t threshold = f.run->plan.direct_threshold;
+  if (threshold == 0) return false;
+  for (const plan::Read& read : f.plan.reads)
+    if (read.length >= threshold) return true;
+  return false;
+}
 
 Worker::Worker(std::unique_ptr<Backend> backend, const BackendOptions& options, BufferPool& pool, Scheduler& scheduler)
     : backend_(std::move(backend)), options_(options), scheduler_(scheduler), pool_(pool) {
@@ -143,14 +162,15 @@ void Worker::start_file(uint32_t slot, RunState* run, const FileJob& fj) {
     return finish_file_if_done(slot);
   }
   f.opening = true;
+  f.direct = run->options().direct;
   ++files_in_setup_;
-  const int flags = O_RDONLY | (run->options().direct ? O_DIRECT : 0);
+  const int flags = O_RDONLY | (f.direct ? O_DIRECT : 0);
   backend_->open(f.path->c_str(), flags, tag(kOpen, slot));
   ++ops_in_flight_;
 }
 
 uint64_t Worker::alignment(const FileState& f) const {
-  if (!f.run->options().direct) return 1;
+  if (!f.direct) return 1;
   if ((f.stx.stx_mask & STATX_DIOALIGN) && f.stx.stx_dio_offset_align > 0) {
     return std::max<uint64_t>(f.stx.stx_dio_offset_align, f.stx.stx_dio_mem_align);
   }
@@ -162,7 +182,7 @@ void Worker::on_open(uint32_t slot, int64_t res) {
   f.opening = false;
   --files_in_setup_;
   if (res < 0) {
-    const bool direct = f.run->options().direct && res == -EINVAL;
+    const bool direct = f.direct && res == -EINVAL;
     f.error = errno_status(static_cast<int>(-res), direct ? "open (O_DIRECT)" : "open", *f.path);
   } else {
     f.fd = static_cast<int>(res);
@@ -175,7 +195,8 @@ void Worker::on_open(uint32_t slot, int64_t res) {
 // The size and identity of the file actually opened (a path replaced since
 // cannot mix in), and the version the batch expects of it.
 Status Worker::check_opened(FileState& f) {
-  const unsigned mask = kStatMask | (f.run->options().direct ? STATX_DIOALIGN : 0);
+  const bool may_go_direct = f.direct || f.run->plan.direct_threshold > 0;
+  const unsigned mask = kStatMask | (may_go_direct ? STATX_DIOALIGN : 0);
   if (const int rc = stat_fd(f.fd, mask, &f.stx); rc < 0) return errno_status(-rc, "statx", *f.path);
   if (S_ISDIR(f.stx.stx_mode)) return errno_status(EISDIR, "read", *f.path);
   const std::string_view expected = f.run->requests().expected_version(f.job.file);
@@ -207,12 +228,17 @@ void Worker::plan_reads(uint32_t slot) {
       requests.push_back({order[k], range});
     }
     plan::PlanOptions po;
-    po.coalesce_gap = f.run->options().coalesce_gap.value_or(0);
+    po.coalesce_gap = f.run->plan.coalesce_gap;
     // A merged read never grows past what one request may allocate.
-    po.max_merged = std::min(f.run->options().max_merged.value_or(16ull << 20), f.run->batch->max_request_bytes);
+    po.max_merged = std::min(f.run->plan.max_merged, f.run->batch->max_request_bytes);
     po.merge = !is_into(*f.run);
     po.align = alignment(f);
     f.plan = plan::plan_file(requests, f.stx.stx_size, po, *f.path);
+    if (!f.direct && reaches_direct_threshold(f) && enable_direct(f.fd)) {
+      f.direct = true;
+      po.align = alignment(f);
+      f.plan = plan::plan_file(requests, f.stx.stx_size, po, *f.path);  // again, aligned for O_DIRECT
+    }
   } catch (const std::bad_alloc&) {
     f.error = Status(StatusCode::kResourceExhausted, "plan reads of " + *f.path + ": out of memory");
     fail_file(f, f.error);
@@ -279,7 +305,7 @@ void Worker::issue_reads() {
   while (!free_parts_.empty()) {
     if (!partial_reads_.empty()) {
       const ReadState& rs = reads_[partial_reads_.front()];
-      const uint64_t cap = options_.max_inflight_bytes * (files_[rs.file].run->options().direct ? 32 : 1);
+      const uint64_t cap = options_.max_inflight_bytes * (files_[rs.file].direct ? 32 : 1);
       if (bytes_in_flight_ > 0 && bytes_in_flight_ >= cap) break;
       issue_part(partial_reads_.front());
     } else if (!start_next_read()) {
@@ -338,7 +364,7 @@ bool Worker::allocate_read(FileState& f, const plan::Read& read, ReadState& rs) 
   const uint64_t align = alignment(f);
   const uint64_t size = f.stx.stx_size;
   rs.expected = std::min(read.offset + read.length, std::max(size, read.offset)) - read.offset;
-  rs.part_len = plan::part_length(f.run->options().part_size.value_or(64ull << 20), align);
+  rs.part_len = plan::part_length(f.run->plan.part_size, align);
   if (is_into(*f.run)) {
     const uint32_t index = f.plan.targets[read.first_target].index;
     std::span<std::byte> d = f.run->batch->into->dest(index);

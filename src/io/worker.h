@@ -32,6 +32,7 @@ class Worker {
     const std::string* path = nullptr;
     int fd = -1;
     bool opening = false;
+    bool direct = false;   // reads bypass the page cache (ReadOptions::direct, or the direct threshold)
     bool closing = false;  // close issued: the slot is freed by its completion only
     Status error;
     struct statx stx{};
@@ -80,6 +81,8 @@ class Worker {
   Status check_into_length(const FileState& f, uint32_t index, uint64_t length) const;
   void deliver_targets(FileState& f, const plan::Read& read, const ReadState& rs);
   uint64_t alignment(const FileState& f) const;
+  // A planned read of `f` is at least StoreOptions::direct_threshold bytes.
+  bool reaches_direct_threshold(const FileState& f) const;
   Bytes allocate(uint64_t size, uint64_t align);
   void unqueue(FileState& f);
   void abandon(const Status& why);

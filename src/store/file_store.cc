@@ -19,10 +19,11 @@ constexpr size_t kMaxOpenForWrite = 64;  // descriptors one write batch may hold
 }  // namespace
 
 FileStore::FileStore(std::string root, std::unique_ptr<io::Executor> executor, ExecutorFactory factory,
-                     std::string engine_note)
+                     std::string engine_note, io::PlanValues defaults)
     : root_(std::move(root)),
       factory_(std::move(factory)),
       engine_note_(std::move(engine_note)),
+      defaults_(defaults),
       executor_(std::move(executor)),
       fork_generation_(detail::fork_generation()) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
@@ -96,6 +97,11 @@ void FileStore::start(std::shared_ptr<detail::BatchState> state) {
       run->path_errors[f] = resolved.error().with_context("read");
     }
   }
+  const ReadOptions& o = state->options;
+  run->plan.coalesce_gap = o.coalesce_gap.value_or(defaults_.coalesce_gap);
+  run->plan.max_merged = o.max_merged.value_or(defaults_.max_merged);
+  run->plan.part_size = o.part_size.value_or(defaults_.part_size);
+  run->plan.direct_threshold = defaults_.direct_threshold;
   run->batch = std::move(state);
   (*ex)->submit(std::move(run));
 }

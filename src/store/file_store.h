@@ -16,7 +16,9 @@ class FileStore final : public Store {
   using ExecutorFactory = std::function<Result<std::unique_ptr<io::Executor>>()>;
   // `root` "" uses request paths as given; otherwise keys are relative to it.
   // `factory` makes the executor again in a forked child.
-  FileStore(std::string root, std::unique_ptr<io::Executor> executor, ExecutorFactory factory, std::string engine_note);
+  // `defaults` plan the batches whose ReadOptions leave a field unset.
+  FileStore(std::string root, std::unique_ptr<io::Executor> executor, ExecutorFactory factory, std::string engine_note,
+            io::PlanValues defaults = {});
   // Cancels the running batches and drains their reads (in a forked child:
   // leaves the parent's executor alone, its threads do not exist here).
   ~FileStore() override;
@@ -41,6 +43,7 @@ class FileStore final : public Store {
   std::string root_;
   ExecutorFactory factory_;
   std::string engine_note_;
+  io::PlanValues defaults_;
   mutable std::mutex executor_mu_;  // held only to read or swap executor_, never across I/O
   mutable std::unique_ptr<io::Executor> executor_;
   mutable uint64_t fork_generation_;

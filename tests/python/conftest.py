@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -22,6 +24,10 @@ from util import open_store
 from remote_servers import fault_server, moto_server, nginx_server, s3_bucket  # noqa: F401
 
 ENGINES = ["uring", "posix"]
+
+# A tuned profile of the developer's (~/.config/lsio/tune.json) must not change the stores the tests open:
+# point lsio at a profile file that does not exist (test_tune.py sets its own per test).
+os.environ["LSIO_TUNE_PROFILE"] = os.path.join(tempfile.mkdtemp(prefix="lsio-test-"), "no-profile.json")
 
 
 @pytest.fixture(scope="session", params=ENGINES)

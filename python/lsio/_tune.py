@@ -1,0 +1,505 @@
+"""lsio.tune (module lsio._tune): measure a storage through lsio.Store and pick the store settings for it.
+
+    profile = lsio.tune("/data")            # probes, prints nothing, saves the profile
+    print(profile.explain())                # what was chosen and the numbers behind each choice
+    store = lsio.open("/data")              # applies the saved profile (explicit keywords still win)
+
+Every probe goes through lsio.Store (nothing here reads files or sockets itself): a scratch file or object is
+written under the path or prefix and removed afterwards; a read-only HTTP store is probed with an existing
+object (the URL's last segment, or ``probe_key=``). Profiles are saved as JSON in ``$LSIO_TUNE_PROFILE`` or
+``~/.config/lsio/tune.json``, keyed by the storage: the device of a local path (its ``st_dev``), the endpoint
+and bucket of an S3 URL, the scheme, host and port of an HTTP URL.
+
+A corrupt profile file makes ``lsio.open`` warn (RuntimeWarning naming the file) and open without it;
+``lsio.tune(..., save=True)`` raises ValueError naming the file instead of overwriting it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+from urllib.parse import urlsplit
+
+import numpy as np
+
+KiB = 1 << 10
+MiB = 1 << 20
+
+FILE_SETTINGS = ("engine", "workers", "queue_depth", "coalesce_gap", "max_merged", "part_size", "direct_threshold")
+REMOTE_SETTINGS = ("max_inflight", "max_connections", "coalesce_gap", "max_merged", "part_size")
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Nominal devices: the same rules as a measurement, applied to typical numbers (see _PRESET_WHY).
+    "nvme": {"engine": "uring", "workers": 0, "queue_depth": 128, "coalesce_gap": 4 * KiB, "max_merged": 16 * MiB,
+             "part_size": 8 * MiB, "direct_threshold": 0},
+    "hdd": {"engine": "uring", "workers": 0, "queue_depth": 32, "coalesce_gap": 1 * MiB, "max_merged": 64 * MiB,
+            "part_size": 64 * MiB, "direct_threshold": 0},
+    "s3": {"max_inflight": 64, "max_connections": 64, "coalesce_gap": 1 * MiB, "max_merged": 16 * MiB,
+           "part_size": 8 * MiB},
+    "http": {"max_inflight": 32, "max_connections": 32, "coalesce_gap": 256 * KiB, "max_merged": 16 * MiB,
+             "part_size": 8 * MiB},
+}  # fmt: skip
+_PRESET_WHY = {
+    "nvme": "nominal NVMe: ~80 us, ~3 GB/s, ~500k IOPS at depth 128: gap = bandwidth / IOPS ~ 6 KB",
+    "hdd": "nominal disk: ~8 ms seek, ~150 MB/s: gap = seek x bandwidth ~ 1.2 MB; depth 32 lets the elevator sort",
+    "s3": "nominal cloud object store: 20-50 ms per request, ~50-100 MB/s per request: gap ~ 1-2 MB",
+    "http": "nominal HTTP server nearby: ~2-5 ms, ~100 MB/s per request: gap ~ 256 KB",
+}
+_PRESET_KIND = {"nvme": "file", "hdd": "file", "s3": "s3", "http": "http"}
+
+
+@dataclass
+class TuneProfile:
+    """Settings for one storage, and why: ``settings`` are lsio.open keywords."""
+
+    key: str  # the storage: "file:dev=MAJ:MIN", "s3:ENDPOINT/BUCKET", "http://HOST:PORT"
+    kind: str  # "file", "s3" or "http"
+    source: str  # "measured" or "preset <name>"
+    settings: dict[str, Any]
+    reasons: dict[str, str] = field(default_factory=dict)  # setting -> the numbers behind it
+    measurements: dict[str, Any] = field(default_factory=dict)
+    created: str = ""
+    target: str = ""  # the path or URL that was probed
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TuneProfile:
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+    def explain(self) -> str:
+        """Plain text: each chosen setting and why."""
+        lines = [f"{self.target or self.key}: {self.source} profile for {self.key}"]
+        for name, value in self.settings.items():
+            lines.append(f"  {name:17} = {_show(name, value):>10}   {self.reasons.get(name, '')}")
+        return "\n".join(lines)
+
+
+def _show(name: str, value: Any) -> str:
+    if isinstance(value, int) and name in ("coalesce_gap", "max_merged", "part_size", "direct_threshold"):
+        if value == 0:
+            return "0"
+        for unit, size in (("GiB", 1 << 30), ("MiB", MiB), ("KiB", KiB)):
+            if value >= size and value % size == 0:
+                return f"{value // size} {unit}"
+    return str(value)
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _pow2_floor(n: float, lo: int, hi: int) -> int:
+    n = max(lo, min(hi, n))
+    return 1 << int(math.floor(math.log2(n)))
+
+
+# ---- profile file -------------------------------------------------------------------------------------------
+
+
+def profile_path() -> Path:
+    """``$LSIO_TUNE_PROFILE``, else ``~/.config/lsio/tune.json``."""
+    env = os.environ.get("LSIO_TUNE_PROFILE")
+    return Path(env) if env else Path.home() / ".config" / "lsio" / "tune.json"
+
+
+def _read_profiles(path: Path) -> dict[str, Any]:
+    """The profiles in `path` ({} when it does not exist); ValueError naming the file when it is corrupt."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise ValueError(f"lsio tune profile {path}: cannot read it: {e}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"lsio tune profile {path} is corrupt: {e} (fix or delete it, or run `lsio tune` again "
+                         "after deleting it)") from None  # fmt: skip
+    profiles = data.get("profiles") if isinstance(data, dict) else None
+    if not isinstance(profiles, dict) or not all(isinstance(p, dict) and "settings" in p for p in profiles.values()):
+        raise ValueError(f"lsio tune profile {path} is corrupt: expected {{\"version\": 1, \"profiles\": {{storage "
+                         "key: {settings, ...}}}} (fix or delete it)")  # fmt: skip
+    return profiles
+
+
+def save_profile(profile: TuneProfile, path: Optional[Path] = None) -> Path:
+    """Adds or replaces the profile of ``profile.key`` in the profile file (written atomically)."""
+    path = path or profile_path()
+    profiles = _read_profiles(path)
+    profiles[profile.key] = profile.to_dict()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(json.dumps({"version": 1, "profiles": profiles}, indent=2) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def load_profile(url: str) -> Optional[tuple[TuneProfile, Path]]:
+    """The saved profile for the storage of `url`, or None. A corrupt file: RuntimeWarning, None."""
+    key = storage_key(url)
+    if key is None:
+        return None
+    path = profile_path()
+    try:
+        profiles = _read_profiles(path)
+    except ValueError as e:
+        warnings.warn(f"{e}; opening {url or '.'} without a tuned profile", RuntimeWarning, stacklevel=3)
+        return None
+    if key not in profiles:
+        return None
+    return TuneProfile.from_dict(profiles[key]), path
+
+
+# ---- which storage ------------------------------------------------------------------------------------------
+
+
+def storage_kind(url: str) -> str:
+    if url.startswith("s3://"):
+        return "s3"
+    if url.startswith(("http://", "https://")):
+        return "http"
+    if url.startswith("memory://"):
+        return "memory"
+    return "file"
+
+
+def storage_key(url: str, remote: Optional[dict[str, Any]] = None) -> Optional[str]:
+    """What a profile is keyed by: the device of a local path, S3 endpoint + bucket, HTTP scheme://host:port.
+
+    None for memory:// and for "" (a store of absolute paths on any device)."""
+    kind = storage_kind(url)
+    if kind == "memory" or url == "":
+        return None
+    if kind == "http":
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
+    if kind == "s3":
+        endpoint = (remote or {}).get("endpoint") or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get(
+            "AWS_ENDPOINT_URL") or "aws"  # fmt: skip
+        bucket = url[len("s3://"):].split("/", 1)[0]
+        return f"s3:{endpoint.rstrip('/')}/{bucket}"
+    path = Path(url[len("file://"):] if url.startswith("file://") else url).absolute()
+    while not path.exists() and path != path.parent:  # a store may be opened on a folder not made yet
+        path = path.parent
+    dev = path.stat().st_dev  # the file system's identity only: no data is read here
+    return f"file:dev={os.major(dev)}:{os.minor(dev)}"
+
+
+def preset_profile(name: str, url: str = "") -> TuneProfile:
+    """A profile from nominal numbers, without probing: "nvme", "hdd" (local), "s3", "http"."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown tune preset {name!r} (presets: {', '.join(PRESETS)})")
+    kind = _PRESET_KIND[name]
+    if url and storage_kind(url) != "memory" and (storage_kind(url) == "file") != (kind == "file"):
+        raise ValueError(f"the preset {name!r} is for {'local files' if kind == 'file' else 'remote stores'}, "
+                         f"not for {url}")  # fmt: skip
+    key = (storage_key(url) if url else None) or f"preset:{name}"
+    why = _PRESET_WHY[name]
+    return TuneProfile(key=key, kind=kind if kind == "file" else storage_kind(url or kind + "://"),
+                       source=f"preset {name}", settings=dict(PRESETS[name]),
+                       reasons={k: why for k in PRESETS[name]}, created=_now(), target=url)  # fmt: skip
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+# ---- applying a profile in lsio.open ------------------------------------------------------------------------
+
+
+def resolve_open_settings(url: str, explicit: dict[str, Any], tune: Union[bool, str, TuneProfile],
+                          remote: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:  # fmt: skip
+    """The tuned settings lsio.open should use (explicit keywords removed), and where each setting came from."""
+    kind = storage_kind(url)
+    names = FILE_SETTINGS if kind == "file" else REMOTE_SETTINGS if kind in ("s3", "http") else ()
+    sources = {n: ("explicit" if n in explicit else "default") for n in names}
+    profile: Optional[TuneProfile] = None
+    label = ""
+    if isinstance(tune, TuneProfile):
+        profile, label = tune, f"profile {tune.key} ({tune.source})"
+    elif isinstance(tune, str):
+        profile, label = preset_profile(tune, url), f"preset {tune}"
+    elif tune is True:
+        found = load_profile(url) if names else None
+        if found is not None:
+            profile, label = found[0], f"profile {found[0].key} ({found[1]})"
+    elif tune is not False:
+        raise TypeError(f"tune must be True, False, a preset name ({', '.join(PRESETS)}) or a TuneProfile, "
+                        f"not {tune!r}")  # fmt: skip
+    chosen: dict[str, Any] = {}
+    if profile is not None:
+        for name, value in profile.settings.items():
+            if name in names and name not in explicit:
+                chosen[name] = value
+                sources[name] = label
+    return chosen, sources
+
+
+# ---- measuring ----------------------------------------------------------------------------------------------
+
+
+def _timed(fn: Callable[[], Any], budget: float, min_runs: int = 1) -> float:
+    """Seconds per call of fn, repeating it until `budget` seconds passed (at least min_runs calls)."""
+    runs, start = 0, time.perf_counter()
+    while True:
+        fn()
+        runs += 1
+        elapsed = time.perf_counter() - start
+        if runs >= min_runs and elapsed >= budget:
+            return elapsed / runs
+
+
+@dataclass
+class _Probe:
+    store_for: Callable[..., Any]  # (**settings) -> lsio.Store
+    key: str  # the scratch or probe object
+    size: int
+    budget: float
+    rng: np.random.Generator
+
+    def random_reads(self, store: Any, n: int, length: int, direct: bool = False) -> float:
+        """Reads per second of n random aligned `length`-byte reads in one batch."""
+        slots = max(1, self.size // length)
+        starts = self.rng.integers(0, slots, n, dtype=np.int64) * length
+        ends = starts + length
+        per_batch = _timed(lambda: store.read_ranges(self.key, starts, ends, direct=direct, coalesce_gap=0),
+                           self.budget)  # fmt: skip
+        return n / per_batch
+
+    def latency(self, store: Any, direct: bool = False, n: int = 7) -> float:
+        """Median seconds of one 4 KiB read on its own."""
+        times = []
+        for _ in range(n):
+            start = int(self.rng.integers(0, max(1, self.size // (4 * KiB)))) * 4 * KiB
+            t = time.perf_counter()
+            store.read_ranges(self.key, [start], [min(self.size, start + 4 * KiB)], direct=direct)
+            times.append(time.perf_counter() - t)
+        return statistics.median(times)
+
+
+def _smallest_within(results: dict[int, float], fraction: float) -> int:
+    """The smallest key whose value reaches `fraction` of the best."""
+    best = max(results.values())
+    return min(k for k, v in results.items() if v >= fraction * best)
+
+
+def _tune_file(url: str, quick: bool, log: Callable[[str], None]) -> TuneProfile:
+    import lsio
+
+    size = 32 * MiB if quick else 256 * MiB
+    budget = 0.03 if quick else 0.25
+    base = lsio.open(url, tune=False)
+    key = f".lsio-tune-{os.getpid()}-{uuid.uuid4().hex[:8]}.scratch"
+    rng = np.random.default_rng(1)
+    log(f"writing a {_size(size)} scratch file {key} under {url}")
+    base.put(key, rng.integers(0, 256, size, dtype=np.uint8))
+    stores: dict[tuple[Any, ...], Any] = {}
+
+    def store_for(**settings: Any) -> Any:
+        k = tuple(sorted(settings.items()))
+        if k not in stores:
+            stores[k] = lsio.open(url, tune=False, **settings)
+        return stores[k]
+
+    m: dict[str, Any] = {}
+    reasons: dict[str, str] = {}
+    try:
+        probe = _Probe(store_for, key, size, budget, rng)
+        # O_DIRECT support: does a direct read succeed?
+        try:
+            base.read_ranges(key, [0], [4 * KiB], direct=True)
+            m["o_direct"] = True
+        except (OSError, ValueError, lsio.LsioError) as e:
+            m["o_direct"] = False
+            m["o_direct_error"] = str(e)
+        device = m["o_direct"]  # direct reads measure the device; buffered ones the page cache
+        m["latency_hot_s"] = probe.latency(base)
+        if device:
+            m["latency_device_s"] = probe.latency(base, direct=True)
+        engines = ["uring", "posix"]
+        if not base.engine.startswith("uring"):
+            engines = ["posix"]  # io_uring refused by this kernel
+            m["uring_unavailable"] = base.engine
+        depths = [1, 16, 128] if quick else [1, 4, 16, 64, 128]
+        n_small = 512 if quick else 4096
+        iops: dict[str, dict[int, float]] = {}
+        hot: dict[str, float] = {}
+        for engine in engines:
+            log(f"{engine}: 4 KiB random reads against queue depth {depths}")
+            iops[engine] = {qd: probe.random_reads(store_for(engine=engine, queue_depth=qd), max(n_small, 4 * qd),
+                                                   4 * KiB, direct=device) for qd in depths}  # fmt: skip
+            hot[engine] = probe.random_reads(store_for(engine=engine, queue_depth=128), n_small * 4, 4 * KiB)
+        m["iops_4k_device" if device else "iops_4k_hot_by_depth"] = {e: {str(q): round(v) for q, v in d.items()}
+                                                                     for e, d in iops.items()}  # fmt: skip
+        m["reads_per_s_4k_hot"] = {e: round(v) for e, v in hot.items()}
+        # Engine: the better geometric mean of its device and page-cache rates relative to the other.
+        score = {e: math.sqrt(max(iops[e].values()) * hot[e]) for e in engines}
+        engine = max(score, key=lambda e: score[e])
+        reasons["engine"] = "; ".join(f"{e}: {max(iops[e].values()):,.0f} reads/s {'device' if device else 'hot'} "
+                                      f"(best depth), {hot[e]:,.0f}/s page cache" for e in engines)  # fmt: skip
+        if len(engines) == 1:
+            reasons["engine"] += f" (io_uring unavailable: {base.engine})"
+        qd = _smallest_within(iops[engine], 0.9)
+        reasons["queue_depth"] = (f"smallest depth within 90% of the best 4 KiB rate: " +
+                                  ", ".join(f"{q}: {v:,.0f}/s" for q, v in iops[engine].items()))  # fmt: skip
+        reasons["workers"] = f"one per CPU ({os.cpu_count()}): page-cache hits complete on the submitting worker"
+        # Bandwidth against request size at the chosen depth (device when O_DIRECT works, else page cache).
+        sizes = [4 * KiB, 64 * KiB, 1 * MiB, 8 * MiB] if quick else [4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB,
+                                                                      1 * MiB, 4 * MiB, 8 * MiB]  # fmt: skip
+        chosen = store_for(engine=engine, queue_depth=qd)
+        log(f"{engine} depth {qd}: bandwidth against request size {[_size(s) for s in sizes]}")
+        bw = {s: probe.random_reads(chosen, max(8, min(n_small, 4 * size // s)), s, direct=device) * s
+              for s in sizes}  # fmt: skip
+        bw_hot = {s: probe.random_reads(chosen, max(8, min(n_small, 4 * size // s)), s) * s
+                  for s in sizes if s >= 256 * KiB}  # fmt: skip
+        m["bandwidth_by_size" + ("_device" if device else "_hot")] = {str(s): round(v) for s, v in bw.items()}
+        m["bandwidth_by_size_hot"] = {str(s): round(v) for s, v in bw_hot.items()}
+        peak = max(bw.values())
+        rate = max(iops[engine].values()) if device else hot[engine]
+        # A gap is worth reading when it costs less than a request: gap = bandwidth / request rate.
+        gap_raw = peak / rate
+        gap = 0 if gap_raw < 2 * KiB else _pow2_floor(gap_raw, 4 * KiB, 4 * MiB)
+        reasons["coalesce_gap"] = (f"bandwidth / request rate = {_size(peak)}/s / {rate:,.0f}/s = "
+                                   f"{_size(gap_raw)} ({'device' if device else 'page cache'})")  # fmt: skip
+        part_at = _smallest_within(bw, 0.9)
+        part = max(1 * MiB, part_at)
+        reasons["part_size"] = (f"requests of {_size(part_at)} reach 90% of the peak {_size(peak)}/s "
+                                f"(at least 1 MiB): larger parts gain nothing, smaller ones lose bandwidth")
+        merged = max(16 * MiB, part, 4 * gap)
+        reasons["max_merged"] = f"max(16 MiB, part size, 4 x gap) = {_size(merged)}"
+        threshold = 0
+        if device:
+            # O_DIRECT only where it never loses: direct reads at least as fast as page-cache hits of that size.
+            wins = [s for s in bw_hot if bw[s] >= bw_hot[s]]
+            threshold = min(wins) if wins else 0
+            reasons["direct_threshold"] = (
+                "off: " if threshold == 0 else f"{_size(threshold)}: ") + ", ".join(
+                f"{_size(s)} direct {_size(bw[s])}/s vs page cache {_size(bw_hot[s])}/s" for s in bw_hot)  # fmt: skip
+        else:
+            reasons["direct_threshold"] = f"off: O_DIRECT is refused here ({m.get('o_direct_error', '')})"
+        settings = {"engine": engine, "workers": 0, "queue_depth": qd, "coalesce_gap": gap, "max_merged": merged,
+                    "part_size": part, "direct_threshold": threshold}  # fmt: skip
+    finally:
+        stores.clear()
+        base.remove([key])
+    return TuneProfile(key=storage_key(url) or "file:", kind="file", source="measured", settings=settings,
+                       reasons=reasons, measurements=m, created=_now(), target=url)  # fmt: skip
+
+
+def _split_http(url: str, probe_key: Optional[str]) -> tuple[str, Optional[str]]:
+    """(store base URL, object key): an URL not ending in "/" names the object itself."""
+    if probe_key is not None or url.endswith("/"):
+        return url if url.endswith("/") else url + "/", probe_key
+    base, _, name = url.rpartition("/")
+    return base + "/", name
+
+
+def _tune_remote(url: str, quick: bool, probe_key: Optional[str], remote: dict[str, Any],
+                 log: Callable[[str], None]) -> TuneProfile:  # fmt: skip
+    import lsio
+
+    kind = storage_kind(url)
+    base_url, key = (_split_http(url, probe_key) if kind == "http" else
+                     (url if url.endswith("/") else url + "/", probe_key))  # fmt: skip
+    base = lsio.open(base_url, tune=False, **remote)
+    scratch = None
+    if key is None:
+        if kind == "http":
+            raise ValueError(f"an HTTP store is read only: name an existing object to probe (lsio tune "
+                             f"{base_url}OBJECT, or probe_key=)")  # fmt: skip
+        scratch = key = f".lsio-tune-{os.getpid()}-{uuid.uuid4().hex[:8]}.scratch"
+        size = 8 * MiB if quick else 64 * MiB
+        log(f"writing a {_size(size)} scratch object {key} under {base_url}")
+        base.put(key, np.random.default_rng(1).integers(0, 256, size, dtype=np.uint8))
+    else:
+        size = base.sizes([key])[0]
+    m: dict[str, Any] = {"object": key, "object_size": size}
+    reasons: dict[str, str] = {}
+    stores: list[Any] = []
+
+    def store_for(**settings: Any) -> Any:
+        s = lsio.open(base_url, tune=False, **{**remote, **settings})
+        stores.append(s)
+        return s
+
+    try:
+        probe = _Probe(store_for, key, size, 0.0, np.random.default_rng(2))
+        lat = probe.latency(base, n=5 if quick else 9)
+        m["latency_s"] = lat
+        big = min(size, 8 * MiB if quick else 32 * MiB)
+        one = store_for(max_inflight=1, part_size=big, max_merged=big, coalesce_gap=0)
+        t = _timed(lambda: one.read_ranges(key, [0], [big]), 0.0, min_runs=2)
+        per_request_bw = big / max(t - lat, t / 10, 1e-6)
+        m["per_request_bandwidth_Bps"] = round(per_request_bw)
+        raw = lat * per_request_bw
+        gap = _pow2_floor(raw, 16 * KiB, 16 * MiB)
+        reasons["coalesce_gap"] = (f"latency x per-request bandwidth = {lat * 1e3:.1f} ms x "
+                                   f"{_size(per_request_bw)}/s = {_size(raw)}")  # fmt: skip
+        levels = [1, 4, 16, 64] if quick else [1, 4, 16, 64, 128]
+        rates: dict[int, float] = {}
+        for level in levels:
+            s = store_for(max_inflight=level, max_connections=level, coalesce_gap=0)
+            n = max(8, 2 * level)
+            rates[level] = probe.random_reads(s, n, 4 * KiB)
+            log(f"{level} requests in flight: {rates[level]:,.0f} requests/s")
+        m["requests_per_s_by_inflight"] = {str(k): round(v) for k, v in rates.items()}
+        inflight = max(16, _smallest_within(rates, 0.9))
+        reasons["max_inflight"] = ("smallest count within 90% of the best request rate (at least 16): " +
+                                   ", ".join(f"{k}: {v:,.0f}/s" for k, v in rates.items()))  # fmt: skip
+        reasons["max_connections"] = "as many as requests in flight (HTTP/1.1: one request per connection)"
+        # A part should take at least ~2 round trips to transfer, so the per-request wait stays under a third.
+        part = _pow2_floor(2 * raw, 1 * MiB, 64 * MiB)
+        reasons["part_size"] = f"2 x latency x bandwidth = {_size(2 * raw)}, within 1-64 MiB"
+        merged = max(16 * MiB, 2 * gap, part)
+        reasons["max_merged"] = f"max(16 MiB, 2 x gap, part size) = {_size(merged)}"
+        settings = {"max_inflight": inflight, "max_connections": inflight, "coalesce_gap": gap, "max_merged": merged,
+                    "part_size": part}  # fmt: skip
+    finally:
+        stores.clear()
+        if scratch is not None:
+            base.remove([scratch])
+    return TuneProfile(key=storage_key(url, remote) or url, kind=kind, source="measured", settings=settings,
+                       reasons=reasons, measurements=m, created=_now(), target=url)  # fmt: skip
+
+
+def tune(url: Union[str, os.PathLike[str]], *, quick: bool = False, save: bool = True, preset: Optional[str] = None,
+         probe_key: Optional[str] = None, log: Optional[Callable[[str], None]] = None,
+         **remote: Any) -> TuneProfile:  # fmt: skip
+    """Measure the storage at `url` through lsio.Store and pick settings for it (see the module docstring).
+
+    Local files: engine (uring and posix both measured), queue_depth, workers, coalesce_gap, max_merged,
+    part_size and direct_threshold, from the latency of small reads, reads/s against queue depth, bandwidth
+    against request size, and direct (device) against buffered (page cache) reads. S3/HTTP: max_inflight,
+    coalesce_gap (latency x per-request bandwidth), max_merged and part_size. ``quick`` probes for a second or
+    two; ``preset`` ("nvme", "hdd", "s3", "http") skips probing. ``save`` stores the profile for lsio.open
+    (ValueError naming the file when the existing profile file is corrupt). ``remote`` keywords (endpoint,
+    credentials...) reach the store as in lsio.open.
+    """
+    url = os.fspath(url)
+    if storage_kind(url) == "memory" or url == "":
+        raise ValueError(f"nothing to tune for {url!r}: give a directory, s3:// or http(s):// URL")
+    say = log or (lambda _msg: None)
+    if preset is not None:
+        profile = preset_profile(preset, url)
+    elif storage_kind(url) == "file":
+        profile = _tune_file(url, quick, say)
+    else:
+        profile = _tune_remote(url, quick, probe_key, remote, say)
+    if save:
+        say(f"saved to {save_profile(profile)}")
+    return profile

@@ -1,0 +1,152 @@
+// StoreOptions planning defaults of file stores (coalesce_gap, max_merged, part_size) and direct_threshold:
+// a default applies when ReadOptions leaves the field unset, a set field wins, and the threshold really reads
+// with O_DIRECT (the page cache stays empty, seen with mincore) or falls back to buffered reads where the file
+// system refuses O_DIRECT.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "lsio/store.h"
+#include "test_util.h"
+
+namespace lsio {
+namespace {
+
+class StoreDefaultsTest : public testing::EngineTest {
+ protected:
+  std::shared_ptr<Store> open_with(StoreOptions so) {
+    so.engine = GetParam();
+    auto s = open_store(dir_.path(), so);
+    EXPECT_TRUE(s) << s.error().to_string();
+    return s ? *s : nullptr;
+  }
+  // Two ranges 2000 bytes apart: one read (sharing one buffer) when merged.
+  static ReadBatch two_ranges() {
+    ReadBatch b;
+    b.add("f", ByteRange::bounded(0, 1000));
+    b.add("f", ByteRange::bounded(3000, 4000));
+    return b;
+  }
+  static bool merged(const std::vector<Result<Bytes>>& r) {
+    EXPECT_TRUE(r[0] && r[1]);
+    return r[0] && r[1] && r[1]->data() - r[0]->data() == 3000;
+  }
+};
+
+// Pages of `path` in the page cache.
+size_t resident_pages(const std::string& path, size_t size) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  EXPECT_GE(fd, 0);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  EXPECT_NE(map, MAP_FAILED);
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> vec((size + page - 1) / page);
+  EXPECT_EQ(::mincore(map, size, vec.data()), 0);
+  ::munmap(map, size);
+  size_t n = 0;
+  for (unsigned char v : vec) n += v & 1;
+  return n;
+}
+
+void drop_from_page_cache(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::fdatasync(fd), 0);
+  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  ::close(fd);
+}
+
+TEST_P(StoreDefaultsTest, CoalesceGapDefaultAppliesWhenReadOptionsLeaveItUnset) {
+  testing::write_file(dir_.file("f"), testing::random_bytes(8192, 1));
+  StoreOptions so;
+  so.coalesce_gap = 4096;
+  auto store = open_with(so);
+  EXPECT_TRUE(merged(store->read(two_ranges())));
+  ReadOptions explicit_zero;
+  explicit_zero.coalesce_gap = 0;  // a field set in ReadOptions wins
+  EXPECT_FALSE(merged(store->read(two_ranges(), explicit_zero)));
+  EXPECT_FALSE(merged(open_with({})->read(two_ranges())));  // the built-in default: no gap merging
+}
+
+TEST_P(StoreDefaultsTest, MaxMergedDefaultCapsMerging) {
+  testing::write_file(dir_.file("f"), testing::random_bytes(8192, 2));
+  StoreOptions so;
+  so.coalesce_gap = 4096;
+  so.max_merged = 2048;  // the merged read would be 4000 bytes
+  EXPECT_FALSE(merged(open_with(so)->read(two_ranges())));
+}
+
+TEST_P(StoreDefaultsTest, PartSizeDefaultSplitsReadsWithTheSameBytes) {
+  const auto data = testing::random_bytes(1 << 20, 3);
+  testing::write_file(dir_.file("f"), data);
+  StoreOptions so;
+  so.part_size = 4096;  // 256 parts
+  ReadBatch b;
+  b.add("f", ByteRange::whole());
+  auto r = open_with(so)->read(b);
+  ASSERT_TRUE(r[0]) << r[0].error().to_string();
+  ASSERT_EQ(r[0]->size(), data.size());
+  EXPECT_EQ(0, std::memcmp(r[0]->data(), data.data(), data.size()));
+}
+
+TEST_P(StoreDefaultsTest, DirectThresholdReadsLargeReadsPastThePageCache) {
+  const size_t size = 1 << 20;
+  const auto data = testing::random_bytes(size, 4);
+  const std::string path = dir_.file("f");
+  testing::write_file(path, data);
+  drop_from_page_cache(path);
+  ASSERT_EQ(resident_pages(path, size), 0u) << "the test needs the page cache dropped for " << path;
+  StoreOptions so;
+  so.direct_threshold = 64 << 10;
+  auto store = open_with(so);
+  ReadBatch whole;
+  whole.add("f", ByteRange::bounded(1, size - 1));  // unaligned: the store reads the aligned superset
+  auto r = store->read(whole);
+  ASSERT_TRUE(r[0]) << r[0].error().to_string();
+  ASSERT_EQ(r[0]->size(), size - 2);
+  EXPECT_EQ(0, std::memcmp(r[0]->data(), data.data() + 1, size - 2));
+  EXPECT_EQ(resident_pages(path, size), 0u) << "a read above direct_threshold went through the page cache";
+  // A file whose reads stay below the threshold is read buffered (its pages become resident).
+  ReadBatch small;
+  small.add("f", ByteRange::bounded(0, 4096));
+  ASSERT_TRUE(store->read(small)[0]);
+  EXPECT_GT(resident_pages(path, size), 0u);
+}
+
+// sysfs refuses O_DIRECT (EINVAL): with the threshold the read falls back to the page cache and succeeds,
+// while ReadOptions::direct keeps failing with the O_DIRECT error.
+TEST_P(StoreDefaultsTest, DirectThresholdFallsBackWhereTheFileSystemRefusesODirect) {
+  const std::string path = "/sys/devices/system/cpu/online";
+  std::string expected(64, '\0');
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(::open(path.c_str(), O_RDONLY | O_DIRECT), -1) << path << " accepts O_DIRECT: pick another file";
+  const ssize_t n = ::pread(fd, expected.data(), expected.size(), 0);
+  ::close(fd);
+  ASSERT_GT(n, 1);
+  StoreOptions so;
+  so.engine = GetParam();
+  so.direct_threshold = 1;
+  auto store = open_store("", so);
+  ASSERT_TRUE(store);
+  ReadBatch b;
+  b.add(path, ByteRange::bounded(0, 2));
+  auto r = (*store)->read(b);
+  ASSERT_TRUE(r[0]) << r[0].error().to_string();
+  EXPECT_EQ(r[0]->as_string_view(), expected.substr(0, 2));
+  ReadOptions forced;
+  forced.direct = true;
+  auto f = (*store)->read(b, forced);
+  ASSERT_FALSE(f[0]);
+  EXPECT_NE(f[0].error().message().find("O_DIRECT"), std::string::npos) << f[0].error().to_string();
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, StoreDefaultsTest, ::testing::Values(EngineKind::kUring, EngineKind::kPosix),
+                         [](const auto& info) { return info.param == EngineKind::kUring ? "uring" : "posix"; });
+
+}  // namespace
+}  // namespace lsio

@@ -1,0 +1,165 @@
+"""lsio.tune / `lsio tune`: choices on local files and on a slow HTTP server (the fault server's latency mode),
+saved profiles applied by lsio.open (explicit keywords win, tune=False ignores), presets, a corrupt profile file.
+No timing asserts beyond orderings that hold by a wide margin (50 ms of latency against none)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import lsio
+from lsio._tune import FILE_SETTINGS, REMOTE_SETTINGS, TuneProfile, storage_key
+from tests.servers.launch import FaultServer
+
+MiB = 1 << 20
+
+
+@pytest.fixture
+def profile_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "cfg" / "tune.json"
+    monkeypatch.setenv("LSIO_TUNE_PROFILE", str(path))
+    yield path
+
+
+@pytest.fixture(scope="module")
+def local_profile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TuneProfile]:
+    root = tmp_path_factory.mktemp("tune-local")
+    return root, lsio.tune(root, quick=True, save=False)
+
+
+def test_local_quick_probe_chooses_every_file_setting_and_cleans_up(local_profile: tuple[Path, TuneProfile]) -> None:
+    root, p = local_profile
+    assert p.kind == "file" and p.source == "measured" and p.key == storage_key(str(root))
+    assert set(p.settings) == set(FILE_SETTINGS) and set(p.reasons) >= set(FILE_SETTINGS)
+    s = p.settings
+    assert s["engine"] in ("uring", "posix") and s["queue_depth"] in (1, 4, 16, 64, 128)
+    assert s["part_size"] >= MiB and s["max_merged"] >= max(16 * MiB, s["part_size"])
+    assert s["coalesce_gap"] == 0 or s["coalesce_gap"] & (s["coalesce_gap"] - 1) == 0  # a power of two
+    m = p.measurements
+    assert isinstance(m["o_direct"], bool) and m["latency_hot_s"] > 0
+    if m["o_direct"]:
+        assert m["latency_device_s"] > 0
+    else:
+        assert s["direct_threshold"] == 0
+    assert "reads/s" in p.reasons["engine"] and "/s" in p.reasons["coalesce_gap"]
+    assert list(root.iterdir()) == []  # the scratch file is gone
+    assert "queue_depth" in p.explain()
+
+
+def test_saved_profile_is_applied_by_open_and_explicit_keywords_win(
+    local_profile: tuple[Path, TuneProfile], profile_file: Path
+) -> None:
+    root, measured = local_profile
+    # A profile unlike any default, so that applying it is visible.
+    p = TuneProfile(key=measured.key, kind="file", source="measured", created="now", target=str(root),
+                    settings={**measured.settings, "engine": "posix", "queue_depth": 7, "coalesce_gap": 8192,
+                              "direct_threshold": 4 * MiB})  # fmt: skip
+    from lsio._tune import save_profile
+
+    assert save_profile(p) == profile_file
+    (root / "f.bin").write_bytes(bytes(range(256)) * 64)
+    store = lsio.open(root)
+    assert store.options["queue_depth"] == 7 and store.options["coalesce_gap"] == 8192
+    assert store.options["direct_threshold"] == 4 * MiB and store.engine.startswith("posix")
+    assert store.option_sources["queue_depth"] == f"profile {p.key} ({profile_file})"
+    assert bytes(store.read_ranges("f.bin", [0, 9000], [10, 9010])[1]) == (bytes(range(256)) * 64)[9000:9010]
+    explicit = lsio.open(root, queue_depth=3, coalesce_gap=0)
+    assert explicit.options["queue_depth"] == 3 and explicit.options["coalesce_gap"] == 0
+    assert explicit.option_sources["queue_depth"] == "explicit" and explicit.options["engine"] == "posix"
+    ignored = lsio.open(root, tune=False)
+    assert ignored.options["queue_depth"] == 128 and "coalesce_gap" not in ignored.options
+    assert set(ignored.option_sources.values()) == {"default"}
+    # Another device has no profile (memory:// and "" are never tuned).
+    assert lsio.open("memory://").option_sources == {}
+
+
+def test_tune_saves_the_profile_keyed_by_device(tmp_path: Path, profile_file: Path) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    p = lsio.tune(root, preset="nvme")
+    saved = json.loads(profile_file.read_text())
+    assert saved["version"] == 1 and saved["profiles"][p.key]["settings"] == p.settings
+    assert p.key == f"file:dev={os.major(root.stat().st_dev)}:{os.minor(root.stat().st_dev)}"
+    assert lsio.open(root / "not" / "made" / "yet").option_sources["queue_depth"].startswith("profile")
+
+
+def test_presets_without_probing(tmp_path: Path) -> None:
+    hdd = lsio.open(tmp_path, tune="hdd")
+    assert hdd.options["coalesce_gap"] == MiB and hdd.options["queue_depth"] == 32
+    assert hdd.option_sources["coalesce_gap"] == "preset hdd"
+    nvme = lsio.tune(tmp_path, preset="nvme", save=False)
+    assert nvme.settings["queue_depth"] == 128 and nvme.source == "preset nvme"
+    s3 = lsio.tune("s3://bucket/prefix", preset="s3", save=False)
+    assert set(s3.settings) <= set(REMOTE_SETTINGS) and s3.settings["coalesce_gap"] == MiB
+    with pytest.raises(ValueError, match="remote stores"):
+        lsio.open(tmp_path, tune="s3")
+    with pytest.raises(ValueError, match="unknown tune preset 'ssd'"):
+        lsio.open(tmp_path, tune="ssd")
+
+
+def test_corrupt_profile_warns_on_open_and_refuses_to_be_overwritten(tmp_path: Path, profile_file: Path) -> None:
+    profile_file.parent.mkdir(parents=True)
+    profile_file.write_text("{not json")
+    with pytest.warns(RuntimeWarning, match=f"{profile_file}.*corrupt"):
+        store = lsio.open(tmp_path)
+    assert store.options["queue_depth"] == 128  # opened without a profile
+    with pytest.raises(ValueError, match=f"{profile_file} is corrupt"):
+        lsio.tune(tmp_path, preset="hdd")
+    assert profile_file.read_text() == "{not json"
+    profile_file.write_text('{"version": 1, "profiles": {"x": 3}}')
+    with pytest.warns(RuntimeWarning, match="corrupt: expected"):
+        lsio.open(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def slow_and_fast(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TuneProfile, TuneProfile]]:
+    with FaultServer(tmp_path_factory.mktemp("tune-http")) as server:
+        (server.root / "probe.bin").write_bytes(os.urandom(8 * MiB))
+        fast = lsio.tune(server.url_for("ok", "probe.bin"), quick=True, save=False)
+        slow = lsio.tune(server.url_for("latency:50", "probe.bin"), quick=True, save=False)
+        yield fast, slow
+
+
+def test_slow_server_gets_a_larger_gap_and_more_requests_in_flight(
+    slow_and_fast: tuple[TuneProfile, TuneProfile],
+) -> None:
+    fast, slow = slow_and_fast
+    assert fast.kind == slow.kind == "http" and set(slow.settings) == set(REMOTE_SETTINGS)
+    assert slow.measurements["latency_s"] > 0.045 > fast.measurements["latency_s"]
+    assert slow.settings["coalesce_gap"] > fast.settings["coalesce_gap"], (fast.reasons, slow.reasons)
+    assert slow.settings["max_inflight"] > fast.settings["max_inflight"], (fast.reasons, slow.reasons)
+    assert "latency x per-request bandwidth" in slow.reasons["coalesce_gap"]
+    # Applied to an HTTP store of that server.
+    store = lsio.open(slow.target.rsplit("/", 1)[0] + "/", tune=slow)
+    assert store.options["coalesce_gap"] == slow.settings["coalesce_gap"]
+    assert store.option_sources["max_inflight"].startswith("profile")
+
+
+def test_http_needs_an_object_to_probe() -> None:
+    with pytest.raises(ValueError, match="read only: name an existing object"):
+        lsio.tune("http://127.0.0.1:9/base/", quick=True, save=False)
+
+
+def test_cli_json_parses_and_saves(tmp_path: Path) -> None:
+    env = {**os.environ, "LSIO_TUNE_PROFILE": str(tmp_path / "p.json")}
+    root = tmp_path / "d"
+    root.mkdir()
+    r = subprocess.run([sys.executable, "-m", "lsio.cli", "tune", str(root), "--quick", "--json"], env=env,
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    j = json.loads(r.stdout)
+    assert j["kind"] == "file" and set(j["settings"]) == set(FILE_SETTINGS)
+    assert j["key"] in json.loads((tmp_path / "p.json").read_text())["profiles"]
+    r = subprocess.run([sys.executable, "-m", "lsio.cli", "tune", str(root), "--preset", "hdd", "--no-save"],
+                       env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "coalesce_gap" in r.stdout and "1 MiB" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "lsio.cli", "tune", "memory://"], env=env, capture_output=True,
+                       text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 1 and "nothing to tune" in r.stderr
