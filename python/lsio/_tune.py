@@ -149,9 +149,9 @@ def save_profile(profile: TuneProfile, path: Optional[Path] = None) -> Path:
     return path
 
 
-def load_profile(url: str) -> Optional[tuple[TuneProfile, Path]]:
+def load_profile(url: str, remote: Optional[dict[str, Any]] = None) -> Optional[tuple[TuneProfile, Path]]:
     """The saved profile for the storage of `url`, or None. A corrupt file: RuntimeWarning, None."""
-    key = storage_key(url)
+    key = storage_key(url, remote)
     if key is None:
         return None
     path = profile_path()
@@ -235,7 +235,7 @@ def resolve_open_settings(url: str, explicit: dict[str, Any], tune: Union[bool, 
     elif isinstance(tune, str):
         profile, label = preset_profile(tune, url), f"preset {tune}"
     elif tune is True:
-        found = load_profile(url) if names else None
+        found = load_profile(url, remote) if names else None
         if found is not None:
             profile, label = found[0], f"profile {found[0].key} ({found[1]})"
     elif tune is not False:
@@ -357,11 +357,25 @@ def _tune_file(url: str, quick: bool, log: Callable[[str], None]) -> TuneProfile
         qd = _smallest_within(iops[engine], 0.9)
         reasons["queue_depth"] = (f"smallest depth within 90% of the best 4 KiB rate: " +
                                   ", ".join(f"{q}: {v:,.0f}/s" for q, v in iops[engine].items()))  # fmt: skip
-        reasons["workers"] = f"one per CPU ({os.cpu_count()}): page-cache hits complete on the submitting worker"
+        # Workers: page-cache hits complete on the worker that submits them, so hot reads scale with workers.
+        cpus = os.cpu_count() or 1
+        counts = sorted({1, cpus} if quick else {1, cpus, 2 * cpus})
+        per_worker = {w: math.sqrt(probe.random_reads(store_for(engine=engine, queue_depth=qd, workers=w),
+                                                      n_small * 4, 4 * KiB) *
+                                   probe.random_reads(store_for(engine=engine, queue_depth=qd, workers=w),
+                                                      max(n_small, 4 * qd), 4 * KiB, direct=device))
+                      for w in counts}  # fmt: skip
+        m["reads_per_s_4k_by_workers"] = {str(w): round(v) for w, v in per_worker.items()}
+        best_workers = max(per_worker, key=lambda w: per_worker[w])
+        workers = 0 if per_worker[cpus] >= 0.9 * per_worker[best_workers] else best_workers
+        reasons["workers"] = (f"one per CPU unless another count is >10% better (geometric mean of page-cache and "
+                              f"{'device' if device else 'hot'} 4 KiB reads/s): " +
+                              ", ".join(f"{w}: {v:,.0f}/s" for w, v in per_worker.items()) +
+                              (f"; 0 = one per CPU ({cpus})" if workers == 0 else ""))  # fmt: skip
         # Bandwidth against request size at the chosen depth (device when O_DIRECT works, else page cache).
         sizes = [4 * KiB, 64 * KiB, 1 * MiB, 8 * MiB] if quick else [4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB,
                                                                       1 * MiB, 4 * MiB, 8 * MiB]  # fmt: skip
-        chosen = store_for(engine=engine, queue_depth=qd)
+        chosen = store_for(engine=engine, queue_depth=qd, workers=workers)
         log(f"{engine} depth {qd}: bandwidth against request size {[_size(s) for s in sizes]}")
         bw = {s: probe.random_reads(chosen, max(8, min(n_small, 4 * size // s)), s, direct=device) * s
               for s in sizes}  # fmt: skip
@@ -384,15 +398,16 @@ def _tune_file(url: str, quick: bool, log: Callable[[str], None]) -> TuneProfile
         reasons["max_merged"] = f"max(16 MiB, part size, 4 x gap) = {_size(merged)}"
         threshold = 0
         if device:
-            # O_DIRECT only where it never loses: direct reads at least as fast as page-cache hits of that size.
-            wins = [s for s in bw_hot if bw[s] >= bw_hot[s]]
+            # O_DIRECT only where it clearly wins: direct reads >10% faster than page-cache hits of that size
+            # (a direct read never hits the cache, so a tie favours buffered reads).
+            wins = [s for s in bw_hot if bw[s] >= 1.1 * bw_hot[s]]
             threshold = min(wins) if wins else 0
             reasons["direct_threshold"] = (
                 "off: " if threshold == 0 else f"{_size(threshold)}: ") + ", ".join(
                 f"{_size(s)} direct {_size(bw[s])}/s vs page cache {_size(bw_hot[s])}/s" for s in bw_hot)  # fmt: skip
         else:
             reasons["direct_threshold"] = f"off: O_DIRECT is refused here ({m.get('o_direct_error', '')})"
-        settings = {"engine": engine, "workers": 0, "queue_depth": qd, "coalesce_gap": gap, "max_merged": merged,
+        settings = {"engine": engine, "workers": workers, "queue_depth": qd, "coalesce_gap": gap, "max_merged": merged,
                     "part_size": part, "direct_threshold": threshold}  # fmt: skip
     finally:
         stores.clear()
@@ -458,9 +473,14 @@ def _tune_remote(url: str, quick: bool, probe_key: Optional[str], remote: dict[s
             rates[level] = probe.random_reads(s, n, 4 * KiB)
             log(f"{level} requests in flight: {rates[level]:,.0f} requests/s")
         m["requests_per_s_by_inflight"] = {str(k): round(v) for k, v in rates.items()}
-        inflight = max(16, _smallest_within(rates, 0.9))
-        reasons["max_inflight"] = ("smallest count within 90% of the best request rate (at least 16): " +
-                                   ", ".join(f"{k}: {v:,.0f}/s" for k, v in rates.items()))  # fmt: skip
+        # Little's law: the requests in flight that sustain the best rate are rate x latency; twice that, as
+        # a power of two in 16-256, leaves headroom (the rate may still have been climbing at the last level).
+        best_rate = max(rates.values())
+        need = 2 * best_rate * lat
+        inflight = min(256, max(16, 1 << max(0, math.ceil(math.log2(max(need, 1))))))
+        reasons["max_inflight"] = (f"2 x best rate x latency = 2 x {best_rate:,.0f}/s x {lat * 1e3:.1f} ms = "
+                                   f"{need:.1f}, power of two in 16-256 (requests/s by count in flight: " +
+                                   ", ".join(f"{k}: {v:,.0f}" for k, v in rates.items()) + ")")  # fmt: skip
         reasons["max_connections"] = "as many as requests in flight (HTTP/1.1: one request per connection)"
         # A part should take at least ~2 round trips to transfer, so the per-request wait stays under a third.
         part = _pow2_floor(2 * raw, 1 * MiB, 64 * MiB)

@@ -15,6 +15,7 @@ import pytest
 
 import lsio
 from lsio._tune import FILE_SETTINGS, REMOTE_SETTINGS, TuneProfile, storage_key
+from remote_servers import S3Bucket
 from tests.servers.launch import FaultServer
 
 MiB = 1 << 20
@@ -163,3 +164,18 @@ def test_cli_json_parses_and_saves(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "lsio.cli", "tune", "memory://"], env=env, capture_output=True,
                        text=True, timeout=60)  # fmt: skip
     assert r.returncode == 1 and "nothing to tune" in r.stderr
+
+
+def test_s3_probe_writes_and_removes_a_scratch_object(s3_bucket: S3Bucket, profile_file: Path) -> None:
+    m = s3_bucket.server
+    creds = {"endpoint": m.endpoint, "region": m.region, "access_key_id": m.access_key_id,
+             "secret_access_key": m.secret_access_key}  # fmt: skip
+    url = f"s3://{s3_bucket.name}/tuned/"
+    p = lsio.tune(url, quick=True, **creds)
+    assert p.kind == "s3" and p.key == f"s3:{m.endpoint}/{s3_bucket.name}" and set(p.settings) == set(REMOTE_SETTINGS)
+    assert p.measurements["object_size"] == 8 * MiB and p.measurements["latency_s"] > 0
+    assert s3_bucket.client.list_objects_v2(Bucket=s3_bucket.name).get("KeyCount", 0) == 0  # scratch removed
+    store = lsio.open(url, **creds)
+    assert store.option_sources["coalesce_gap"] == f"profile {p.key} ({profile_file})"
+    assert store.options["max_inflight"] == p.settings["max_inflight"]
+    assert "secret_access_key" not in json.dumps(json.loads(profile_file.read_text()))
