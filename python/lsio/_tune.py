@@ -298,16 +298,21 @@ def _smallest_within(results: dict[int, float], fraction: float) -> int:
     return min(k for k, v in results.items() if v >= fraction * best)
 
 
-def _tune_file(url: str, quick: bool, log: Callable[[str], None]) -> TuneProfile:
+def _tune_file(url: str, quick: bool, probe_key: Optional[str], log: Callable[[str], None]) -> TuneProfile:
     import lsio
 
-    size = 32 * MiB if quick else 256 * MiB
     budget = 0.03 if quick else 0.25
     base = lsio.open(url, tune=False)
-    key = f".lsio-tune-{os.getpid()}-{uuid.uuid4().hex[:8]}.scratch"
     rng = np.random.default_rng(1)
-    log(f"writing a {_size(size)} scratch file {key} under {url}")
-    base.put(key, rng.integers(0, 256, size, dtype=np.uint8))
+    if probe_key is None:  # a scratch file, removed afterwards
+        size = 32 * MiB if quick else 256 * MiB
+        key = f".lsio-tune-{os.getpid()}-{uuid.uuid4().hex[:8]}.scratch"
+        log(f"writing a {_size(size)} scratch file {key} under {url}")
+        base.put(key, rng.integers(0, 256, size, dtype=np.uint8))
+    else:  # an existing file of a read-only place, left as it is
+        key, size = probe_key, base.sizes([probe_key])[0]
+        if size < 8 * MiB:
+            raise ValueError(f"{probe_key} under {url} has {size} bytes: probing needs a file of at least 8 MiB")
     stores: dict[tuple[Any, ...], Any] = {}
 
     def store_for(**settings: Any) -> Any:
@@ -411,7 +416,9 @@ def _tune_file(url: str, quick: bool, log: Callable[[str], None]) -> TuneProfile
                     "part_size": part, "direct_threshold": threshold}  # fmt: skip
     finally:
         stores.clear()
-        base.remove([key])
+        if probe_key is None:
+            base.remove([key])
+    m["probed"] = key if probe_key is not None else f"scratch file of {_size(size)}"
     return TuneProfile(key=storage_key(url) or "file:", kind="file", source="measured", settings=settings,
                        reasons=reasons, measurements=m, created=_now(), target=url)  # fmt: skip
 
@@ -506,7 +513,8 @@ def tune(url: Union[str, os.PathLike[str]], *, quick: bool = False, save: bool =
     part_size and direct_threshold, from the latency of small reads, reads/s against queue depth, bandwidth
     against request size, and direct (device) against buffered (page cache) reads. S3/HTTP: max_inflight,
     coalesce_gap (latency x per-request bandwidth), max_merged and part_size. ``quick`` probes for a second or
-    two; ``preset`` ("nvme", "hdd", "s3", "http") skips probing. ``save`` stores the profile for lsio.open
+    two; ``preset`` ("nvme", "hdd", "s3", "http") skips probing. ``probe_key`` names an existing object (at
+    least 8 MiB for files) to probe instead of writing a scratch one: needed for HTTP and read-only folders. ``save`` stores the profile for lsio.open
     (ValueError naming the file when the existing profile file is corrupt). ``remote`` keywords (endpoint,
     credentials...) reach the store as in lsio.open.
     """
@@ -517,7 +525,7 @@ def tune(url: Union[str, os.PathLike[str]], *, quick: bool = False, save: bool =
     if preset is not None:
         profile = preset_profile(preset, url)
     elif storage_kind(url) == "file":
-        profile = _tune_file(url, quick, say)
+        profile = _tune_file(url, quick, probe_key, say)
     else:
         profile = _tune_remote(url, quick, probe_key, remote, say)
     if save:

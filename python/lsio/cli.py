@@ -333,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "or an http(s):// URL of an existing object")  # fmt: skip
     tn.add_argument("--preset", choices=("nvme", "hdd", "s3", "http"), help="nominal settings, without probing")
     tn.add_argument("--quick", action="store_true", help="probe for about a second (smaller scratch file)")
-    tn.add_argument("--probe-key", help="the object to probe in a read-only (HTTP) store")
+    tn.add_argument("--probe-key", help="an existing file or object to probe instead of writing a scratch one (HTTP, read-only folders)")
     tn.add_argument("--no-save", dest="save", action="store_false",
                     help="print the choice only (default: save to $LSIO_TUNE_PROFILE or ~/.config/lsio/tune.json)")
     common(tn)

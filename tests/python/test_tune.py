@@ -142,6 +142,16 @@ def test_slow_server_gets_a_larger_gap_and_more_requests_in_flight(
     assert store.option_sources["max_inflight"].startswith("profile")
 
 
+def test_a_read_only_folder_is_probed_through_an_existing_file(tmp_path: Path) -> None:
+    (tmp_path / "big.bin").write_bytes(os.urandom(8 * MiB))
+    (tmp_path / "small.bin").write_bytes(b"x")
+    p = lsio.tune(tmp_path, quick=True, save=False, probe_key="big.bin")
+    assert p.measurements["probed"] == "big.bin" and set(p.settings) == set(FILE_SETTINGS)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["big.bin", "small.bin"]  # left as it was
+    with pytest.raises(ValueError, match="small.bin .* has 1 bytes"):
+        lsio.tune(tmp_path, quick=True, save=False, probe_key="small.bin")
+
+
 def test_http_needs_an_object_to_probe() -> None:
     with pytest.raises(ValueError, match="read only: name an existing object"):
         lsio.tune("http://127.0.0.1:9/base/", quick=True, save=False)
