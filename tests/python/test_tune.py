@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -73,6 +74,8 @@ def test_saved_profile_is_applied_by_open_and_explicit_keywords_win(
     explicit = lsio.open(root, queue_depth=3, coalesce_gap=0)
     assert explicit.options["queue_depth"] == 3 and explicit.options["coalesce_gap"] == 0
     assert explicit.option_sources["queue_depth"] == "explicit" and explicit.options["engine"] == "posix"
+    # A pickled store reopens with the settings it was opened with.
+    assert pickle.loads(pickle.dumps(store)).options == store.options
     ignored = lsio.open(root, tune=False)
     assert ignored.options["queue_depth"] == 128 and "coalesce_gap" not in ignored.options
     assert set(ignored.option_sources.values()) == {"default"}
