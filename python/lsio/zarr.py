@@ -105,7 +105,7 @@ def _locate(store: StoreLike, path: str) -> _Location:
     if root is None and url.split("://", 1)[0] in ("s3", "http", "https"):
         # A remote node by URL: the store is rooted at it (options from the AWS_* variables; pass an
         # lsio.open(url, **options) Store for anything else).
-        return _Location(_lsio.open(url), path, None)
+        return _Location(_open_store(url), path, None)
     if root is None:
         raise ValueError(
             f"{url!r}: no store for this URL scheme (local paths, file://, s3://, http(s)://); "
@@ -159,6 +159,13 @@ def _address(store: Store, path: str, read_only: bool, what: str) -> _Address:
     return _Address(url, _store_options(store), path, "r" if read_only else "r+")
 
 
+def _open_store(url: str, **options: Any) -> Store:
+    """lsio.open: its keywords (store.options: remote and planning options, cache) and the tune profile."""
+    from . import open as lsio_open
+
+    return lsio_open(url, **options)
+
+
 _stores: dict[tuple[int, str, str], Store] = {}
 _stores_lock = threading.Lock()
 _reopen_lock = threading.RLock()
@@ -172,7 +179,7 @@ def _shared_store(url: str, options: Mapping[str, Any]) -> Store:
     with _stores_lock:
         store = _stores.get(key)
         if store is None:
-            store = _lsio.open(url, **options)
+            store = _open_store(url, **options)
             _stores[key] = store
         return store
 

@@ -192,3 +192,16 @@ def test_s3_probe_writes_and_removes_a_scratch_object(s3_bucket: S3Bucket, profi
     assert store.option_sources["coalesce_gap"] == f"profile {p.key} ({profile_file})"
     assert store.options["max_inflight"] == p.settings["max_inflight"]
     assert "secret_access_key" not in json.dumps(json.loads(profile_file.read_text()))
+
+
+def test_zarr_array_of_a_tuned_store_pickles_and_reopens(tmp_path: Path) -> None:
+    import numpy as np
+
+    import lsio.zarr
+
+    store = lsio.open(tmp_path, tune="hdd", direct_threshold="8MiB")
+    a = lsio.zarr.create(store, shape=(10, 10), chunks=(5, 5), dtype="int32", path="a")
+    a[...] = np.arange(100, dtype=np.int32).reshape(10, 10)
+    b = pickle.loads(pickle.dumps(a))
+    assert np.array_equal(b[...], np.arange(100, dtype=np.int32).reshape(10, 10))
+    assert b.store.options["coalesce_gap"] == 1 << 20 and b.store.options["direct_threshold"] == 8 * MiB
