@@ -82,6 +82,29 @@ enum class ValueType : uint8_t { kFloat32, kFloat64 };
 Status read_fields(Store& store, std::span<const Message> messages, void* out, ValueType type, size_t stride,
                    const ReadOptions& options = {});
 
+// The latitudes and longitudes of a message's grid, as ecCodes computes them
+// (cfgrib uses the same keys). Regular grids (regular_ll, regular_gg) give
+// distinctLatitudes (Nj, in scan order) and distinctLongitudes (Ni): `distinct`
+// is true. Every other grid gives one latitude and longitude per point
+// (`latitudes`, `longitudes`, in the order of the decoded values).
+struct GridCoordinates {
+  std::string grid_type;
+  bool distinct = false;
+  std::vector<double> latitudes, longitudes;
+};
+
+// Coordinates of each message's grid: one batch of whole messages (call it
+// with one message per distinct grid: the geometry is computed per message).
+// out[i] is Unimplemented, naming the file, offset and gridType, when ecCodes
+// has no coordinates for that grid (spherical harmonics, lambert_bf, ...);
+// any other error there names the file and offset. The returned Status is a
+// failure of the batch itself.
+Status grid_coordinates(Store& store, std::span<const Message> messages, std::vector<Result<GridCoordinates>>& out,
+                        const ReadOptions& options = {});
+
+// The same for one message held in memory.
+Result<GridCoordinates> message_coordinates(std::string_view path, uint64_t offset, std::span<const std::byte> message);
+
 // Field k of a multi-field message as a single-field message (sections 0, 1, the latest 2 and 3, the field's 4-7).
 Status assemble_field(std::string_view path, uint64_t offset, std::span<const std::byte> message, uint32_t k,
                       std::vector<std::byte>& out);

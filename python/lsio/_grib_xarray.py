@@ -8,6 +8,7 @@ then latitude and longitude. Indexing a variable reads only the messages the sel
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -17,7 +18,8 @@ import xarray as xr
 from xarray.backends import BackendArray
 from xarray.core import indexing
 
-from .grib import Index, Record, _read_into
+from . import _lsio
+from .grib import GribWarning, Index, Record, _read_into
 
 if TYPE_CHECKING:
     from . import Store
@@ -85,20 +87,85 @@ class GribBackendArray(BackendArray):
         return out.reshape([s for s, kp in zip(out.shape, keep) if kp])
 
 
-def _grid_coords(r: Record) -> dict[str, xr.Variable]:
-    if r.gridType != "regular_ll" or len(r.grid_shape) != 2:
-        return {}
+# cfgrib's geometry rules (cfgrib/dataset.py build_geography_coordinates): 1-D latitude/longitude dimensions for
+# regular grids, y/x dimensions with 2-D latitude/longitude for these projected/rotated grids, else one "values"
+# dimension with 1-D latitude/longitude when ecCodes has them (none for spherical harmonics, lambert_bf, ...).
+_DIMENSION_GRIDS = {"regular_ll", "regular_gg"}
+_2D_GRIDS = {"rotated_ll", "rotated_gg", "lambert", "lambert_azimuthal_equal_area", "albers", "polar_stereographic"}
+_LAT_ATTRS = {"units": "degrees_north", "standard_name": "latitude", "long_name": "latitude"}
+_LON_ATTRS = {"units": "degrees_east", "standard_name": "longitude", "long_name": "longitude"}
+
+
+def _geometry(r: Record) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """(spatial dims, shape) of a record's field, as cfgrib shapes it."""
+    two_d = r.Ni > 0 and r.Nj > 0 and r.Ni * r.Nj == r.numberOfPoints
+    if r.gridType in _DIMENSION_GRIDS and two_d:
+        return ("latitude", "longitude"), (r.Nj, r.Ni)
+    if r.gridType in _2D_GRIDS and two_d:
+        return ("y", "x"), (r.Nj, r.Ni)
+    return ("values",), (r.numberOfPoints,)
+
+
+def _grid_key(r: Record) -> tuple[Any, ...]:
+    """What tells two grids apart in the index (the records do not carry section 3 itself)."""
+    return (r.gridType, r.numberOfPoints, r.Ni, r.Nj, r.latitudeOfFirstGridPointInDegrees,
+            r.longitudeOfFirstGridPointInDegrees, r.latitudeOfLastGridPointInDegrees,
+            r.longitudeOfLastGridPointInDegrees, r.iDirectionIncrementInDegrees, r.jDirectionIncrementInDegrees,
+            r.iScansNegatively, r.jScansPositively)  # fmt: skip
+
+
+def _regular_ll_coords(r: Record) -> dict[str, xr.Variable]:
+    """regular_ll from the section 3 numbers (no read); equal to ecCodes' distinctLatitudes/Longitudes."""
     lat = np.linspace(r.latitudeOfFirstGridPointInDegrees, r.latitudeOfLastGridPointInDegrees, r.Nj)
     lon_last = r.longitudeOfLastGridPointInDegrees
     if lon_last < r.longitudeOfFirstGridPointInDegrees:
         lon_last += 360.0
     lon = np.linspace(r.longitudeOfFirstGridPointInDegrees, lon_last, r.Ni)
-    return {
-        "latitude": xr.Variable(("latitude",), lat, {"units": "degrees_north", "standard_name": "latitude",
-                                                     "long_name": "latitude"}),  # fmt: skip
-        "longitude": xr.Variable(("longitude",), lon, {"units": "degrees_east", "standard_name": "longitude",
-                                                       "long_name": "longitude"}),  # fmt: skip
-    }
+    return {"latitude": xr.Variable(("latitude",), lat, _LAT_ATTRS),
+            "longitude": xr.Variable(("longitude",), lon, _LON_ATTRS)}  # fmt: skip
+
+
+def grid_coordinates(store: Store, records: Sequence[Record]) -> dict[tuple[Any, ...], dict[str, xr.Variable]]:
+    """latitude/longitude coordinate variables per distinct grid of ``records`` (by :func:`_grid_key`).
+
+    regular_ll comes from the index's numbers; every other grid from ecCodes (one message per distinct grid, read
+    and handed to ecCodes in one batch on the store's workers). A grid ecCodes has no coordinates for gets none
+    (a GribWarning naming the file, offset and gridType), as cfgrib does.
+    """
+    out: dict[tuple[Any, ...], dict[str, xr.Variable]] = {}
+    todo: dict[tuple[Any, ...], Record] = {}
+    for r in records:
+        key = _grid_key(r)
+        if key in out or key in todo:
+            continue
+        if r.gridType == "regular_ll" and _geometry(r)[0] == ("latitude", "longitude"):
+            out[key] = _regular_ll_coords(r)
+        else:
+            todo[key] = r
+    if not todo:
+        return out
+    reps = list(todo.values())
+    got = _lsio.grib_coordinates(store, [r.path for r in reps], [r.offset for r in reps],
+                                 [r.length for r in reps], [r.field for r in reps], [r.fields for r in reps])  # fmt: skip
+    for key, r, g in zip(todo, reps, got):
+        if isinstance(g, str):
+            warnings.warn(g, GribWarning, stacklevel=3)
+            out[key] = {}
+            continue
+        _, distinct, lat_bytes, lon_bytes = g
+        lat = np.frombuffer(lat_bytes, dtype=np.float64).copy()
+        lon = np.frombuffer(lon_bytes, dtype=np.float64).copy()
+        dims, shape = _geometry(r)
+        if distinct and dims == ("latitude", "longitude") and (lat.size, lon.size) == shape:
+            out[key] = {"latitude": xr.Variable(("latitude",), lat, _LAT_ATTRS),
+                        "longitude": xr.Variable(("longitude",), lon, _LON_ATTRS)}  # fmt: skip
+        elif not distinct and lat.size == lon.size == int(np.prod(shape)):
+            out[key] = {"latitude": xr.Variable(dims, lat.reshape(shape), _LAT_ATTRS),
+                        "longitude": xr.Variable(dims, lon.reshape(shape), _LON_ATTRS)}  # fmt: skip
+        else:
+            raise ValueError(f"lsio.grib: GRIB {r.path}: offset {r.offset}: ecCodes gives {lat.size} latitudes and "
+                             f"{lon.size} longitudes for a {r.gridType} grid of shape {shape}")
+    return out
 
 
 def build_dataset(idx: Index, dtype: np.dtype[Any], drop: set[str]) -> xr.Dataset:
@@ -108,14 +175,14 @@ def build_dataset(idx: Index, dtype: np.dtype[Any], drop: set[str]) -> xr.Datase
             groups.setdefault(r.shortName, []).append(r)
     data_vars: dict[str, xr.Variable] = {}
     coords: dict[str, xr.Variable] = {}
+    geo = grid_coordinates(idx.store, [recs[0] for recs in groups.values()])
     for name, recs in groups.items():
         levels = {r.typeOfLevel for r in recs}
         if len(levels) > 1:
             raise ValueError(f"lsio.grib: variable {name!r} has several level types {sorted(levels)}; "
                              "select one with Index.select(typeOfLevel=...)")  # fmt: skip
         tol = levels.pop()
-        grids = {(r.grid_shape, r.latitudeOfFirstGridPointInDegrees, r.longitudeOfFirstGridPointInDegrees,
-                  r.latitudeOfLastGridPointInDegrees, r.longitudeOfLastGridPointInDegrees) for r in recs}  # fmt: skip
+        grids = {_grid_key(r) for r in recs}
         if len(grids) > 1:
             raise ValueError(f"lsio.grib: variable {name!r} is on several grids")
         first = recs[0]
@@ -135,8 +202,7 @@ def build_dataset(idx: Index, dtype: np.dtype[Any], drop: set[str]) -> xr.Datase
                 table[pos] = i
         lead = [(dim, vals) for dim, vals, _ in values if len(vals) > 1]
         table = table.reshape([len(vals) for _, vals in lead])
-        grid = first.grid_shape
-        spatial = ("latitude", "longitude") if len(grid) == 2 else ("values",)
+        spatial, grid = _geometry(first)
         dims = tuple(d for d, _ in lead) + spatial
         for dim, vals, _ in values:
             attrs = _LEVEL_ATTRS.get(dim, {})
@@ -144,7 +210,7 @@ def build_dataset(idx: Index, dtype: np.dtype[Any], drop: set[str]) -> xr.Datase
             if dim in ("number",):
                 arr = arr.astype(np.int64)
             coords[dim] = xr.Variable((dim,) if len(vals) > 1 else (), arr if len(vals) > 1 else arr[0], attrs)
-        coords.update(_grid_coords(first))
+        coords.update(geo[_grid_key(first)])
         tdims = [d for d in ("time", "step") if d in dims]
         t = coords["time"].values
         s = coords["step"].values
@@ -208,7 +274,7 @@ def write_zarr(idx: Index, target: Any, *, chunks: Optional[Mapping[str, int]], 
     dim_coords = set(ds.dims)
     for name, da in ds.data_vars.items():
         var = da.variable
-        lead = var.ndim - (2 if var.dims[-2:] == ("latitude", "longitude") else 1)
+        lead = var.ndim - (2 if var.dims[-2:] in (("latitude", "longitude"), ("y", "x")) else 1)
         inner = _unit(var.dims, var.shape, chunks, lead, 1)
         outer = None
         if shards is not None:  # unlisted dims: one chunk (leading) or whole, rounded up to whole chunks (spatial)

@@ -362,3 +362,16 @@ def grib_read(
     timeout: Optional[float] = None,
 ) -> None:
     """Decodes message i into out[i * stride:] (float32 or float64; missing values NaN) on the store's workers."""
+
+def grib_coordinates(
+    store: Store,
+    paths: Sequence[str],
+    offsets: Sequence[int],
+    lengths: Sequence[int],
+    field: Sequence[int],
+    fields: Sequence[int],
+    *,
+    timeout: Optional[float] = None,
+) -> list[Union[tuple[str, bool, bytes, bytes], str]]:
+    """Per message: (gridType, distinct, latitudes, longitudes) as float64 bytes, or a str when ecCodes has no
+    coordinates for the grid (one batch on the store's workers)."""

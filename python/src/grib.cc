@@ -134,6 +134,44 @@ void read(nb::handle store_obj, const std::vector<std::string>& paths, const std
   if (!status.ok()) raise_status(status);
 }
 
+// Per message: (gridType, distinct, latitudes bytes, longitudes bytes) as float64, or the message of an
+// Unimplemented status (ecCodes has no coordinates for that grid); any other error raises.
+nb::list coordinates(nb::handle store_obj, const std::vector<std::string>& paths, const std::vector<uint64_t>& offsets,
+                     const std::vector<uint64_t>& lengths, const std::vector<uint32_t>& field,
+                     const std::vector<uint32_t>& fields, std::optional<double> timeout) {
+  std::shared_ptr<Store> store = store_of(store_obj);
+  const size_t n = paths.size();
+  if (offsets.size() != n || lengths.size() != n || field.size() != n || fields.size() != n)
+    raise_status(Status(StatusCode::kInvalidArgument, "grib coordinates: the message columns differ in length"));
+  std::vector<grib::Message> ms(n);
+  for (size_t i = 0; i < n; ++i) {
+    ms[i].path = paths[i];
+    ms[i].offset = offsets[i];
+    ms[i].length = lengths[i];
+    ms[i].field = field[i];
+    ms[i].fields = fields[i];
+  }
+  if (Status s = store->check_not_in_callback("grib coordinates"); !s.ok()) raise_status(s);
+  std::vector<Result<grib::GridCoordinates>> out;
+  const Status status = run_interruptible(
+      [&](const ReadOptions& o) { return grib::grid_coordinates(*store, ms, out, o); }, timeout, "grib coordinates");
+  if (!status.ok()) raise_status(status);
+  nb::list result;
+  for (const auto& r : out) {
+    if (!r.has_value()) {
+      if (r.error().code() != StatusCode::kUnimplemented) raise_status(r.error());
+      result.append(nb::str(r.error().message().data(), r.error().message().size()));
+      continue;
+    }
+    auto bytes = [](const std::vector<double>& v) {
+      return nb::bytes(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double));
+    };
+    result.append(
+        nb::make_tuple(nb::str(r->grid_type.c_str()), r->distinct, bytes(r->latitudes), bytes(r->longitudes)));
+  }
+  return result;
+}
+
 }  // namespace
 #endif
 
@@ -147,6 +185,11 @@ void init_grib(nb::module_& m) {
         nb::kw_only(), "dtype"_a, "stride"_a, "timeout"_a = nb::none(),
         "Decodes message i into out[i * stride:] (float32 or float64; missing values NaN) on the store's "
         "workers. GIL released.");
+  m.def("grib_coordinates", &coordinates, "store"_a, "paths"_a, "offsets"_a, "lengths"_a, "field"_a, "fields"_a,
+        nb::kw_only(), "timeout"_a = nb::none(),
+        "Per message: (gridType, distinct, latitudes, longitudes) as float64 bytes (ecCodes' distinctLatitudes/"
+        "distinctLongitudes for regular grids, else one per point), or a str when ecCodes has no coordinates for "
+        "the grid. One batch on the store's workers, GIL released.");
 #else
   m.attr("HAS_GRIB") = false;
 #endif

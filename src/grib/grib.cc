@@ -754,4 +754,87 @@ Status read_fields(Store& store, std::span<const Message> messages, void* out, V
   return st;
 }
 
+namespace {
+
+// A double array key of a handle; CODES_NOT_FOUND and the other errors are told apart by the caller.
+int get_doubles(codes_handle* h, const char* key, std::vector<double>& out) {
+  size_t n = 0;
+  int err = codes_get_size(h, key, &n);
+  if (err != CODES_SUCCESS) return err;
+  out.resize(n);
+  size_t got = n;
+  err = codes_get_double_array(h, key, out.data(), &got);
+  if (err == CODES_SUCCESS) out.resize(got);
+  return err;
+}
+
+}  // namespace
+
+Result<GridCoordinates> message_coordinates(std::string_view path, uint64_t offset,
+                                            std::span<const std::byte> message) {
+  quiet_eccodes();
+  Handle h(codes_handle_new_from_message(nullptr, message.data(), message.size()));
+  if (!h) return error(data_loss(path, offset, "ecCodes cannot parse this message" + last_log()));
+  GridCoordinates g;
+  KeyReader r{h.get(), path, offset, {}};
+  r.str("gridType", g.grid_type);
+  if (!r.status.ok()) return error(r.status);
+  // cfgrib's choice: 1-D dimension coordinates for these two, one value per point for the rest.
+  g.distinct = g.grid_type == "regular_ll" || g.grid_type == "regular_gg";
+  try {
+    const char* lat_key = g.distinct ? "distinctLatitudes" : "latitudes";
+    const char* lon_key = g.distinct ? "distinctLongitudes" : "longitudes";
+    int err = get_doubles(h.get(), lat_key, g.latitudes);
+    if (err == CODES_SUCCESS) err = get_doubles(h.get(), lon_key, g.longitudes);
+    if (err != CODES_SUCCESS) {
+      // ecCodes has no geometry for spectral and some projected grids (NOT_FOUND, NOT_IMPLEMENTED, or a geoiterator
+      // error): the caller falls back to a "values" dimension without coordinates, as cfgrib does.
+      return error(Status(StatusCode::kUnimplemented,
+                          fmt("GRIB {}: offset {}: ecCodes provides no latitudes/longitudes for gridType={}: ecCodes "
+                              "error {} ({}){}",
+                              path, offset, g.grid_type, err, codes_get_error_message(err), last_log())));
+    }
+  } catch (const std::bad_alloc&) {
+    return error(Status(StatusCode::kResourceExhausted, fmt("GRIB {}: offset {}: out of memory", path, offset)));
+  }
+  return g;
+}
+
+Status grid_coordinates(Store& store, std::span<const Message> messages, std::vector<Result<GridCoordinates>>& out,
+                        const ReadOptions& options) {
+  ReadBatch batch;
+  batch.reserve(messages.size());
+  for (const Message& m : messages) batch.add(m.path, ByteRange::bounded(m.offset, m.offset + m.length));
+  out.assign(messages.size(), error(Status(StatusCode::kInternal, "GRIB grid coordinates: not read")));
+  return store.for_each(
+      batch,
+      [&](size_t i, Result<Bytes> chunk) {
+        const Message& m = messages[i];
+        if (!chunk.has_value()) {
+          out[i] = error(chunk.error().with_context(fmt("GRIB {}: offset {}", m.path, m.offset)));
+          return;
+        }
+        if (chunk->size() < 4 || !is_magic(chunk->data())) {
+          out[i] = error(data_loss(m.path, m.offset, "no GRIB message here (the file changed since it was indexed?)"));
+          return;
+        }
+        try {
+          std::span<const std::byte> bytes = chunk->span();
+          if (m.field > 0 || m.fields > 1) {
+            thread_local std::vector<std::byte> field_buf;
+            Status as = assemble_field(m.path, m.offset, bytes, m.field, field_buf);
+            if (!as.ok()) {
+              out[i] = error(std::move(as));
+              return;
+            }
+            bytes = field_buf;
+          }
+          out[i] = message_coordinates(m.path, m.offset, bytes);
+        } catch (const std::bad_alloc&) {  // nothing leaves a worker thread
+          out[i] = error(Status(StatusCode::kResourceExhausted, "GRIB grid coordinates: out of memory"));
+        }
+      },
+      options);
+}
+
 }  // namespace lsio::grib
