@@ -46,8 +46,9 @@ class GribBackendArray(BackendArray):
     """One variable: ``table`` maps each leading index to a record (or -1: no message, read as NaN)."""
 
     def __init__(self, store: Store, records: Sequence[Record], table: npt.NDArray[np.int64],
-                 grid: tuple[int, ...], dtype: np.dtype[Any]) -> None:  # fmt: skip
+                 grid: tuple[int, ...], dtype: np.dtype[Any], root: Optional[str] = None) -> None:  # fmt: skip
         self.store = store
+        self.root = root  # the index's root (reopened by a pickled lsio.ml.GribSource), None for a caller's store
         self.records = list(records)
         self.table = table
         self.grid = grid
@@ -222,7 +223,7 @@ def build_dataset(idx: Index, dtype: np.dtype[Any], drop: set[str]) -> xr.Datase
             "GRIB_Nx": first.Ni, "GRIB_Ny": first.Nj, "GRIB_numberOfPoints": first.numberOfPoints,
             "long_name": first.name, "units": first.units,
         }  # fmt: skip
-        array = GribBackendArray(idx.store, recs, table, grid, dtype)
+        array = GribBackendArray(idx.store, recs, table, grid, dtype, idx.root)
         data_vars[name] = xr.Variable(dims, indexing.LazilyIndexedArray(array), attrs)
     return xr.Dataset(data_vars, coords, attrs={"GRIB_edition": 2, "Conventions": "CF-1.7"})
 
