@@ -10,6 +10,10 @@ interleaved rounds (every contestant once per round; the best round counts).
            eccodes-python loop reading the same keys (no values)
   decode:  lsio Index.read() (float32, decoded on the store's workers) | eccodes-python loop, 1 thread, values |
            cfgrib open_dataset(...).load() per file (index included)
+  crops:   lsio.ml.RandomCrops of variable t in the simple-packing file straight from GRIB (every message a batch
+           touches decoded whole, once) | from its lsio.grib.to_zarr copy (zstd, 128x128 chunks: only the chunks
+           a crop touches are read and decoded). 64 crops of 1 step x 3 levels x 64x64, batches of 16, no
+           prefetch (read time only).
 
     PYTHONPATH=... .venv/bin/python bench/grib_bench.py [--quick] [--rounds N]   # -> bench/results/grib[-quick].md/.png
 """
@@ -100,6 +104,30 @@ def lsio_decode(files: list[str]) -> int:
     return int(lsio.grib.index(files).read(dtype=np.float32).size)
 
 
+CROP = {"step": 1, "latitude": 64, "longitude": 64}
+CROP_BATCH, CROP_SAMPLES = 16, 64
+
+
+def crop_sources(grib_file: str, base: Path) -> tuple[Any, Any]:
+    """(GRIB dataset, Zarr group path) for the crop row; the Zarr copy is made once by lsio.grib.to_zarr."""
+    import lsio.grib
+
+    idx = lsio.grib.index(grib_file)
+    zpath = base / (Path(grib_file).stem + ".zarr")
+    if not (zpath / "zarr.json").exists():
+        lsio.grib.to_zarr(idx, zpath, chunks={"latitude": 128, "longitude": 128},
+                          compressors=[{"name": "zstd", "configuration": {"level": 3}}], overwrite=True)  # fmt: skip
+    return lsio.grib.open_dataset(idx), zpath
+
+
+def crops_epoch(source: Any) -> int:
+    import lsio.ml
+
+    loader = lsio.ml.RandomCrops({"nwp": source}, {"nwp": CROP}, batch_size=CROP_BATCH,
+                                 samples_per_epoch=CROP_SAMPLES, seed=0, prefetch=0)  # fmt: skip
+    return sum(int(b["index"].size) for b in loader)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1-degree fields (360x181), 2 rounds (-> grib-quick.md)")
@@ -137,6 +165,23 @@ def main() -> int:
             idx.read()
             t = min(t, time.perf_counter() - t0)
         per_packing[p] = os.path.getsize(f) / t / 1e6
+    import lsio.ml
+    import lsio.zarr
+
+    ds, zpath = crop_sources(files[0], HERE / "data" / name)
+    zgroup = lsio.zarr.open_group(str(zpath), mode="r")
+    crop_contestants: dict[str, Callable[[], int]] = {
+        "crops: RandomCrops straight from GRIB": lambda: crops_epoch(lsio.ml.GribSource(ds, variables=["t"])),
+        "crops: RandomCrops from the to_zarr copy": lambda: crops_epoch(lsio.ml.Source(zgroup, variable="t")),
+    }
+    for fn0 in crop_contestants.values():  # warm
+        fn0()
+    crop_best = {k: float("inf") for k in crop_contestants}
+    for _ in range(rounds):
+        for k, fn0 in crop_contestants.items():
+            t0 = time.perf_counter()
+            fn0()
+            crop_best[k] = min(crop_best[k], time.perf_counter() - t0)
     lines = [
         f"# GRIB2: lsio.grib vs cfgrib vs eccodes-python ({'quick' if a.quick else 'full'})",
         "",
@@ -154,6 +199,11 @@ def main() -> int:
     lines += ["", "lsio Index.read per packing (decode-bound, all workers), MB/s of compressed input:", "",
               "| packing | MB/s |", "|---|---|"]  # fmt: skip
     lines += [f"| {p} | {v:.0f} |" for p, v in per_packing.items()]
+    zarr_t = crop_best["crops: RandomCrops from the to_zarr copy"]
+    lines += ["", f"Random training crops ({CROP_SAMPLES} crops of {CROP} x 3 levels of t, batches of "
+              f"{CROP_BATCH}, {Path(files[0]).name}):", "", "| contestant | seconds | crops/s | vs Zarr copy |",
+              "|---|---|---|---|"]  # fmt: skip
+    lines += [f"| {k} | {t:.4f} | {CROP_SAMPLES / t:.0f} | {zarr_t / t:.2f}x |" for k, t in crop_best.items()]
     lines += ["", f"Command: `PYTHONPATH=<lsio build> .venv/bin/python bench/grib_bench.py{' --quick' if a.quick else ''}`"]
     out = HERE / "results"
     out.mkdir(exist_ok=True)
