@@ -158,7 +158,8 @@ def grid_coordinates(store: Store, records: Sequence[Record]) -> dict[tuple[Any,
         lon = np.frombuffer(lon_bytes, dtype=np.float64).copy()
         dims, shape = _geometry(r)
         if distinct and dims == ("latitude", "longitude") and (lat.size, lon.size) == shape:
-            out[key] = {"latitude": xr.Variable(("latitude",), lat, _LAT_ATTRS),
+            lat_attrs = {**_LAT_ATTRS, "stored_direction": "decreasing"} if lat[0] > lat[-1] else _LAT_ATTRS
+            out[key] = {"latitude": xr.Variable(("latitude",), lat, lat_attrs),
                         "longitude": xr.Variable(("longitude",), lon, _LON_ATTRS)}  # fmt: skip
         elif not distinct and lat.size == lon.size == int(np.prod(shape)):
             out[key] = {"latitude": xr.Variable(dims, lat.reshape(shape), _LAT_ATTRS),

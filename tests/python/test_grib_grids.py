@@ -67,3 +67,14 @@ def test_mixed_grids_in_one_index(tmp_path: Path) -> None:
     ours = lsio.grib.open_dataset(p)
     assert ours["t"].dims == ("isobaricInhPa", "y", "x")
     xr.testing.assert_allclose(ours.latitude, cfgrib(p).latitude)
+
+
+@pytest.mark.parametrize("grid", ["rotated_ll", "reduced_gg"])
+def test_to_zarr_keeps_the_geometry(tmp_path: Path, grid: str) -> None:
+    p = grid_file(tmp_path, grid)
+    lsio.grib.to_zarr(p, tmp_path / "out.zarr")
+    ref = lsio.grib.open_dataset(p)
+    z = xr.open_zarr(tmp_path / "out.zarr", consolidated=False)
+    for name in ref.variables:
+        assert z[name].dims == ref[name].dims, name
+        np.testing.assert_array_equal(z[name].values, ref[name].values)

@@ -86,6 +86,16 @@ def test_multi_source_with_zarr(grib: str, tmp_path: Path) -> None:
         np.testing.assert_array_equal(b["sat/start"] + 2, b["nwp/start"][:, 3:] + np.array([4, 8]))
 
 
+def test_source_through_xarray_engine(grib: str) -> None:
+    from lsio.xarray_backend import LsioBackendEntrypoint
+
+    ds = xr.open_dataset(grib, engine=LsioBackendEntrypoint)  # xarray wraps the lazy arrays once more
+    ours = list(lsio.ml.RandomCrops({"nwp": ds["t"]}, {"nwp": CROP}, batch_size=4, samples_per_epoch=6, seed=2))
+    full = ds["t"].values
+    for b in ours:
+        np.testing.assert_array_equal(b["nwp"], crops_of(full, b["nwp/start"], (2, 3, 8, 16)))
+
+
 def test_errors(grib: str) -> None:
     ds = lsio.grib.open_dataset(grib)
     with pytest.raises(ValueError, match="not a whole GRIB variable"):
@@ -106,8 +116,7 @@ def test_torch_dataloader_workers(grib: str) -> None:
     loader = make()
     copy = pickle.loads(pickle.dumps(loader))
     assert copy.sources["nwp"].source.array._store is None  # reopened lazily in the new process
-    dl = torch.utils.data.DataLoader(lsio.ml.CropDataset(loader), batch_size=None, num_workers=2,
-                                     multiprocessing_context="spawn")  # fmt: skip
+    dl = torch.utils.data.DataLoader(lsio.ml.CropDataset(loader), batch_size=None, num_workers=2)
     got = list(dl)
     single = list(make())
     assert len(got) == len(single) == 4
