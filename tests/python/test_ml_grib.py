@@ -96,6 +96,20 @@ def test_source_through_xarray_engine(grib: str) -> None:
         np.testing.assert_array_equal(b["nwp"], crops_of(full, b["nwp/start"], (2, 3, 8, 16)))
 
 
+def test_read_crops_pads_outside_with_nan(grib: str) -> None:
+    ds = lsio.grib.open_dataset(grib)
+    src = lsio.ml.GribSource(ds, variables=["t"])
+    full = ds["t"].values
+    padded = np.full((6, 6, 60, 112), np.nan, dtype=np.float32)
+    padded[1:4, 1:4, 2:48, 3:93] = full
+    starts = np.array([[-1, -1, -2, -3], [1, 0, 40, 80], [3, 3, 0, 0]], dtype=np.int64)  # last: wholly outside
+    box = (2, 2, 8, 16)
+    out = np.empty((3, *box), dtype=np.float32)
+    src.array.read_crops(starts, box, out=out)
+    np.testing.assert_array_equal(out, crops_of(padded, starts + np.array([1, 1, 2, 3]), box))
+    assert np.isnan(out[2]).all()
+
+
 def test_errors(grib: str) -> None:
     ds = lsio.grib.open_dataset(grib)
     with pytest.raises(ValueError, match="not a whole GRIB variable"):
