@@ -14,6 +14,7 @@ import pytest
 import xarray as xr
 
 import grib_fixtures as gf
+import lsio
 import lsio.grib
 from test_grib_xarray import assert_like_cfgrib, cfgrib
 
@@ -60,12 +61,20 @@ def test_gaussian_latitudes_are_ecCodes(tmp_path: Path) -> None:
     assert not np.allclose(np.diff(lat), np.diff(lat)[0])
 
 
-def test_mixed_grids_in_one_index(tmp_path: Path) -> None:
-    """Two grids in one index: each variable gets its own geometry, computed once per distinct grid."""
-    p = gf.write(tmp_path / "mixed.grib2", [gf.grid_message("rotated_ll", "t", 850, 0),
-                                            gf.grid_message("rotated_ll", "t", 500, 0, seed=1)])  # fmt: skip
+def test_coordinates_once_per_distinct_grid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two variables x two levels on one rotated grid: ecCodes computes the coordinates from one message."""
+    p = grid_file(tmp_path, "rotated_ll")
+    calls: list[int] = []
+    real = lsio._lsio.grib_coordinates
+
+    def counting(store, paths, *args, **kw):  # type: ignore[no-untyped-def]
+        calls.append(len(paths))
+        return real(store, paths, *args, **kw)
+
+    monkeypatch.setattr(lsio._lsio, "grib_coordinates", counting)
     ours = lsio.grib.open_dataset(p)
-    assert ours["t"].dims == ("isobaricInhPa", "y", "x")
+    assert calls == [1]
+    assert ours["t"].dims == ("step", "isobaricInhPa", "y", "x")
     xr.testing.assert_allclose(ours.latitude, cfgrib(p).latitude)
 
 
