@@ -19,26 +19,28 @@ import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _lsio
+from ._grib_inventory import GribInventoryError
 
 if TYPE_CHECKING:
     import xarray
 
     from . import Store
 
-__all__ = ["GribWarning", "Index", "Record", "index", "open_dataset", "to_zarr"]
+__all__ = ["GribInventoryError", "GribWarning", "Index", "Record", "index", "open_dataset", "to_zarr"]
 
 _FORMAT = "lsio.grib.index"
 _VERSION = 1
 
 
 class GribWarning(UserWarning):
-    """Bytes skipped while indexing (garbage between messages) or a message only partly indexed."""
+    """Bytes skipped while indexing (garbage between messages), a message only partly indexed, or an inventory
+    beside a file that was not used (it disagrees with the file)."""
 
 
 @dataclass(frozen=True)
@@ -294,16 +296,28 @@ def _read_into(store: Store, recs: Sequence[Record], out: npt.NDArray[Any], dt: 
 
 
 def index(paths: Union[str, os.PathLike[str], Iterable[Union[str, os.PathLike[str]]]], store: Optional[Store] = None, *,
-          skip_garbage: bool = True, probe_bytes: int = 65536, timeout: Optional[float] = None) -> Index:  # fmt: skip
+          skip_garbage: bool = True, probe_bytes: int = 65536, timeout: Optional[float] = None,
+          inventories: Literal["auto", "ignore", "require"] = "auto") -> Index:  # fmt: skip
     """Indexes the GRIB2 messages of many files (local paths, or s3:// / http(s):// URLs) in batched passes.
 
     Values are not decoded. With ``store``, ``paths`` are keys of that store. Bytes that are not GRIB
     (garbage before, between or after messages) are skipped with a GribWarning, or refused with
     ``skip_garbage=False``; a truncated message, a wrong length in section 0, a file that is not GRIB or a
     missing file raise an lsio error naming the file and the byte offset.
+
+    ``inventories``: NOAA wgrib2 ``FILE.idx`` and ECMWF ``FILE.index`` / ``STEM.index`` beside the files give
+    the message boundaries, so the section-0 walk is skipped and the headers of all messages are read in one
+    batch (the keys still come from the messages: the index is the one a walk gives). "auto" (default) uses an
+    inventory when there is one; one that cannot be parsed or disagrees with its file (no "GRIB" at an offset,
+    a length other than section 0's, a file size other than the inventory's end) gives a GribWarning naming
+    the inventory, line and offset, and that file is walked instead. "require": every file must have an
+    inventory that agrees with it, else GribInventoryError (a ValueError) naming the inventory, line and
+    offset. "ignore": always walk.
     """
     if not getattr(_lsio, "HAS_GRIB", False):
         raise ImportError("lsio was built without ecCodes (libeccodes-dev): lsio.grib is not available")
+    if inventories not in ("auto", "ignore", "require"):
+        raise ValueError(f"lsio.grib.index: inventories must be 'auto', 'ignore' or 'require', not {inventories!r}")
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     plist = [os.fspath(p) for p in paths]
@@ -312,11 +326,90 @@ def index(paths: Union[str, os.PathLike[str], Iterable[Union[str, os.PathLike[st
     else:
         root, keys = _split(plist)
         store = _store_for(root)
-    columns, warns = _lsio.grib_scan(store, keys, skip_garbage=skip_garbage, probe_bytes=probe_bytes, timeout=timeout)
-    records = [Record(*row) for row in zip(*(columns[name] for name in _FIELDS))]
+    if inventories == "ignore":
+        records, warns = _walk(store, keys, skip_garbage, probe_bytes, timeout)
+    else:
+        records, warns = _index_with_inventories(store, root, keys, inventories == "require", skip_garbage,
+                                                 probe_bytes, timeout)  # fmt: skip
     for w in warns:
         warnings.warn(w, GribWarning, stacklevel=2)
     return Index(records, store, root, warns)
+
+
+def _records(columns: Mapping[str, list[Any]]) -> list[Record]:
+    return [Record(*row) for row in zip(*(columns[name] for name in _FIELDS))]
+
+
+def _walk(store: Store, keys: list[str], skip_garbage: bool, probe_bytes: int,
+          timeout: Optional[float]) -> tuple[list[Record], list[str]]:  # fmt: skip
+    if not keys:
+        return [], []
+    columns, warns = _lsio.grib_scan(store, keys, skip_garbage=skip_garbage, probe_bytes=probe_bytes, timeout=timeout)
+    return _records(columns), list(warns)
+
+
+def _index_with_inventories(store: Store, root: Optional[str], keys: list[str], require: bool, skip_garbage: bool,
+                            probe_bytes: int, timeout: Optional[float]) -> tuple[list[Record], list[str]]:  # fmt: skip
+    """Files with an inventory: their messages in one batch (no walk); the others (and, in auto mode, those whose
+    inventory disagrees with the file, with a warning) walked."""
+    from ._grib_inventory import Inventory, Span, candidates, find
+
+    def name_of(key: str) -> str:
+        if root is None:
+            return key
+        return root.rstrip("/") + "/" + key if _is_url(root) else os.path.join(root, key)
+
+    warns: list[str] = []
+    bad: dict[int, GribInventoryError] = {}  # file index -> why its inventory is not used
+
+    def reject(i: int, e: GribInventoryError) -> None:
+        if require:
+            raise e
+        bad[i] = e
+        warns.append(f"{e}; indexing {name_of(keys[i])} by walking its messages instead")
+
+    found = find(store, keys, name_of, timeout)
+    with_inv = [i for i, inv in enumerate(found) if isinstance(inv, Inventory)]
+    for i, inv in enumerate(found):
+        if isinstance(inv, GribInventoryError):
+            reject(i, inv)
+        elif inv is None and require:
+            tried = ", ".join(name_of(c) for c in candidates(keys[i]))
+            raise GribInventoryError(f"GRIB {name_of(keys[i])}: no inventory (looked for {tried})")
+    sizes = store.sizes([keys[i] for i in with_inv]) if with_inv else []
+    spans: dict[int, list[Span]] = {}
+    for i, size in zip(with_inv, sizes):
+        inv = found[i]
+        assert isinstance(inv, Inventory)
+        try:
+            spans[i] = inv.spans(size)
+        except GribInventoryError as e:
+            reject(i, e)
+    order = [(i, sp) for i in sorted(spans) for sp in spans[i]]
+    by_file: dict[int, list[Record]] = {}
+    if order:
+        columns, span_warns, errors = _lsio.grib_scan_spans(
+            store, [keys[i] for i, _ in order], [sp.offset for _, sp in order], [sp.length for _, sp in order],
+            probe_bytes=probe_bytes, timeout=timeout)  # fmt: skip
+        for (i, sp), err in zip(order, errors):
+            if err is not None and i not in bad:
+                inv = found[i]
+                assert isinstance(inv, Inventory)
+                reject(i, GribInventoryError(f"GRIB inventory {inv.name}: line {sp.line}: {err}"))
+        warns += span_warns
+        recs = _records(columns)
+        files = {keys[i]: i for i in spans}
+        for r in recs:
+            i = files[r.path]
+            if i not in bad:
+                by_file.setdefault(i, []).append(r)
+    walk = [i for i in range(len(keys)) if i not in spans or i in bad]
+    walked, walk_warns = _walk(store, [keys[i] for i in walk], skip_garbage, probe_bytes, timeout)
+    warns += walk_warns
+    walk_files = {keys[i]: i for i in walk}
+    for r in walked:
+        by_file.setdefault(walk_files[r.path], []).append(r)
+    return [r for i in range(len(keys)) for r in by_file.get(i, [])], warns
 
 
 # ---- xarray --------------------------------------------------------------------------------------------------------
