@@ -84,10 +84,17 @@ def message(
         if packing == "grid_ieee":
             eccodes.codes_set(h, "packingType", packing)
             eccodes.codes_set(h, "precision", 2)  # 64-bit
+        elif packing in ("grid_jpeg", "grid_png"):
+            # Set after the values: switching the template's own values (another grid size) to these packings
+            # first makes ecCodes complain that width x height != number of values.
+            eccodes.codes_set(h, "bitsPerValue", 16)
+            eccodes.codes_set_values(h, v)
+            eccodes.codes_set(h, "packingType", packing)
         else:
             eccodes.codes_set(h, "bitsPerValue", 16)
             eccodes.codes_set(h, "packingType", packing)
-        eccodes.codes_set_values(h, v)
+        if packing not in ("grid_jpeg", "grid_png"):
+            eccodes.codes_set_values(h, v)
         return bytes(eccodes.codes_get_message(h))
     finally:
         eccodes.codes_release(h)
