@@ -6,6 +6,7 @@ function plus noise) on a regular lat/lon grid, in the requested packing.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -161,3 +162,20 @@ def multi_field(first: bytes, *others: bytes) -> bytes:
         body += b"".join(b for n, b in sections(o) if n >= 4)
     total = 16 + len(body) + 4
     return first[:8] + total.to_bytes(8, "big") + body + b"7777"
+
+
+def wgrib2_idx(msgs: list[bytes], offsets: list[int]) -> str:
+    """A wgrib2-style inventory: one line per field, "n.m" for the fields of a multi-field message."""
+    lines = []
+    for n, (m, off) in enumerate(zip(msgs, offsets), 1):
+        nf = sum(1 for num, _ in sections(m) if num == 7)
+        for k in range(nf):
+            num = f"{n}.{k + 1}" if nf > 1 else str(n)
+            lines.append(f"{num}:{off}:d=2024010100:TMP:850 mb:anl:")
+    return "\n".join(lines) + "\n"
+
+
+def ecmwf_index(msgs: list[bytes], offsets: list[int]) -> str:
+    return "".join(json.dumps({"domain": "g", "date": "20240101", "time": "0000", "step": "0", "levtype": "pl",
+                               "param": "t", "_offset": off, "_length": len(m)}) + "\n"
+                   for m, off in zip(msgs, offsets))  # fmt: skip

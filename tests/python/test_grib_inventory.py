@@ -4,7 +4,6 @@ a walk, the walk really skipped, and stale or corrupt inventories refused ("requ
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
@@ -32,23 +31,6 @@ def _offsets(msgs: list[bytes], gaps: int = 0) -> list[int]:
     return out
 
 
-def wgrib2_idx(msgs: list[bytes], offsets: list[int]) -> str:
-    """A wgrib2-style inventory: one line per field, "n.m" for the fields of a multi-field message."""
-    lines = []
-    for n, (m, off) in enumerate(zip(msgs, offsets), 1):
-        nf = sum(1 for num, _ in gf.sections(m) if num == 7)
-        for k in range(nf):
-            num = f"{n}.{k + 1}" if nf > 1 else str(n)
-            lines.append(f"{num}:{off}:d=2024010100:TMP:850 mb:anl:")
-    return "\n".join(lines) + "\n"
-
-
-def ecmwf_index(msgs: list[bytes], offsets: list[int]) -> str:
-    return "".join(json.dumps({"domain": "g", "date": "20240101", "time": "0000", "step": "0", "levtype": "pl",
-                               "param": "t", "_offset": off, "_length": len(m)}) + "\n"
-                   for m, off in zip(msgs, offsets))  # fmt: skip
-
-
 def _write(tmp_path: Path, name: str, msgs: list[bytes], gap: bytes = b"") -> str:
     p = tmp_path / name
     p.write_bytes(gap.join(msgs))
@@ -62,7 +44,7 @@ def _same(a: lsio.grib.Index, b: lsio.grib.Index) -> None:
 def test_wgrib2_idx_equals_walk(tmp_path: Path) -> None:
     msgs = _messages()
     p = _write(tmp_path, "gfs.f000", msgs)
-    Path(p + ".idx").write_text(wgrib2_idx(msgs, _offsets(msgs)))
+    Path(p + ".idx").write_text(gf.wgrib2_idx(msgs, _offsets(msgs)))
     walked = lsio.grib.index(p, inventories="ignore")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -76,9 +58,9 @@ def test_ecmwf_index_equals_walk(tmp_path: Path) -> None:
     """ECMWF open data names the index after the stem: x.grib2 -> x.index; and FILE.index works too."""
     msgs = _messages()
     a = _write(tmp_path, "20240101000000-0h-oper-fc.grib2", msgs)
-    Path(tmp_path / "20240101000000-0h-oper-fc.index").write_text(ecmwf_index(msgs, _offsets(msgs)))
+    Path(tmp_path / "20240101000000-0h-oper-fc.index").write_text(gf.ecmwf_index(msgs, _offsets(msgs)))
     b = _write(tmp_path, "b.grib2", msgs[:3])
-    Path(b + ".index").write_text(ecmwf_index(msgs[:3], _offsets(msgs[:3])))
+    Path(b + ".index").write_text(gf.ecmwf_index(msgs[:3], _offsets(msgs[:3])))
     c = _write(tmp_path, "c.grib2", msgs[3:])  # no inventory: walked in auto mode
     walked = lsio.grib.index([a, b, c], inventories="ignore")
     with warnings.catch_warnings():
@@ -95,7 +77,7 @@ def test_walk_is_skipped(tmp_path: Path) -> None:
     msgs = _messages()
     gap = b"\0" * 100
     p = _write(tmp_path, "g.grib2", msgs, gap)
-    Path(tmp_path / "g.index").write_text(ecmwf_index(msgs, _offsets(msgs, len(gap))))
+    Path(tmp_path / "g.index").write_text(gf.ecmwf_index(msgs, _offsets(msgs, len(gap))))
     with pytest.raises(lsio.DataLossError, match="not a GRIB message"):
         lsio.grib.index(p, inventories="ignore", skip_garbage=False)
     with warnings.catch_warnings():
@@ -112,7 +94,7 @@ def test_stale_wgrib2_idx(tmp_path: Path) -> None:
     offsets = _offsets(msgs)
     bad = list(offsets)
     bad[2] += 8  # line 3 points into a message
-    Path(p + ".idx").write_text(wgrib2_idx(msgs, bad))
+    Path(p + ".idx").write_text(gf.wgrib2_idx(msgs, bad))
     with pytest.raises(lsio.grib.GribInventoryError,
                        match=rf"x\.grib2\.idx: line 2: .*offset {offsets[1]}: section 0 gives a length of "
                              rf"{len(msgs[1])} bytes, the inventory {len(msgs[1]) + 8}"):  # fmt: skip
@@ -127,15 +109,15 @@ def test_file_changed_after_inventory(tmp_path: Path) -> None:
     """A message appended after the inventory was written: the size no longer matches (both kinds)."""
     msgs = _messages()
     p = _write(tmp_path, "y.grib2", [*msgs, msgs[0]])
-    Path(p + ".index").write_text(ecmwf_index(msgs, _offsets(msgs)))
+    Path(p + ".index").write_text(gf.ecmwf_index(msgs, _offsets(msgs)))
     end = sum(len(m) for m in msgs)
     with pytest.raises(lsio.grib.GribInventoryError,
                        match=rf"y\.grib2\.index: line {len(msgs)}: offset {end - len(msgs[-1])}: the inventory's "
                              rf"messages end at byte {end}, the file has {end + len(msgs[0])} bytes"):  # fmt: skip
         lsio.grib.index(p, inventories="require")
     Path(p + ".index").unlink()
-    Path(p + ".idx").write_text(wgrib2_idx(msgs, _offsets(msgs)))
-    lines = wgrib2_idx(msgs, _offsets(msgs)).count("\n")
+    Path(p + ".idx").write_text(gf.wgrib2_idx(msgs, _offsets(msgs)))
+    lines = gf.wgrib2_idx(msgs, _offsets(msgs)).count("\n")
     with pytest.raises(lsio.grib.GribInventoryError,
                        match=rf"y\.grib2\.idx: line {lines}: .*offset {end - len(msgs[-1])}: section 0 gives"):
         lsio.grib.index(p, inventories="require")
