@@ -433,20 +433,30 @@ def open_dataset(source: Union[Index, str, os.PathLike[str], Iterable[Union[str,
 def to_zarr(source: Union[Index, str, os.PathLike[str], Iterable[Union[str, os.PathLike[str]]]],
             target: Union[str, os.PathLike[str], Store], *, chunks: Optional[Mapping[str, int]] = None,
             shards: Optional[Mapping[str, int]] = None, compressors: Optional[Sequence[Any]] = None,
-            dtype: Any = np.float32, overwrite: bool = False) -> None:  # fmt: skip
+            dtype: Any = np.float32, overwrite: bool = False, resume: bool = False,
+            progress: Optional[Callable[[str, tuple[int, ...]], object]] = None) -> None:  # fmt: skip
     """Converts GRIB2 messages to a Zarr v3 group (one array per shortName, CF-encoded coordinates), streaming.
 
     ``chunks`` and ``shards`` map dimension names to sizes (leading dimensions default to 1, latitude and
     longitude to whole); ``compressors`` are v3 codecs after ``bytes`` (e.g. ``[{"name": "zstd",
     "configuration": {"level": 3}}]``). Memory holds one write unit (a shard, else a chunk) of decoded
     messages at a time; its messages are read and decoded in one batch on the store's workers, and the
-    Zarr writer encodes and writes it. The group's zarr.json is written last. Not restartable yet.
+    Zarr writer encodes and writes it. The group's zarr.json is written last.
+
+    Restartable: ``resume=True`` continues a conversion that was stopped (killed, Ctrl-C, an error): arrays
+    already there must be the ones this conversion makes (else ValueError), and write units whose shards
+    (chunks) are all stored whole are skipped, as lsio.zarr.copy(resume=True) does (shards are stored
+    atomically, so one that is there is complete); coordinates and the group are rewritten. ``overwrite``
+    replaces existing arrays instead. ``progress(name, corner)`` is called after each write unit of each
+    variable (written or skipped), with the unit's first leading indices.
     """
     from ._grib_xarray import write_zarr
 
+    if overwrite and resume:
+        raise ValueError("lsio.grib.to_zarr: overwrite and resume exclude each other")
     idx = source if isinstance(source, Index) else index(source)
     write_zarr(idx, target, chunks=chunks, shards=shards, compressors=compressors, dtype=np.dtype(dtype),
-               overwrite=overwrite)  # fmt: skip
+               overwrite=overwrite, resume=resume, progress=progress)  # fmt: skip
 
 
 def is_grib(path: Any) -> bool:

@@ -146,3 +146,16 @@ def test_not_an_inventory(tmp_path: Path) -> None:
         lsio.grib.index(p, inventories="require")
     with pytest.raises(ValueError, match="inventories must be"):
         lsio.grib.index(p, inventories="sometimes")  # type: ignore[arg-type]
+
+
+def test_cli_inventories(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lsio.cli import main
+
+    msgs = _messages()[:3]
+    p = _write(tmp_path, "w.grib2", msgs)
+    out = tmp_path / "idx.json"
+    assert main(["grib", "index", p, "-o", str(out), "--inventories", "require"]) == 1
+    assert "w.grib2: no inventory" in capsys.readouterr().err
+    Path(p + ".idx").write_text(gf.wgrib2_idx(msgs, _offsets(msgs)))
+    assert main(["grib", "index", p, "-o", str(out), "--inventories", "require"]) == 0
+    assert lsio.grib.Index.from_json(out).records == lsio.grib.index(p, inventories="ignore").records
