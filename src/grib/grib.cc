@@ -334,10 +334,13 @@ class FileWalk {
       : path_(std::move(path)), size_(size), options_(options), probe_(std::max<uint64_t>(options.probe_bytes, 64)) {}
   // One message known from an inventory: [offset, offset + length) must be exactly one GRIB message.
   static FileWalk span(const MessageSpan& s, const ScanOptions& options) {
-    FileWalk w(s.path, s.offset + s.length, options);
+    const bool overflow = s.length > std::numeric_limits<uint64_t>::max() - s.offset;
+    FileWalk w(s.path, overflow ? s.offset : s.offset + s.length, options);
     w.pos_ = s.offset;
     w.expected_ = s.length;
     w.options_.skip_garbage = false;
+    if (overflow)
+      w.fail(data_loss(s.path, s.offset, fmt("the inventory gives a length of {} bytes, past any file", s.length)));
     return w;
   }
 
@@ -364,6 +367,7 @@ class FileWalk {
     done_ = true;
   }
   void start() {
+    if (done_) return;
     if (expected_ && *expected_ < kSection0 + 4 + 5)
       fail(
           data_loss(path_, pos_, fmt("the inventory gives a length of {} bytes, too short for a message", *expected_)));

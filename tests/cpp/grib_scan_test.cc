@@ -173,11 +173,11 @@ TEST_F(GribTest, ScanSpans) {
   }
 
   // Wrong spans: into a message, a length other than section 0's, too short; the good span is still indexed.
-  std::vector<MessageSpan> bad = {{"a.grib2", 8, m.size()},
-                                  {"a.grib2", m.size() + g, big.size() - 1},
-                                  {"a.grib2", 0, m.size()},
-                                  {"a.grib2", 0, 10},
-                                  {"nope.grib2", 0, m.size()}};
+  std::vector<MessageSpan> bad = {
+      {"a.grib2", 8, m.size()},    {"a.grib2", m.size() + g, big.size() - 1},
+      {"a.grib2", 0, m.size()},    {"a.grib2", 0, 10},
+      {"nope.grib2", 0, m.size()}, {"b.grib2", big.size(), m.size()},  // past the end of the file
+      {"a.grib2", 1, ~uint64_t{0}}};
   r = scan_spans(*store_, bad, opts);
   ASSERT_TRUE(r.has_value()) << r.error().to_string();
   ASSERT_EQ(r->errors.size(), bad.size());
@@ -192,6 +192,10 @@ TEST_F(GribTest, ScanSpans) {
   EXPECT_TRUE(r->errors[2].ok());
   EXPECT_NE(r->errors[3].to_string().find("too short"), std::string::npos) << r->errors[3].to_string();
   EXPECT_EQ(r->errors[4].code(), StatusCode::kNotFound) << r->errors[4].to_string();
+  EXPECT_FALSE(r->errors[5].ok());
+  EXPECT_NE(r->errors[5].to_string().find("b.grib2"), std::string::npos) << r->errors[5].to_string();
+  EXPECT_NE(r->errors[6].to_string().find("a.grib2: offset 1: the inventory gives a length of"), std::string::npos)
+      << r->errors[6].to_string();
   ASSERT_EQ(r->scan.messages.size(), 1u);
   EXPECT_EQ(r->scan.messages[0].offset, 0u);
 }
