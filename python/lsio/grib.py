@@ -7,7 +7,9 @@
     ds = lsio.grib.open_dataset(idx)                                # lazy, cfgrib-compatible names and coords
 
 Indexing reads section 0 of every message (its length) and sections 1-6 (the whole message when small) in
-batches and takes the keys from ecCodes without decoding values. Reads are one batch of whole messages, each
+batches and takes the keys from ecCodes without decoding values; with a NOAA wgrib2 ``FILE.idx`` or an ECMWF
+``.index`` beside a file, the message boundaries come from it and the section-0 walk is skipped
+(``inventories=``, see index()). Reads are one batch of whole messages, each
 decoded by ecCodes on the store worker that read it, straight into its slot of the output array.
 """
 

@@ -105,3 +105,36 @@ def test_cli_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):  # argparse: not both
         main(["grib2zarr", p, "-o", str(out), "--resume", "--overwrite"])
     capsys.readouterr()
+
+
+def test_resume_after_sigkill(tmp_path: Path) -> None:
+    """A conversion process killed (SIGKILL, no cleanup) after its 4th write unit, then resumed here."""
+    import signal
+    import subprocess
+
+    from subproc import Child, kill_group
+
+    p = gf.write(tmp_path / "c.grib2", gf.cube(("t", "u"), (500, 850), (0, 6, 12), nj=19, ni=36))
+    out, clean = tmp_path / "out.zarr", tmp_path / "clean.zarr"
+    kw = {"chunks": {"isobaricInhPa": 1}, "shards": {"step": 1, "isobaricInhPa": 2}}
+    child = Child("""
+        import os, signal, sys
+        import lsio.grib
+        units = []
+        def progress(name, corner):
+            units.append(corner)
+            if len(units) == 4:
+                os.kill(os.getpid(), signal.SIGKILL)
+        lsio.grib.to_zarr(sys.argv[1], sys.argv[2], chunks={"isobaricInhPa": 1},
+                          shards={"step": 1, "isobaricInhPa": 2}, progress=progress)
+    """, p, str(out))
+    try:
+        rc = child.proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        kill_group(child.proc)
+        pytest.fail(f"the conversion child hung\n{child.output}")
+    assert rc == -signal.SIGKILL, child.output
+    assert len(_shards(out)) == 4 and not (out / "zarr.json").exists()
+    lsio.grib.to_zarr(p, out, resume=True, **kw)  # type: ignore[arg-type]
+    lsio.grib.to_zarr(p, clean, **kw)  # type: ignore[arg-type]
+    _same_group(out, clean)
