@@ -108,6 +108,23 @@ def write(path: str | os.PathLike[str], messages: Iterable[bytes]) -> str:
     return str(path)
 
 
+def wgrib2_idx(msgs: list[bytes], offsets: list[int]) -> str:
+    """A wgrib2-style inventory: one line per field, "n.m" for the fields of a multi-field message."""
+    lines = []
+    for n, (m, off) in enumerate(zip(msgs, offsets), 1):
+        nf = sum(1 for num, _ in sections(m) if num == 7)
+        for k in range(nf):
+            num = f"{n}.{k + 1}" if nf > 1 else str(n)
+            lines.append(f"{num}:{off}:d=2024010100:TMP:850 mb:anl:")
+    return "\n".join(lines) + "\n"
+
+
+def ecmwf_index(msgs: list[bytes], offsets: list[int]) -> str:
+    return "".join(json.dumps({"domain": "g", "date": "20240101", "time": "0000", "step": "0", "levtype": "pl",
+                               "param": "t", "_offset": off, "_length": len(m)}) + "\n"
+                   for m, off in zip(msgs, offsets))  # fmt: skip
+
+
 def cube(
     short_names: Sequence[str] = ("t", "u"),
     levels: Sequence[int] = (500, 850, 1000),
@@ -163,19 +180,3 @@ def multi_field(first: bytes, *others: bytes) -> bytes:
     total = 16 + len(body) + 4
     return first[:8] + total.to_bytes(8, "big") + body + b"7777"
 
-
-def wgrib2_idx(msgs: list[bytes], offsets: list[int]) -> str:
-    """A wgrib2-style inventory: one line per field, "n.m" for the fields of a multi-field message."""
-    lines = []
-    for n, (m, off) in enumerate(zip(msgs, offsets), 1):
-        nf = sum(1 for num, _ in sections(m) if num == 7)
-        for k in range(nf):
-            num = f"{n}.{k + 1}" if nf > 1 else str(n)
-            lines.append(f"{num}:{off}:d=2024010100:TMP:850 mb:anl:")
-    return "\n".join(lines) + "\n"
-
-
-def ecmwf_index(msgs: list[bytes], offsets: list[int]) -> str:
-    return "".join(json.dumps({"domain": "g", "date": "20240101", "time": "0000", "step": "0", "levtype": "pl",
-                               "param": "t", "_offset": off, "_length": len(m)}) + "\n"
-                   for m, off in zip(msgs, offsets))  # fmt: skip
