@@ -179,4 +179,3 @@ def multi_field(first: bytes, *others: bytes) -> bytes:
         body += b"".join(b for n, b in sections(o) if n >= 4)
     total = 16 + len(body) + 4
     return first[:8] + total.to_bytes(8, "big") + body + b"7777"
-
