@@ -164,6 +164,42 @@ def build_dataset(idx: Index, dtype: np.dtype[Any], drop: set[str]) -> xr.Datase
 # ---- conversion to Zarr ---------------------------------------------------------------------------------------------
 
 
+def _resumed(store: Any, name: str, shape: tuple[int, ...], dtype: np.dtype[Any], inner: tuple[int, ...],
+             outer: Optional[tuple[int, ...]]) -> Any:  # fmt: skip
+    """The array a stopped conversion left at ``name`` (None when there is none); ValueError when it is not the
+    array this conversion makes (another shape, dtype, chunks or shards)."""
+    from . import zarr as lz
+    from ._copy import _exists
+
+    location = lz._locate(store, name)
+    if not _exists(location):
+        return None
+    arr = lz.open_array(store, name)
+    have = (tuple(arr.shape), np.dtype(arr.dtype), tuple(arr.chunks), arr.shards)
+    want = (tuple(shape), np.dtype(dtype), tuple(inner), outer)
+    if have != want:
+        raise ValueError(f"lsio.grib.to_zarr: cannot resume: {name!r} has (shape, dtype, chunks, shards) {have}, "
+                         f"the conversion makes {want}")  # fmt: skip
+    return arr
+
+
+def _stored(arr: Any, corner: tuple[int, ...], unit: tuple[int, ...], shape: tuple[int, ...],
+            inner: tuple[int, ...], outer: Optional[tuple[int, ...]]) -> bool:  # fmt: skip
+    """Whether every write unit of the region at ``corner`` is stored whole (lsio.zarr.copy's resume test: shards
+    are stored atomically, so one that is there and at least as big as its index is complete)."""
+    import math
+
+    from ._copy import _present
+
+    lead = len(corner)
+    grid = [[c // u] for c, u in zip(corner, unit[:lead])]
+    grid += [list(range(-(-n // u))) for n, u in zip(shape[lead:], unit[lead:])]
+    coords = [list(c) for c in itertools.product(*grid)]
+    min_size = 0 if outer is None else 16 * math.prod(o // i for o, i in zip(outer, inner)) + 4
+    return bool(_present(arr, coords, min_size))
+
+
+
 def _unit(dims: tuple[str, ...], shape: tuple[int, ...], spec: Optional[Mapping[str, int]], lead: int,
           default_lead: int) -> tuple[int, ...]:  # fmt: skip
     """Chunk (or shard) shape from a per-dimension mapping: leading dims default_lead, spatial dims whole."""
@@ -176,7 +212,8 @@ def _unit(dims: tuple[str, ...], shape: tuple[int, ...], spec: Optional[Mapping[
 
 
 def write_zarr(idx: Index, target: Any, *, chunks: Optional[Mapping[str, int]], shards: Optional[Mapping[str, int]],
-               compressors: Optional[Sequence[Any]], dtype: np.dtype[Any], overwrite: bool) -> None:  # fmt: skip
+               compressors: Optional[Sequence[Any]], dtype: np.dtype[Any], overwrite: bool, resume: bool = False,
+               progress: Optional[Any] = None) -> None:  # fmt: skip
     import json
     import os
 
@@ -203,7 +240,7 @@ def write_zarr(idx: Index, target: Any, *, chunks: Optional[Mapping[str, int]], 
     for name, var in encoded.items():
         data = np.asarray(var.values)
         arr = lz.create(store, data.shape, data.dtype, path=name, chunks=data.shape or None, codecs=codecs,
-                        attributes={k: v for k, v in var.attrs.items() if k != "_FillValue"}, dimension_names=list(var.dims), overwrite=overwrite)  # fmt: skip
+                        attributes={k: v for k, v in var.attrs.items() if k != "_FillValue"}, dimension_names=list(var.dims), overwrite=overwrite or resume)  # fmt: skip
         arr[...] = data
     dim_coords = set(ds.dims)
     for name, da in ds.data_vars.items():
@@ -222,15 +259,20 @@ def write_zarr(idx: Index, target: Any, *, chunks: Optional[Mapping[str, int]], 
         attrs = {k: v for k, v in var.attrs.items()}
         if others:
             attrs["coordinates"] = " ".join(sorted(others))
-        arr = lz.create(store, var.shape, dtype, path=name, chunks=inner, shards=outer, codecs=codecs,
-                        fill_value=float("nan"), attributes=attrs, dimension_names=list(var.dims),
-                        overwrite=overwrite)  # fmt: skip
+        arr = _resumed(store, name, var.shape, dtype, inner, outer) if resume else None
+        if arr is None:
+            arr = lz.create(store, var.shape, dtype, path=name, chunks=inner, shards=outer, codecs=codecs,
+                            fill_value=float("nan"), attributes=attrs, dimension_names=list(var.dims),
+                            overwrite=overwrite or resume)  # fmt: skip
         # Stream: one write unit (shard, else chunk) of leading indices at a time, read in one batch of messages.
         unit = outer if outer is not None else inner
         ranges = [range(0, n, u) for n, u in zip(var.shape[:lead], unit[:lead])]
         for corner in itertools.product(*ranges):
             region = tuple(slice(c, min(c + u, n)) for c, u, n in zip(corner, unit, var.shape[:lead]))
-            block = var[region].values
-            arr[region] = block
+            if not (resume and _stored(arr, corner, unit, var.shape, inner, outer)):
+                block = var[region].values
+                arr[region] = block
+            if progress is not None:
+                progress(name, corner)
     attrs_doc = {"zarr_format": 3, "node_type": "group", "attributes": dict(ds.attrs)}
     store.put("zarr.json", json.dumps(attrs_doc).encode())
