@@ -436,14 +436,17 @@ def to_zarr(source: Union[Index, str, os.PathLike[str], Iterable[Union[str, os.P
             target: Union[str, os.PathLike[str], Store], *, chunks: Optional[Mapping[str, int]] = None,
             shards: Optional[Mapping[str, int]] = None, compressors: Optional[Sequence[Any]] = None,
             dtype: Any = np.float32, overwrite: bool = False, resume: bool = False,
-            progress: Optional[Callable[[str, tuple[int, ...]], object]] = None) -> None:  # fmt: skip
+            progress: Optional[Callable[[str, tuple[int, ...]], object]] = None,
+            max_memory: Union[int, str] = "1GiB") -> None:  # fmt: skip
     """Converts GRIB2 messages to a Zarr v3 group (one array per shortName, CF-encoded coordinates), streaming.
 
     ``chunks`` and ``shards`` map dimension names to sizes (leading dimensions default to 1, latitude and
     longitude to whole); ``compressors`` are v3 codecs after ``bytes`` (e.g. ``[{"name": "zstd",
-    "configuration": {"level": 3}}]``). Memory holds one write unit (a shard, else a chunk) of decoded
-    messages at a time; its messages are read and decoded in one batch on the store's workers, and the
-    Zarr writer encodes and writes it. The group's zarr.json is written last.
+    "configuration": {"level": 3}}]``). Streaming within ``max_memory`` of decoded values: consecutive write
+    units (shards, else chunks) along the last leading dimension are grouped into runs of at most half of
+    it; each run's messages are read and decoded in one batch on the store's workers while the Zarr writer
+    encodes and writes the previous run on all workers. A single write unit larger than that still goes
+    alone. The group's zarr.json is written last.
 
     Restartable: ``resume=True`` continues a conversion that was stopped (killed, Ctrl-C, an error): arrays
     already there must be the ones this conversion makes (else ValueError), and write units whose shards
@@ -457,8 +460,10 @@ def to_zarr(source: Union[Index, str, os.PathLike[str], Iterable[Union[str, os.P
     if overwrite and resume:
         raise ValueError("lsio.grib.to_zarr: overwrite and resume exclude each other")
     idx = source if isinstance(source, Index) else index(source)
+    from . import parse_size
+
     write_zarr(idx, target, chunks=chunks, shards=shards, compressors=compressors, dtype=np.dtype(dtype),
-               overwrite=overwrite, resume=resume, progress=progress)  # fmt: skip
+               overwrite=overwrite, resume=resume, progress=progress, max_memory=parse_size(max_memory))  # fmt: skip
 
 
 def is_grib(path: Any) -> bool:
