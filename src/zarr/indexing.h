@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -85,6 +86,28 @@ void for_each_joined_run(std::span<const DimPart* const> parts, std::span<const 
     pc = c, po = o, pn = n;
   });
   if (pn != 0) run(pc, po, pn);
+}
+
+// The output element where the chunk starts when it is used whole and in order (every element selected once,
+// in C order) and lands as one contiguous run of the output: a box whose dimensions after its first one longer
+// than 1 span the output's whole extent. Such a chunk can be decoded straight into the output. nullopt otherwise
+// (a partial edge chunk, a cut, a permuted or repeated list selection, a box narrower than the output's rows).
+inline std::optional<uint64_t> contiguous_whole_chunk(std::span<const DimPart* const> parts,
+                                                      std::span<const uint64_t> chunk_shape,
+                                                      std::span<const uint64_t> out_shape) {
+  uint64_t offset = 0;
+  bool inner = false;  // past the chunk's first dimension longer than 1
+  for (size_t d = 0; d < parts.size(); ++d) {
+    const DimPart& p = *parts[d];
+    if (p.in_chunk.size() != chunk_shape[d]) return std::nullopt;
+    for (size_t k = 0; k < p.in_chunk.size(); ++k) {
+      if (p.in_chunk[k] != k || p.in_out[k] != p.in_out[0] + k) return std::nullopt;
+    }
+    if (inner && chunk_shape[d] != out_shape[d]) return std::nullopt;
+    inner = inner || chunk_shape[d] > 1;
+    offset = offset * out_shape[d] + p.in_out[0];
+  }
+  return offset;
 }
 
 // Copies the selected elements of one decoded chunk (C order, `chunk_shape`)
