@@ -67,6 +67,25 @@ struct ScanResult {
 // file order); nothing is thrown.
 Result<ScanResult> scan(Store& store, std::span<const std::string> paths, const ScanOptions& options = {});
 
+// Where one message is, as an inventory beside the file says (NOAA's wgrib2 .idx, ECMWF's .index).
+struct MessageSpan {
+  std::string path;
+  uint64_t offset = 0;  // of "GRIB"
+  uint64_t length = 0;  // the whole message, section 0 to "7777"
+};
+
+struct SpanScanResult {
+  ScanResult scan;             // the messages of the spans that hold what the inventory says, in span order
+  std::vector<Status> errors;  // one per span: ok, or why it is not one GRIB message of that length there
+};
+
+// scan() without the walk: message boundaries come from an inventory, so the messages of all the files are
+// read in one batch (only their first probe_bytes, grown for large sections 2-6, as scan() does). A span
+// whose bytes do not start with "GRIB", or whose section 0 gives another length, gets a DataLoss error naming
+// the file and the offset in `errors` (its messages are left out); the other spans are indexed. The call
+// fails only for what is not about one span (cancellation, timeout).
+Result<SpanScanResult> scan_spans(Store& store, std::span<const MessageSpan> spans, const ScanOptions& options = {});
+
 // The same walk over bytes already in memory (one file named `path`): what
 // scan() does with each file, without a store (the fuzz target uses it).
 Result<ScanResult> scan_bytes(std::string_view path, std::span<const std::byte> data, const ScanOptions& options = {});

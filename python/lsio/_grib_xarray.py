@@ -232,6 +232,106 @@ def build_dataset(idx: Index, dtype: np.dtype[Any], drop: set[str]) -> xr.Datase
 # ---- conversion to Zarr ---------------------------------------------------------------------------------------------
 
 
+def _resumed(store: Any, name: str, shape: tuple[int, ...], dtype: np.dtype[Any], inner: tuple[int, ...],
+             outer: Optional[tuple[int, ...]]) -> Any:  # fmt: skip
+    """The array a stopped conversion left at ``name`` (None when there is none); ValueError when it is not the
+    array this conversion makes (another shape, dtype, chunks or shards)."""
+    from . import zarr as lz
+    from ._copy import _exists
+
+    location = lz._locate(store, name)
+    if not _exists(location):
+        return None
+    arr = lz.open_array(store, name)
+    have = (tuple(arr.shape), np.dtype(arr.dtype), tuple(arr.chunks), arr.shards)
+    want = (tuple(shape), np.dtype(dtype), tuple(inner), outer)
+    if have != want:
+        raise ValueError(f"lsio.grib.to_zarr: cannot resume: {name!r} has (shape, dtype, chunks, shards) {have}, "
+                         f"the conversion makes {want}")  # fmt: skip
+    return arr
+
+
+Corner = tuple[int, ...]
+Region = tuple[slice, ...]
+
+
+def _runs(shape: tuple[int, ...], lead: int, unit: tuple[int, ...], budget: int, itemsize: int,
+          stored: Optional[Any]) -> list[tuple[Optional[Region], list[Corner]]]:  # fmt: skip
+    """The write units (shard, else chunk) of the leading dimensions to convert, grouped into runs along the last
+    leading dimension: consecutive units still to write, together at most ``budget`` bytes decoded (at least one
+    unit). Each run is one region: its messages are read and decoded in one batch, on all of the store's workers,
+    and the Zarr writer encodes its chunks on all workers too. ``stored(corner)``: units already written, listed
+    with region None (skipped, but still reported to ``progress``)."""
+    if lead == 0:
+        return [(None if stored is not None and stored(()) else (), [()])]
+    field = itemsize * int(np.prod(shape[lead:], dtype=np.int64))
+    out: list[tuple[Optional[Region], list[Corner]]] = []
+    ranges = [range(0, n, u) for n, u in zip(shape[:lead - 1], unit[:lead - 1])]
+    n_last, u_last = shape[lead - 1], unit[lead - 1]
+    for head in itertools.product(*ranges):
+        outer = tuple(slice(c, min(c + u, n)) for c, u, n in zip(head, unit, shape))
+        per_step = field * int(np.prod([r.stop - r.start for r in outer], dtype=np.int64))
+        run: list[Corner] = []
+        for c in range(0, n_last, u_last):
+            corner = (*head, c)
+            if stored is not None and stored(corner):
+                if run:
+                    out.append(_region(outer, run, u_last, n_last))
+                    run = []
+                out.append((None, [corner]))
+                continue
+            if run and (c + u_last - run[0][-1]) * per_step > budget:
+                out.append(_region(outer, run, u_last, n_last))
+                run = []
+            run.append(corner)
+        if run:
+            out.append(_region(outer, run, u_last, n_last))
+    return out
+
+
+def _region(outer: Region, run: list[Corner], u_last: int, n_last: int) -> tuple[Region, list[Corner]]:
+    return (*outer, slice(run[0][-1], min(run[-1][-1] + u_last, n_last))), run
+
+
+def _stream(runs: list[tuple[Optional[Region], list[Corner]]], read: Any, arr: Any, name: str,
+            progress: Optional[Any]) -> None:  # fmt: skip
+    """Writes each run while the next one is read and decoded on a helper thread (the store's workers decode)."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    todo = [r for r, _ in runs if r is not None]
+    with ThreadPoolExecutor(1, thread_name_prefix="lsio-grib-read") as pool:
+        pending: Optional[Future[Any]] = pool.submit(read, todo[0]) if todo else None
+        n = 0
+        for region, corners in runs:
+            if region is not None:
+                assert pending is not None
+                block = pending.result()
+                n += 1
+                pending = pool.submit(read, todo[n]) if n < len(todo) else None
+                arr[region] = block
+                del block
+            if progress is not None:
+                for corner in corners:
+                    progress(name, corner)
+
+
+def _stored(arr: Any, corner: tuple[int, ...], unit: tuple[int, ...], shape: tuple[int, ...],
+            inner: tuple[int, ...], outer: Optional[tuple[int, ...]]) -> bool:  # fmt: skip
+    """Whether every write unit of the region at ``corner`` is stored whole (lsio.zarr.copy's resume test: shards
+    are stored atomically, so one that is there and at least as big as its index is complete)."""
+    import math
+
+    from ._copy import _present
+
+    lead = len(corner)
+    grid = [[c // u] for c, u in zip(corner, unit[:lead])]
+    grid += [list(range(-(-n // u))) for n, u in zip(shape[lead:], unit[lead:])]
+    coords = [list(c) for c in itertools.product(*grid)]
+    min_size = 0 if outer is None else 16 * math.prod(o // i for o, i in zip(outer, inner)) + 4
+    return bool(_present(arr, coords, min_size))
+
+
+
 def _unit(dims: tuple[str, ...], shape: tuple[int, ...], spec: Optional[Mapping[str, int]], lead: int,
           default_lead: int) -> tuple[int, ...]:  # fmt: skip
     """Chunk (or shard) shape from a per-dimension mapping: leading dims default_lead, spatial dims whole."""
@@ -244,7 +344,8 @@ def _unit(dims: tuple[str, ...], shape: tuple[int, ...], spec: Optional[Mapping[
 
 
 def write_zarr(idx: Index, target: Any, *, chunks: Optional[Mapping[str, int]], shards: Optional[Mapping[str, int]],
-               compressors: Optional[Sequence[Any]], dtype: np.dtype[Any], overwrite: bool) -> None:  # fmt: skip
+               compressors: Optional[Sequence[Any]], dtype: np.dtype[Any], overwrite: bool, resume: bool = False,
+               progress: Optional[Any] = None, max_memory: int = 1 << 30) -> None:  # fmt: skip
     import json
     import os
 
@@ -262,6 +363,7 @@ def write_zarr(idx: Index, target: Any, *, chunks: Optional[Mapping[str, int]], 
             os.makedirs(url, exist_ok=True)
         store = lsio.open(url)
     ds = build_dataset(idx, dtype, set())
+    budget = max(1, max_memory // 2)  # a run being written and the next one being read and decoded
     codecs = None
     if compressors is not None:
         codecs = [{"name": "bytes", "configuration": {"endian": "little"}}, *compressors]
@@ -271,7 +373,7 @@ def write_zarr(idx: Index, target: Any, *, chunks: Optional[Mapping[str, int]], 
     for name, var in encoded.items():
         data = np.asarray(var.values)
         arr = lz.create(store, data.shape, data.dtype, path=name, chunks=data.shape or None, codecs=codecs,
-                        attributes={k: v for k, v in var.attrs.items() if k != "_FillValue"}, dimension_names=list(var.dims), overwrite=overwrite)  # fmt: skip
+                        attributes={k: v for k, v in var.attrs.items() if k != "_FillValue"}, dimension_names=list(var.dims), overwrite=overwrite or resume)  # fmt: skip
         arr[...] = data
     dim_coords = set(ds.dims)
     for name, da in ds.data_vars.items():
@@ -290,15 +392,14 @@ def write_zarr(idx: Index, target: Any, *, chunks: Optional[Mapping[str, int]], 
         attrs = {k: v for k, v in var.attrs.items()}
         if others:
             attrs["coordinates"] = " ".join(sorted(others))
-        arr = lz.create(store, var.shape, dtype, path=name, chunks=inner, shards=outer, codecs=codecs,
-                        fill_value=float("nan"), attributes=attrs, dimension_names=list(var.dims),
-                        overwrite=overwrite)  # fmt: skip
-        # Stream: one write unit (shard, else chunk) of leading indices at a time, read in one batch of messages.
+        arr = _resumed(store, name, var.shape, dtype, inner, outer) if resume else None
+        if arr is None:
+            arr = lz.create(store, var.shape, dtype, path=name, chunks=inner, shards=outer, codecs=codecs,
+                            fill_value=float("nan"), attributes=attrs, dimension_names=list(var.dims),
+                            overwrite=overwrite or resume)  # fmt: skip
         unit = outer if outer is not None else inner
-        ranges = [range(0, n, u) for n, u in zip(var.shape[:lead], unit[:lead])]
-        for corner in itertools.product(*ranges):
-            region = tuple(slice(c, min(c + u, n)) for c, u, n in zip(corner, unit, var.shape[:lead]))
-            block = var[region].values
-            arr[region] = block
+        runs = _runs(var.shape, lead, unit, budget, np.dtype(dtype).itemsize,
+                     (lambda c: _stored(arr, c, unit, var.shape, inner, outer)) if resume else None)  # fmt: skip
+        _stream(runs, lambda region: var[region].values, arr, name, progress)
     attrs_doc = {"zarr_format": 3, "node_type": "group", "attributes": dict(ds.attrs)}
     store.put("zarr.json", json.dumps(attrs_doc).encode())

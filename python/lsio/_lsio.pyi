@@ -347,6 +347,18 @@ def grib_scan(
 ) -> tuple[dict[str, list[Any]], list[str]]:
     """Indexes the GRIB2 messages of `paths` (store paths) without decoding values: (columns, warnings)."""
 
+def grib_scan_spans(
+    store: Store,
+    paths: Sequence[str],
+    offsets: Sequence[int],
+    lengths: Sequence[int],
+    *,
+    probe_bytes: int = 65536,
+    timeout: Optional[float] = None,
+) -> tuple[dict[str, list[Any]], list[str], list[Optional[Exception]]]:
+    """Indexes the messages at known (path, offset, length) spans (from inventories), all in one batch:
+    (columns, warnings, errors), errors[i] None or the exception of span i."""
+
 def grib_read(
     store: Store,
     paths: Sequence[str],

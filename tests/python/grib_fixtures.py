@@ -6,6 +6,7 @@ function plus noise) on a regular lat/lon grid, in the requested packing.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -84,10 +85,17 @@ def message(
         if packing == "grid_ieee":
             eccodes.codes_set(h, "packingType", packing)
             eccodes.codes_set(h, "precision", 2)  # 64-bit
+        elif packing in ("grid_jpeg", "grid_png"):
+            # Set after the values: switching the template's own values (another grid size) to these packings
+            # first makes ecCodes complain that width x height != number of values.
+            eccodes.codes_set(h, "bitsPerValue", 16)
+            eccodes.codes_set_values(h, v)
+            eccodes.codes_set(h, "packingType", packing)
         else:
             eccodes.codes_set(h, "bitsPerValue", 16)
             eccodes.codes_set(h, "packingType", packing)
-        eccodes.codes_set_values(h, v)
+        if packing not in ("grid_jpeg", "grid_png"):
+            eccodes.codes_set_values(h, v)
         return bytes(eccodes.codes_get_message(h))
     finally:
         eccodes.codes_release(h)
@@ -98,6 +106,23 @@ def write(path: str | os.PathLike[str], messages: Iterable[bytes]) -> str:
         for m in messages:
             f.write(m)
     return str(path)
+
+
+def wgrib2_idx(msgs: list[bytes], offsets: list[int]) -> str:
+    """A wgrib2-style inventory: one line per field, "n.m" for the fields of a multi-field message."""
+    lines = []
+    for n, (m, off) in enumerate(zip(msgs, offsets), 1):
+        nf = sum(1 for num, _ in sections(m) if num == 7)
+        for k in range(nf):
+            num = f"{n}.{k + 1}" if nf > 1 else str(n)
+            lines.append(f"{num}:{off}:d=2024010100:TMP:850 mb:anl:")
+    return "\n".join(lines) + "\n"
+
+
+def ecmwf_index(msgs: list[bytes], offsets: list[int]) -> str:
+    return "".join(json.dumps({"domain": "g", "date": "20240101", "time": "0000", "step": "0", "levtype": "pl",
+                               "param": "t", "_offset": off, "_length": len(m)}) + "\n"
+                   for m, off in zip(msgs, offsets))  # fmt: skip
 
 
 def cube(
