@@ -46,6 +46,24 @@ struct PyStore {
 // The store of an lsio.Store object (shared: it stays alive while the result does). TypeError for anything else.
 std::shared_ptr<Store> store_of(nb::handle obj);
 
+// store.cc: runs a ReadBatch on the store (big batches prepared on a helper
+// thread), waiting interruptibly (Ctrl-C, timeout) as read_ranges does; done on return.
+Batch run_read_batch(const PyStore& self, std::shared_ptr<ReadBatch> batch, const ReadOptions& options,
+                     std::optional<double> timeout, std::string_view what);
+// Submits and waits interruptibly; waits for the drain when interrupted (the kernel never writes into
+// caller memory after this returns or raises).
+Batch run_batch(Batch batch, std::optional<double> timeout, std::string_view what);
+
+// result.cc: lsio.BatchResult, the results of one batch in one object (read_batch).
+void init_result(nb::module_& m);
+nb::object read_batch(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, nb::handle out,
+                      std::string_view on_error, std::optional<uint64_t> coalesce_gap, bool direct,
+                      std::optional<double> timeout, uint64_t max_request_bytes);
+// read_ranges(..., out=buffer): every range read into one caller buffer, back to back; the offsets
+// (n + 1 int64, numpy) where each range starts. Raises the first error.
+nb::object read_ranges_flat(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, nb::handle out,
+                            bool direct, std::optional<double> timeout);
+
 // zarr.cc: lsio._lsio.ZarrArray and zarr_open / zarr_create / zarr_open_node (after init_store: takes Store objects).
 void init_zarr(nb::module_& m);
 
