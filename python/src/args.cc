@@ -38,6 +38,11 @@ OnError parse_on_error(std::string_view value) {
 
 PathConverter::Entry& PathConverter::entry(PyObject* item, size_t index) {
   if (item == last_item_) return *last_entry_;
+  if (auto seen = by_object_.find(item); seen != by_object_.end()) {
+    last_item_ = item;
+    last_entry_ = seen->second;
+    return *seen->second;
+  }
   Entry* found = nullptr;
   if (PyObject* position = PyDict_GetItemWithError(positions_.ptr(), item)) {  // borrowed
     found = &entries_[PyLong_AsSize_t(position)];
@@ -51,6 +56,7 @@ PathConverter::Entry& PathConverter::entry(PyObject* item, size_t index) {
     if (!next.is_valid() || PyDict_SetItem(positions_.ptr(), item, next.ptr()) != 0) throw nb::python_error();
     found = &entries_.emplace_back(Entry{path, kNoId});
   }
+  by_object_.emplace(item, found);
   last_item_ = item;
   last_entry_ = found;
   return *found;
