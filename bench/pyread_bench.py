@@ -122,6 +122,7 @@ def contestants(args: argparse.Namespace, paths: list[str], tmp: Path) -> dict[s
     return {
         f"fio psync x{args.workers}": lambda: fio_rate(args),
         "read_ranges (list)": lambda: timed(lambda: store.read_ranges(per_range, starts, ends), n),
+        "read_batch (str paths)": lambda: timed(lambda: store.read_batch(per_range, starts, ends), n),
         "read_batch (compact)": lambda: timed(lambda: store.read_batch((paths, index), starts, ends), n),
         "read_ranges(out=)": lambda: timed(lambda: store.read_ranges((paths, index), starts, ends, out=out), n),
         "C++ for_each": lambda: lsio_bench_rate(args, "for_each", paths_file, ranges_file),
@@ -169,14 +170,15 @@ def write_results(rates: dict[str, list[float]], args: argparse.Namespace) -> No
     lines += [
         "",
         "read_ranges builds one lsio.Buffer per range (and converts one path str per range); read_batch returns one",
-        "BatchResult (views made on access) from (files, file_index); read_ranges(out=) reads every range straight",
-        "into one numpy buffer (read_into: no merging, no buffer of lsio's own). LSIO merges touching and",
-        "overlapping ranges; fio reads every block.",
+        "BatchResult (views made on access), from one str per range or from (files, file_index); read_ranges(out=)",
+        "reads every range straight into one numpy buffer (read_into: no merging, no buffer of lsio's own).",
+        "LSIO merges touching and overlapping ranges; fio reads every block. C++: build/release/bench/lsio_bench",
+        "--mode for_each|read on the same paths and ranges (its own timing of the batch).",
     ]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.bar(list(med), [v / fio for v in med.values()], color=["grey"] + ["C0"] * 3 + ["C1"] * 2)
+    ax.bar(list(med), [v / fio for v in med.values()], color=["grey"] + ["C0"] * 4 + ["C1"] * 2)
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.axhline(1.25, color="C2", lw=0.8, ls="--")
     ax.set_ylabel("ranges/s relative to fio")
