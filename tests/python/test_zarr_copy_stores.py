@@ -1,0 +1,189 @@
+"""lsio.zarr.copy and lsio.zarr.create(overwrite=True) on stores other than a local directory: copies to and from
+S3 (moto) read back by zarr-python through s3fs and through lsio.zarr.ZarrStore, resume on S3, overwrite on S3
+deleting through the store; a copy onto a full disk (a 2 MiB tmpfs) reporting ENOSPC and leaving only whole
+shards; copies whose destination shard does not fit max_memory going through an intermediate array."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import zarr
+from zarr.storage import FsspecStore
+
+import lsio
+import lsio.zarr
+from remote_servers import S3Bucket
+
+
+def s3_store(bucket: S3Bucket) -> lsio.Store:
+    m = bucket.server
+    return lsio.open(f"s3://{bucket.name}/", endpoint=m.endpoint, region=m.region, access_key_id=m.access_key_id,
+                     secret_access_key=m.secret_access_key, backoff_initial=0.01, backoff_max=0.05)
+
+
+def s3_env(monkeypatch: pytest.MonkeyPatch, bucket: S3Bucket) -> None:
+    """The AWS_* variables an s3:// URL given to lsio.zarr.copy is opened with."""
+    m = bucket.server
+    for k, v in {"AWS_ENDPOINT_URL": m.endpoint, "AWS_REGION": m.region, "AWS_ACCESS_KEY_ID": m.access_key_id,
+                 "AWS_SECRET_ACCESS_KEY": m.secret_access_key}.items():  # fmt: skip
+        monkeypatch.setenv(k, v)
+
+
+def zarr_python_s3(bucket: S3Bucket, path: str) -> zarr.Array:
+    """The array at ``path`` of the bucket, read by zarr-python through s3fs."""
+    m = bucket.server
+    fs_store = FsspecStore.from_url(
+        f"s3://{bucket.name}/{path}", read_only=True,
+        storage_options={"key": m.access_key_id, "secret": m.secret_access_key, "anon": False,
+                         "client_kwargs": {"endpoint_url": m.endpoint, "region_name": m.region}},
+    )  # fmt: skip
+    return zarr.open_array(store=fs_store, mode="r")
+
+
+def source(tmp_path: Path, shape: tuple[int, ...] = (40, 24, 16), chunks: tuple[int, ...] = (5, 12, 16)) -> tuple[str, np.ndarray]:
+    data = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    path = str(tmp_path / "src.zarr")
+    z = zarr.create_array(path, shape=shape, chunks=chunks, dtype="float32", fill_value=0)
+    z[...] = data
+    return path, data
+
+
+# ---- overwrite through the store --------------------------------------------------------------------------------
+
+
+def test_create_overwrite_deletes_through_the_store_on_file_and_s3(tmp_path: Path, s3_bucket: S3Bucket) -> None:
+    for store in (lsio.open(str(tmp_path)), s3_store(s3_bucket)):
+        a = lsio.zarr.create(store, (4, 4), "int16", path="g/a", chunks=(2, 2), fill_value=0)
+        a[...] = np.arange(16, dtype=np.int16).reshape(4, 4)
+        store.put("g/other/keep.txt", b"unrelated")
+        assert sum(k.startswith("g/a/c/") for k, _ in store.list("g/a/")) == 4
+        b = lsio.zarr.create(store, (2, 2), "int16", path="g/a", chunks=(2, 2), fill_value=7, overwrite=True)
+        assert [k for k, _ in store.list("g/a/")] == ["g/a/zarr.json"], store.url  # no stale chunk left
+        np.testing.assert_array_equal(b[...], np.full((2, 2), 7, np.int16))
+        assert bytes(store.read_ranges(["g/other/keep.txt"], [0])[0]) == b"unrelated"
+        # No node there: overwrite deletes nothing (a directory of unrelated files is not emptied).
+        lsio.zarr.create(store, (2,), "int8", path="g/other", chunks=(2,), overwrite=True)
+        assert bytes(store.read_ranges(["g/other/keep.txt"], [0])[0]) == b"unrelated"
+
+
+def test_copy_overwrite_on_s3_url(tmp_path: Path, s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch) -> None:
+    s3_env(monkeypatch, s3_bucket)
+    src, data = source(tmp_path)
+    url = f"s3://{s3_bucket.name}/o.zarr"
+    lsio.zarr.copy(src, url, chunks=(5, 6, 4), shards=None)
+    with pytest.raises(FileExistsError):
+        lsio.zarr.copy(src, url)
+    out = lsio.zarr.copy(src, url, chunks=(20, 24, 16), shards=None, overwrite=True)
+    keys = [k for k, _ in s3_store(s3_bucket).list("o.zarr/")]
+    assert len(keys) == 1 + 2, keys  # zarr.json and the two new chunks; the 48 old ones deleted
+    np.testing.assert_array_equal(out[...], data)
+
+
+# ---- copies to and from S3 --------------------------------------------------------------------------------------
+
+
+def test_copy_local_to_s3_and_back(tmp_path: Path, s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch) -> None:
+    s3_env(monkeypatch, s3_bucket)
+    src, data = source(tmp_path)
+    out = lsio.zarr.copy(lsio.zarr.open_array(src), f"s3://{s3_bucket.name}/out.zarr", chunks=(4, 6, 8),
+                         shards=(8, 12, 16), compressors=[{"name": "zstd", "configuration": {"level": 1}}],
+                         max_memory="64KiB")  # fmt: skip
+    assert out.shards == (8, 12, 16)
+    np.testing.assert_array_equal(zarr_python_s3(s3_bucket, "out.zarr")[...], data)
+    via_ours = zarr.open_array(store=lsio.zarr.ZarrStore(s3_store(s3_bucket)), path="out.zarr", mode="r")
+    np.testing.assert_array_equal(via_ours[...], data)
+    # s3 -> local, with another layout and format.
+    back = str(tmp_path / "back.zarr")
+    lsio.zarr.copy(f"s3://{s3_bucket.name}/out.zarr", back, chunks=(10, 24, 4), zarr_format=2, max_memory="64KiB")
+    z = zarr.open_array(back, mode="r")
+    assert z.metadata.zarr_format == 2 and z.chunks == (10, 24, 4)
+    np.testing.assert_array_equal(z[...], data)
+
+
+def test_resume_on_s3(tmp_path: Path, s3_bucket: S3Bucket) -> None:
+    src, data = source(tmp_path)
+    store = s3_store(s3_bucket)
+    kw: dict[str, Any] = dict(path="r.zarr", chunks=(5, 12, 16), shards=(10, 24, 16), max_memory="60KiB")
+    calls = 0
+
+    def stop_after_two(done: int, total: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:  # the initial call, then two slabs
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        lsio.zarr.copy(src, store, progress=stop_after_two, **kw)
+    stored = {o["Key"]: o["ETag"] for o in s3_bucket.client.list_objects_v2(Bucket=s3_bucket.name, Prefix="r.zarr/c/")["Contents"]}
+    assert 1 <= len(stored) < 4
+    # A stored shard replaced by a truncated one (not a valid shard) is copied again.
+    first = sorted(stored)[0]
+    store.put(first, b"short")
+    progress: list[int] = []
+    out = lsio.zarr.copy(src, store, resume=True, progress=lambda d, t: progress.append(d), **kw)
+    assert progress[0] > 0  # the verified shards counted as done
+    after = {o["Key"]: o["ETag"] for o in s3_bucket.client.list_objects_v2(Bucket=s3_bucket.name, Prefix="r.zarr/c/")["Contents"]}
+    assert len(after) == 4
+    for k, etag in stored.items():
+        if k != first:
+            assert after[k] == etag, k  # not written again
+    np.testing.assert_array_equal(out[...], data)
+    np.testing.assert_array_equal(zarr_python_s3(s3_bucket, "r.zarr")[...], data)
+
+
+# ---- a full disk -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs mounted for the test (root needed: a failed mount fails the test, with mount's message)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.fail(f"cannot mount a 2 MiB tmpfs at {mnt} (the test runs as root in CI): {r.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=True)
+
+
+def test_copy_onto_a_full_disk_reports_enospc_and_leaves_only_whole_shards(tmp_path: Path, small_disk: Path) -> None:
+    data = np.random.default_rng(2).random((64, 128, 128)).astype(np.float32)  # 4 MiB, 3.5 MiB with zstd
+    src = str(tmp_path / "big.zarr")
+    zarr.create_array(src, shape=data.shape, chunks=(4, 128, 128), dtype="float32", fill_value=0)[...] = data
+    dst = str(small_disk / "out.zarr")
+    with pytest.raises(OSError) as info:
+        lsio.zarr.copy(src, dst, chunks=(4, 64, 64), shards=(4, 128, 128), max_memory="1MiB")
+    assert info.value.errno == errno.ENOSPC, info.value
+    assert "No space left on device" in str(info.value) and "out.zarr/c/" in str(info.value), info.value
+    files = [p for p in (small_disk / "out.zarr").rglob("*") if p.is_file()]
+    assert not [p for p in files if ".lsio-tmp." in p.name], files  # no temporary file left behind
+    shards = [p for p in files if p.name not in ("zarr.json",)]
+    assert 1 <= len(shards) < 16, files
+    # Every shard present is whole: zarr-python reads each stored one equal to the source, the others as missing.
+    z = zarr.open_array(dst, mode="r")
+    for p in shards:
+        i = int(p.relative_to(small_disk / "out.zarr" / "c").parts[0])
+        np.testing.assert_array_equal(z[4 * i:4 * i + 4], data[4 * i:4 * i + 4])
+
+
+def test_store_put_onto_a_full_disk_reports_enospc(small_disk: Path) -> None:
+    store = lsio.open(str(small_disk))
+    store.put("a", b"x" * (1 << 20))
+    with pytest.raises(OSError) as info:
+        store.put("dir/b", b"y" * (3 << 20))
+    assert info.value.errno == errno.ENOSPC and "No space left on device" in str(info.value)
+    assert "dir/b" in str(info.value)
+    assert sorted(os.listdir(small_disk / "dir")) == []  # the temporary file was removed
+    with pytest.raises(OSError) as info:
+        store.write(["w"], [0], [b"z" * (3 << 20)])  # in-place writes (not atomic) report it too
+    assert info.value.errno == errno.ENOSPC
