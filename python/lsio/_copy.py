@@ -13,6 +13,7 @@ import concurrent.futures
 import itertools
 import math
 import re
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal, Optional, Union
 
@@ -84,8 +85,8 @@ def plan_slabs(
     unit_bytes = itemsize * math.prod(min(u, s) for u, s in zip(unit, shape)) if nd else itemsize
     if unit_bytes > budget:
         raise ValueError(
-            f"max_memory is too small: one destination {'shard' if unit else 'chunk'} of {unit_bytes} bytes does "
-            f"not fit a third of it ({budget} bytes); raise max_memory or use smaller shards"
+            f"max_memory is too small: one destination chunk of {unit_bytes} bytes does not fit a third of it "
+            f"({budget} bytes); raise max_memory or use smaller chunks"
         )
     size = unit_bytes
     if src_chunks is not None:
@@ -145,6 +146,7 @@ def copy(
     resume: bool = False,
     progress: Optional[Progress] = None,
     cancel: Optional[CancelToken] = None,
+    temp_store: Any = None,
 ) -> Any:
     """Copies ``src`` (an lsio.zarr.Array, or a URL/path of one) into a new array at ``path`` of ``dst`` (a local
     path, URL or lsio.Store), with other chunks, shards, codecs or Zarr format, and returns it (open for writing).
@@ -153,7 +155,11 @@ def copy(
     sharded); ``compressors`` (v3 style: ``[{"name": "zstd", "configuration": {"level": 3}}]``, [] or None for
     none) to zstd level 3 ("keep" is zstd too: source codecs are not carried over); ``zarr_format`` to the
     source's; attributes and dimension names are copied. Memory: slabs of whole destination shards of at most a
-    third of ``max_memory`` (one being written, the next being read); ValueError when one shard does not fit.
+    third of ``max_memory`` (one being written, the next being read). When one destination shard does not fit,
+    each shard is staged in an intermediate sharded array (under ``temp_store``, a Store, path or URL; default: a
+    hidden prefix inside the destination), written there in pieces of whole inner chunks that fit, then moved to
+    the destination as one object (so the destination only ever holds whole shards); the intermediate is removed
+    after success and after failure. ValueError when one inner chunk (or, unsharded, one chunk) does not fit.
     An existing destination is refused (FileExistsError) unless ``overwrite=True`` (everything under the
     destination is deleted first) or ``resume=True`` (the destination must match: slabs whose shards are all
     stored are skipped; shards are stored atomically, so a stored shard is complete). ``progress(done, total)``
@@ -181,7 +187,13 @@ def copy(
     fill = a.fill_value if fill_value == "keep" else fill_value
     budget = parse_bytes(max_memory) // 3
     unit = out_shards if out_shards is not None else out_chunks
-    per = plan_slabs(a.shape, unit, a.itemsize, budget, a.chunks)
+    staged = out_shards is not None and _unit_bytes(a.shape, out_shards, a.itemsize) > budget
+    if staged:  # one shard per slab, staged in pieces of whole inner chunks
+        assert out_shards is not None
+        per_inner = plan_slabs(out_shards, out_chunks, a.itemsize, budget)
+        per = [1] * len(unit)
+    else:
+        per = plan_slabs(a.shape, unit, a.itemsize, budget, a.chunks)
 
     location = lz._locate(dst, path)
     exists = _exists(location)
@@ -225,6 +237,9 @@ def copy(
         if progress is not None:
             progress(total, total)
         return out
+    if staged:
+        _staged_copy(a, out, todo, per_inner, done, total, token, progress, temp_store, location)
+        return out
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lsio-copy-read") as pool:
         nxt: Optional[concurrent.futures.Future[np.ndarray]] = None
         try:
@@ -242,6 +257,70 @@ def copy(
                 concurrent.futures.wait([nxt])
             raise
     return out
+
+
+def _unit_bytes(shape: Sequence[int], unit: Sequence[int], itemsize: int) -> int:
+    return itemsize * math.prod(min(u, s) for u, s in zip(unit, shape))
+
+
+def _staged_copy(
+    a: Any,
+    out: Any,
+    todo: list[tuple[tuple[slice, ...], list[list[int]]]],
+    per_inner: list[int],
+    done: int,
+    total: int,
+    token: CancelToken,
+    progress: Optional[Progress],
+    temp_store: Any,
+    location: Any,
+) -> None:
+    """Copies each destination shard that does not fit the budget through an intermediate array of the same
+    layout: the shard is written there in pieces (slabs of ``per_inner`` inner chunks; the writer keeps the inner
+    chunks already stored in the shard and adds the new ones), then its bytes are put at the destination key in
+    one atomic put and the intermediate shard is deleted. Peak memory: one piece plus one encoded shard. The
+    destination never holds a partial shard, so resume's "stored means complete" stays true."""
+    from . import zarr as lz
+
+    if temp_store is None:
+        tmp_location = lz._locate(location.store, _join(location.path, f".lsio-copy-tmp-{uuid.uuid4().hex[:12]}"))
+    else:
+        tmp_location = lz._locate(temp_store, f"lsio-copy-tmp-{uuid.uuid4().hex[:12]}")
+    core = out._core
+    tmp = lz.create(tmp_location.store, a.shape, a.dtype, path=tmp_location.path, chunks=out.chunks,
+                    shards=out.shards, codecs=_inner_codecs(out), fill_value=out.fill_value,
+                    zarr_format=3)  # fmt: skip
+    try:
+        for shard_sel, coords in todo:  # one shard each (a unit that does not fit is its own slab)
+            inner = [c.stop - c.start for c in shard_sel]
+            origin = [c.start for c in shard_sel]
+            for piece, _ in slabs(inner, out.chunks, per_inner):
+                sel = tuple(slice(o + p.start, o + p.stop) for o, p in zip(origin, piece))
+                _write(tmp, sel, a.read(sel, cancel=token), token)
+                done += _nbytes(sel, a.itemsize)
+                if progress is not None:
+                    progress(done, total)
+            key = core.chunk_key(coords[0])
+            tmp_key = tmp._core.chunk_key(coords[0])
+            got = tmp_location.store.read_ranges([tmp_key], [0], on_error="return")[0]
+            if isinstance(got, FileNotFoundError):
+                continue  # every inner chunk is the fill value: no shard, as the writer does
+            if isinstance(got, BaseException):
+                raise got
+            out.store.put(key, got)
+            del got
+            tmp_location.store.remove([tmp_key])
+    finally:
+        _remove_tree(tmp_location)
+
+
+def _inner_codecs(out: Any) -> Any:
+    """The destination's inner codec list (its sharding codec's), for an intermediate array of the same layout."""
+    return out.metadata["codecs"][0]["configuration"]["codecs"]
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}/{name}" if prefix else name
 
 
 def _nbytes(sel: tuple[slice, ...], itemsize: int) -> int:

@@ -187,3 +187,66 @@ def test_store_put_onto_a_full_disk_reports_enospc(small_disk: Path) -> None:
     with pytest.raises(OSError) as info:
         store.write(["w"], [0], [b"z" * (3 << 20)])  # in-place writes (not atomic) report it too
     assert info.value.errno == errno.ENOSPC
+
+
+# ---- destination shards larger than max_memory: staged through an intermediate array ----------------------------
+
+
+def staged_source(tmp_path: Path) -> tuple[str, np.ndarray]:
+    data = np.random.default_rng(3).standard_normal((24, 64, 64)).astype(np.float32)  # 384 KiB
+    path = str(tmp_path / "s.zarr")
+    zarr.create_array(path, shape=data.shape, chunks=(8, 64, 64), dtype="float32", fill_value=0)[...] = data
+    return path, data
+
+
+@pytest.mark.parametrize("where", ["inside", "temp_store", "s3"])
+def test_shard_larger_than_max_memory_is_staged(tmp_path: Path, where: str, s3_bucket: S3Bucket) -> None:
+    src, data = staged_source(tmp_path)
+    # Shards of (16, 64, 64) = 256 KiB; a third of 96 KiB holds two (4, 32, 32) inner chunks of 16 KiB.
+    kw: dict[str, Any] = dict(chunks=(4, 32, 32), shards=(16, 64, 64), max_memory="96KiB")
+    temp = lsio.open(str(tmp_path / "scratch")) if where == "temp_store" else None
+    store = s3_store(s3_bucket) if where == "s3" else lsio.open(str(tmp_path))
+    seen: list[int] = []
+    tracemalloc.start()
+    try:
+        out = lsio.zarr.copy(src, store, path="o.zarr", temp_store=temp, progress=lambda d, t: seen.append(d), **kw)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 96 * 1024 + 64 * 1024, peak  # pieces of 32 KiB, never a 256 KiB shard in numpy
+    assert len(seen) > 8  # progress per piece
+    np.testing.assert_array_equal(out[...], data)
+    if where == "s3":
+        np.testing.assert_array_equal(zarr_python_s3(s3_bucket, "o.zarr")[...], data)
+    else:
+        z = zarr.open_array(str(tmp_path / "o.zarr"), mode="r")
+        assert z.shards == (16, 64, 64) and z.chunks == (4, 32, 32)
+        np.testing.assert_array_equal(z[...], data)
+    assert [k for k, _ in store.list("o.zarr/") if "tmp" in k] == []  # the intermediate is gone
+    assert len([k for k, _ in store.list("o.zarr/c/")]) == 2
+    if temp is not None:
+        assert temp.list("") == []
+
+
+def test_staged_copy_removes_the_intermediate_after_a_failure_and_resumes(tmp_path: Path) -> None:
+    src, data = staged_source(tmp_path)
+    kw: dict[str, Any] = dict(chunks=(4, 32, 32), shards=(16, 64, 64), max_memory="96KiB")
+    store = lsio.open(str(tmp_path))
+    calls = 0
+
+    def stop_in_the_second_shard(done: int, total: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 12:  # the initial call, the 8 pieces of the first shard, then 3 of the second
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        lsio.zarr.copy(src, store, path="o.zarr", progress=stop_in_the_second_shard, **kw)
+    keys = [k for k, _ in store.list("o.zarr/")]
+    assert keys == ["o.zarr/c/0/0/0", "o.zarr/zarr.json"], keys  # one whole shard; no partial one, no intermediate
+    z = zarr.open_array(str(tmp_path / "o.zarr"), mode="r")
+    np.testing.assert_array_equal(z[:16], data[:16])
+    np.testing.assert_array_equal(z[16:], 0)  # missing: the fill value
+    out = lsio.zarr.copy(src, store, path="o.zarr", resume=True, **kw)
+    np.testing.assert_array_equal(out[...], data)
+    assert [k for k, _ in store.list("o.zarr/") if "tmp" in k] == []
