@@ -123,12 +123,23 @@ def slabs(shape: Sequence[int], unit: Sequence[int], per: Sequence[int]) -> Iter
         yield sel, coords
 
 
-def _present(dst: Any, coords: list[list[int]], min_size: int) -> bool:
-    """Whether every write unit of a slab is already stored (and, for shards, at least as big as its index)."""
+def _present(dst: Any, coords: list[list[int]], min_size: int, unit: Sequence[int]) -> bool:
+    """Whether every write unit of a slab is already stored and verified: at least as big as a shard index, and,
+    for shards, the index read and checked (its crc32c, every inner chunk inside the object) and an element of
+    each shard decoded, all in one read of one element per shard. Anything wrong: the slab is copied again."""
     core = dst._core
     keys = [core.chunk_key(c) for c in coords]
     sizes = dst.store.sizes(keys, on_error="return")
-    return all(isinstance(n, int) and n >= min_size for n in sizes)
+    if not all(isinstance(n, int) and n >= min_size for n in sizes):
+        return False
+    if not min_size:  # unsharded: a chunk is put whole (atomically), its presence is enough
+        return True
+    origins = [sorted({c[d] * unit[d] for c in coords}) for d in range(len(unit))]
+    try:
+        dst.read(tuple(origins))
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def copy(
@@ -228,7 +239,7 @@ def copy(
     done = 0
     token = cancel if cancel is not None else CancelToken()
     plan = [(sel, coords) for sel, coords in slabs(a.shape, unit, per)]
-    todo = [(sel, coords) for sel, coords in plan if not (resume and exists and _present(out, coords, min_size))]
+    todo = [(sel, coords) for sel, coords in plan if not (resume and exists and _present(out, coords, min_size, unit))]
     done = sum(_nbytes(sel, a.itemsize) for sel, _ in plan) - sum(_nbytes(sel, a.itemsize) for sel, _ in todo)
     if progress is not None:
         progress(done, total)

@@ -114,27 +114,31 @@ def test_resume_on_s3(tmp_path: Path, s3_bucket: S3Bucket) -> None:
     kw: dict[str, Any] = dict(path="r.zarr", chunks=(5, 12, 16), shards=(10, 24, 16), max_memory="60KiB")
     calls = 0
 
-    def stop_after_two(done: int, total: int) -> None:
+    def stop_after_three(done: int, total: int) -> None:
         nonlocal calls
         calls += 1
-        if calls == 3:  # the initial call, then two slabs
+        if calls == 4:  # the initial call, then three slabs (of one shard each)
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        lsio.zarr.copy(src, store, progress=stop_after_two, **kw)
+        lsio.zarr.copy(src, store, progress=stop_after_three, **kw)
     stored = {o["Key"]: o["ETag"] for o in s3_bucket.client.list_objects_v2(Bucket=s3_bucket.name, Prefix="r.zarr/c/")["Contents"]}
-    assert 1 <= len(stored) < 4
-    # A stored shard replaced by a truncated one (not a valid shard) is copied again.
-    first = sorted(stored)[0]
+    assert len(stored) == 3
+    # Stored shards that are not valid are copied again: one truncated, one of the right size with a bad index.
+    first, second = sorted(stored)[:2]
     store.put(first, b"short")
+    good = bytes(store.read_ranges([second], [0])[0])
+    store.put(second, good[:-8] + bytes(b ^ 0xFF for b in good[-8:]))
+    redone = {first, second}
     progress: list[int] = []
     out = lsio.zarr.copy(src, store, resume=True, progress=lambda d, t: progress.append(d), **kw)
     assert progress[0] > 0  # the verified shards counted as done
     after = {o["Key"]: o["ETag"] for o in s3_bucket.client.list_objects_v2(Bucket=s3_bucket.name, Prefix="r.zarr/c/")["Contents"]}
     assert len(after) == 4
     for k, etag in stored.items():
-        if k != first:
+        if k not in redone:
             assert after[k] == etag, k  # not written again
+    assert after[second] == stored[second]  # rewritten with the same bytes
     np.testing.assert_array_equal(out[...], data)
     np.testing.assert_array_equal(zarr_python_s3(s3_bucket, "r.zarr")[...], data)
 
