@@ -175,7 +175,9 @@ def copy(
     destination is deleted first) or ``resume=True`` (the destination must match: slabs whose shards are all
     stored are skipped; shards are stored atomically, so a stored shard is complete). ``progress(done, total)``
     is called with bytes after each slab. Ctrl-C, or ``cancel``, stops after the reads in flight drained; the shards
-    written so far stay (each whole) and ``resume=True`` continues.
+    written so far stay (each whole) and ``resume=True`` continues. Until the copy completes the destination's
+    metadata is kept under hidden names (``zarr.json.lsio-pending``; v2 ``.zarray``/``.zattrs`` likewise), so a
+    copy stopped by an error, a full disk (OSError ENOSPC naming the key) or Ctrl-C is no Zarr array to any reader.
     """
     from . import zarr as lz
 
@@ -199,6 +201,7 @@ def copy(
     budget = parse_bytes(max_memory) // 3
     unit = out_shards if out_shards is not None else out_chunks
     staged = out_shards is not None and _unit_bytes(a.shape, out_shards, a.itemsize) > budget
+    per_inner: Optional[list[int]] = None
     if staged:  # one shard per slab, staged in pieces of whole inner chunks
         assert out_shards is not None
         per_inner = plan_slabs(out_shards, out_chunks, a.itemsize, budget)
@@ -211,10 +214,12 @@ def copy(
     if exists and not (overwrite or resume):
         raise FileExistsError(f"destination {location.path or '/'} already holds a Zarr node (overwrite replaces it; resume continues a stopped copy)")
     if resume and exists:
+        _move_metadata(location, hide=False)  # a stopped copy's metadata waits hidden: shown to open it
         out = lz.open_array(location.store, location.path)
         want = (tuple(a.shape), a.dtype, out_chunks, out_shards, fmt)
         have = (tuple(out.shape), out.dtype, tuple(out.chunks), out.shards, out.zarr_format)
         if want != have:
+            _move_metadata(location, hide=True)
             raise ValueError(f"cannot resume: destination has (shape, dtype, chunks, shards, format) {have}, the copy needs {want}")
     else:
         if exists:
@@ -232,6 +237,37 @@ def copy(
             attributes=a.attrs,
             dimension_names=a.dimension_names if fmt == 3 else None,
         )
+    # Until the last shard is stored the metadata waits under hidden names: a copy stopped by an error, a full
+    # disk or Ctrl-C is no Zarr array to any reader (rather than one whose missing shards read as the fill value).
+    _move_metadata(location, hide=True)
+    try:
+        _copy_data(a, out, location, unit, per, per_inner, out_shards, out_chunks, resume and exists,
+                   progress, cancel, temp_store)  # fmt: skip
+    except BaseException as e:
+        if hasattr(e, "add_note"):  # Python 3.11+
+                e.add_note(f"lsio.zarr.copy: {location.path or '/'} is incomplete (its metadata is kept as "
+                       f"*{_PENDING} until the copy finishes); copy again with resume=True to continue")  # fmt: skip
+        raise
+    _move_metadata(location, hide=False)
+    return out
+
+
+def _copy_data(
+    a: Any,
+    out: Any,
+    location: Any,
+    unit: Sequence[int],
+    per: list[int],
+    per_inner: Optional[list[int]],
+    out_shards: Optional[tuple[int, ...]],
+    out_chunks: tuple[int, ...],
+    resume: bool,
+    progress: Optional[Progress],
+    cancel: Optional[CancelToken],
+    temp_store: Any,
+) -> None:
+    """Writes the data of the copy into ``out`` (slab after slab, or staged shard after shard)."""
+    exists = resume
     min_size = 0
     if out_shards is not None:
         min_size = 16 * math.prod(s // c for s, c in zip(out_shards, out_chunks)) + 4
@@ -247,10 +283,10 @@ def copy(
         out[()] = a[()]
         if progress is not None:
             progress(total, total)
-        return out
-    if staged:
+        return
+    if per_inner is not None:
         _staged_copy(a, out, todo, per_inner, done, total, token, progress, temp_store, location)
-        return out
+        return
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lsio-copy-read") as pool:
         nxt: Optional[concurrent.futures.Future[np.ndarray]] = None
         try:
@@ -267,7 +303,6 @@ def copy(
             if nxt is not None:
                 concurrent.futures.wait([nxt])
             raise
-    return out
 
 
 def _unit_bytes(shape: Sequence[int], unit: Sequence[int], itemsize: int) -> int:
@@ -343,10 +378,29 @@ def _write(out: Any, sel: tuple[slice, ...], data: np.ndarray, token: CancelToke
     out._core.write(items, np.ascontiguousarray(data), cancel=token)
 
 
+_PENDING = ".lsio-pending"
+_METADATA = ("zarr.json", ".zarray", ".zattrs")
+
+
 def _exists(location: Any) -> bool:
+    """Whether a Zarr node, or a stopped copy (its metadata hidden), is at the destination."""
     prefix = f"{location.path}/" if location.path else ""
-    keys = [prefix + f for f in ("zarr.json", ".zarray", ".zgroup")]
-    return any(isinstance(n, int) for n in location.store.sizes(keys, on_error="return"))
+    names = ("zarr.json", ".zarray", ".zgroup", "zarr.json" + _PENDING, ".zarray" + _PENDING)
+    return any(isinstance(n, int) for n in location.store.sizes([prefix + f for f in names], on_error="return"))
+
+
+def _move_metadata(location: Any, hide: bool) -> None:
+    """Renames the array's metadata documents to their hidden names (hide) or back, through the store: put the
+    new name, then remove the old (a crash in between leaves both, and the copy is resumed or redone)."""
+    prefix = f"{location.path}/" if location.path else ""
+    store = location.store
+    names = [(prefix + m, prefix + m + _PENDING) for m in _METADATA]
+    moves = [(shown, hidden) if hide else (hidden, shown) for shown, hidden in names]
+    sizes = store.sizes([frm for frm, _ in moves], on_error="return")
+    for (frm, to), size in zip(moves, sizes):
+        if isinstance(size, int):
+            store.put(to, store.read_ranges([frm], [0])[0])
+            store.remove([frm])
 
 
 def _remove_tree(location: Any) -> None:

@@ -171,9 +171,14 @@ def test_copy_onto_a_full_disk_reports_enospc_and_leaves_only_whole_shards(tmp_p
     assert "No space left on device" in str(info.value) and "out.zarr/c/" in str(info.value), info.value
     files = [p for p in (small_disk / "out.zarr").rglob("*") if p.is_file()]
     assert not [p for p in files if ".lsio-tmp." in p.name], files  # no temporary file left behind
-    shards = [p for p in files if p.name not in ("zarr.json",)]
+    shards = [p for p in files if not p.name.startswith("zarr.json")]
     assert 1 <= len(shards) < 16, files
-    # Every shard present is whole: zarr-python reads each stored one equal to the source, the others as missing.
+    # Not a Zarr array until the copy completes (its metadata waits hidden): no reader takes it for a whole copy.
+    assert not (small_disk / "out.zarr" / "zarr.json").exists()
+    with pytest.raises(zarr.errors.ArrayNotFoundError):
+        zarr.open_array(dst, mode="r")
+    # Every shard present is whole: with the metadata shown, zarr-python reads each one equal to the source.
+    (small_disk / "out.zarr" / "zarr.json.lsio-pending").rename(small_disk / "out.zarr" / "zarr.json")
     z = zarr.open_array(dst, mode="r")
     for p in shards:
         i = int(p.relative_to(small_disk / "out.zarr" / "c").parts[0])
@@ -247,10 +252,33 @@ def test_staged_copy_removes_the_intermediate_after_a_failure_and_resumes(tmp_pa
     with pytest.raises(KeyboardInterrupt):
         lsio.zarr.copy(src, store, path="o.zarr", progress=stop_in_the_second_shard, **kw)
     keys = [k for k, _ in store.list("o.zarr/")]
-    assert keys == ["o.zarr/c/0/0/0", "o.zarr/zarr.json"], keys  # one whole shard; no partial one, no intermediate
-    z = zarr.open_array(str(tmp_path / "o.zarr"), mode="r")
-    np.testing.assert_array_equal(z[:16], data[:16])
-    np.testing.assert_array_equal(z[16:], 0)  # missing: the fill value
+    # One whole shard; no partial one, no intermediate; the metadata hidden until the copy completes.
+    assert keys == ["o.zarr/c/0/0/0", "o.zarr/zarr.json.lsio-pending"], keys
+    with pytest.raises(FileExistsError):
+        lsio.zarr.copy(src, store, path="o.zarr", **kw)
     out = lsio.zarr.copy(src, store, path="o.zarr", resume=True, **kw)
     np.testing.assert_array_equal(out[...], data)
-    assert [k for k, _ in store.list("o.zarr/") if "tmp" in k] == []
+    assert sorted(k for k, _ in store.list("o.zarr/")) == ["o.zarr/c/0/0/0", "o.zarr/c/1/0/0", "o.zarr/zarr.json"]
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "o.zarr"), mode="r")[...], data)
+
+
+def test_stopped_v2_copy_is_no_array_until_resumed(tmp_path: Path) -> None:
+    src, data = source(tmp_path)
+    zarr.open_array(src, mode="r+").attrs["units"] = "K"
+    dst = tmp_path / "v2.zarr"
+
+    def stop(done: int, total: int) -> None:
+        if done:
+            raise KeyboardInterrupt
+
+    kw: dict[str, Any] = dict(chunks=(10, 24, 16), zarr_format=2, max_memory="64KiB")
+    with pytest.raises(KeyboardInterrupt) as info:
+        lsio.zarr.copy(src, str(dst), progress=stop, **kw)
+    assert "resume=True" in "".join(getattr(info.value, "__notes__", ["resume=True"]))
+    assert sorted(p.name for p in dst.iterdir() if p.name.startswith(".")) == [".zarray.lsio-pending", ".zattrs.lsio-pending"]
+    with pytest.raises(zarr.errors.ArrayNotFoundError):
+        zarr.open_array(str(dst), mode="r")
+    lsio.zarr.copy(src, str(dst), resume=True, **kw)
+    z = zarr.open_array(str(dst), mode="r")
+    assert z.attrs["units"] == "K"
+    np.testing.assert_array_equal(z[...], data)
