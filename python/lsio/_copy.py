@@ -245,7 +245,7 @@ def copy(
                    progress, cancel, temp_store)  # fmt: skip
     except BaseException as e:
         if hasattr(e, "add_note"):  # Python 3.11+
-                e.add_note(f"lsio.zarr.copy: {location.path or '/'} is incomplete (its metadata is kept as "
+            e.add_note(f"lsio.zarr.copy: {location.path or '/'} is incomplete (its metadata is kept as "
                        f"*{_PENDING} until the copy finishes); copy again with resume=True to continue")  # fmt: skip
         raise
     _move_metadata(location, hide=False)
