@@ -324,7 +324,8 @@ def _staged_copy(
     """Copies each destination shard that does not fit the budget through an intermediate array of the same
     layout: the shard is written there in pieces (slabs of ``per_inner`` inner chunks; the writer keeps the inner
     chunks already stored in the shard and adds the new ones), then its bytes are put at the destination key in
-    one atomic put and the intermediate shard is deleted. Peak memory: one piece plus one encoded shard. The
+    one atomic put and the intermediate shard is deleted. Peak memory: one piece (numpy) plus, in the writer, the
+    encoded shard twice (the stored one and its rewrite with the piece added), so compressed shards cost less. The
     destination never holds a partial shard, so resume's "stored means complete" stays true."""
     from . import zarr as lz
 
