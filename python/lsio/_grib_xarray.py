@@ -358,10 +358,7 @@ def write_zarr(idx: Index, target: Any, *, chunks: Optional[Mapping[str, int]], 
     if isinstance(target, lsio.Store):
         store = target
     else:
-        url = os.fspath(target)
-        if "://" not in url:
-            os.makedirs(url, exist_ok=True)
-        store = lsio.open(url)
+        store = lsio.open(os.fspath(target))  # a file store creates its directories on the first put
     ds = build_dataset(idx, dtype, set())
     budget = max(1, max_memory // 2)  # a run being written and the next one being read and decoded
     codecs = None

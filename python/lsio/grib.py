@@ -477,9 +477,10 @@ def is_grib(path: Any) -> bool:
         return False
     if p.lower().endswith((".grib", ".grib2", ".grb", ".grb2")):
         return True
-    try:
-        with open(p, "rb") as f:
-            return f.read(4) == b"GRIB"
-    except OSError:
+    import lsio
+
+    try:  # the first 4 bytes, through the default store (nothing above the store layer opens files)
+        return bytes(lsio.default_store().read_ranges([os.path.abspath(p)], [0], [4])[0]) == b"GRIB"
+    except (OSError, ValueError):
         return False
 
