@@ -317,8 +317,9 @@ def _stream(runs: list[tuple[Optional[Region], list[Corner]]], read: Any, arr: A
 
 def _stored(arr: Any, corner: tuple[int, ...], unit: tuple[int, ...], shape: tuple[int, ...],
             inner: tuple[int, ...], outer: Optional[tuple[int, ...]]) -> bool:  # fmt: skip
-    """Whether every write unit of the region at ``corner`` is stored whole (lsio.zarr.copy's resume test: shards
-    are stored atomically, so one that is there and at least as big as its index is complete)."""
+    """Whether every write unit of the region at ``corner`` is stored and verified (lsio.zarr.copy's resume test:
+    shards are stored atomically; one that is there, at least as big as its index, whose index checks out and one
+    of whose elements decodes, is complete)."""
     import math
 
     from ._copy import _present
@@ -328,8 +329,7 @@ def _stored(arr: Any, corner: tuple[int, ...], unit: tuple[int, ...], shape: tup
     grid += [list(range(-(-n // u))) for n, u in zip(shape[lead:], unit[lead:])]
     coords = [list(c) for c in itertools.product(*grid)]
     min_size = 0 if outer is None else 16 * math.prod(o // i for o, i in zip(outer, inner)) + 4
-    return bool(_present(arr, coords, min_size))
-
+    return bool(_present(arr, coords, min_size, unit))
 
 
 def _unit(dims: tuple[str, ...], shape: tuple[int, ...], spec: Optional[Mapping[str, int]], lead: int,
