@@ -3,19 +3,26 @@
 
     python bench/process_bench.py --quick     # 256 MiB float32, 2 rounds: what was run on the shared machine
     python bench/process_bench.py             # 4 GiB float32 (1024, 1024, 1024), 3 rounds
+    python bench/process_bench.py --cold      # the same with the page cache dropped before every measurement (root)
+    python bench/process_bench.py --tiny      # 32 MiB, 1 round: proves the script runs (figures meaningless)
 
 Data (made once under bench/data/process/ with zarr-python, reused while the parameters match): a float32
-(time, y, x) array in two layouts, zstd level 1 chunks (16, 512, 512), and shards (64, 512, 512) of zstd inner
-chunks (4, 128, 128). Page cache hot (the data was just written or read). Each measurement runs in a child process
+(time, y, x) array in three layouts, zstd level 1 chunks (16, 512, 512), shards (64, 512, 512) of zstd inner
+chunks (4, 128, 128), and uncompressed chunks (16, 512, 512) (the cold mean-vs-fio target). Page cache hot (the
+data was just written or read), or with --cold dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every
+measurement, fio's included. Each measurement runs in a child process
 of its own (the time is taken inside it, imports excluded; peak RSS is the child's), rounds interleaved, best round
 reported:
   - mean and std of the whole array: LSIO (one fused pass, Array.reduce_stats), dask.array.from_zarr (zarr-python,
     threads) mean + std in one compute, tensorstore slab loop (reads of 64 time steps, numpy float64 sums), xarray
-    open_zarr(...).mean() and .std() (dask);
+    open_zarr(...).mean() and .std() (dask); fio reading every chunk/shard file once, sequentially (1 MiB blocks,
+    2 jobs, best of psync and io_uring qd8): the ceiling;
+  - mean on a dask.distributed LocalCluster (n_workers=2, threads_per_worker=1, processes=True; cluster start-up
+    excluded): lsio Array.to_dask().mean() against dask.array.from_zarr (zarr-python) .mean(), the ratio reported;
   - rechunk of the chunked layout to (T, 64, 64) chunks, zstd level 1: lsio.zarr.copy (max_memory 1 GiB),
     tensorstore slab copy (slabs of (T, 256, Y) aligned to the destination chunks), dask rechunk() stored with
     da.store into a zarr-python array (what to_zarr does).
-Writes bench/results/process[-quick].md and .png.
+Writes bench/results/process[-quick|-tiny][-cold].md and .png.
 """
 
 from __future__ import annotations
@@ -41,23 +48,28 @@ from lsiobench import proc  # noqa: E402
 DATA = BENCH_DIR / "data" / "process"
 RESULTS = BENCH_DIR / "results"
 REDUCE = ["lsio", "dask", "tensorstore", "xarray"]
+CLUSTER = ["lsio", "zarr-python"]
+LAYOUTS = ("chunked", "sharded", "uncompressed")
 RECHUNK = ["lsio", "tensorstore", "dask"]
 
 
-def shape_of(quick: bool) -> tuple[int, int, int]:
-    return (256, 512, 512) if quick else (1024, 1024, 1024)
+SIZES = {"tiny": (32, 512, 512), "quick": (256, 512, 512), "full": (1024, 1024, 1024)}
 
 
-def dataset(quick: bool) -> dict[str, str]:
-    """Writes the two layouts once (zarr-python); returns their paths."""
+def shape_of(size: str) -> tuple[int, int, int]:
+    return SIZES[size]
+
+
+def dataset(size: str) -> dict[str, str]:
+    """Writes the three layouts once (zarr-python); returns their paths."""
     import zarr
     from zarr.codecs import ZstdCodec
 
-    shape = shape_of(quick)
-    root = DATA / ("quick" if quick else "full")
-    paths = {"chunked": str(root / "chunked.zarr" / "t2m"), "sharded": str(root / "sharded.zarr" / "t2m")}
+    shape = shape_of(size)
+    root = DATA / size
+    paths = {name: str(root / f"{name}.zarr" / "t2m") for name in LAYOUTS}
     stamp = root / "done.json"
-    want = {"shape": shape, "format": 1}
+    want = {"shape": shape, "format": 2}
     if stamp.exists() and json.loads(stamp.read_text()) == json.loads(json.dumps(want)):
         return paths
     shutil.rmtree(root, ignore_errors=True)
@@ -69,6 +81,9 @@ def dataset(quick: bool) -> dict[str, str]:
     zs = zarr.open_group(str(root / "sharded.zarr"), mode="w").create_array(
         "t2m", shape=shape, chunks=(4, 128, 128), shards=(64, 512, 512), dtype="float32",
         compressors=[ZstdCodec(level=1)], fill_value=0, dimension_names=dims)  # fmt: skip
+    zu = zarr.open_group(str(root / "uncompressed.zarr"), mode="w").create_array(
+        "t2m", shape=shape, chunks=(16, 512, 512), dtype="float32", compressors=None, fill_value=0,
+        dimension_names=dims)  # fmt: skip
     rng = np.random.default_rng(0)
     yy, xx = np.meshgrid(np.linspace(0, 6, shape[1]), np.linspace(0, 6, shape[2]), indexing="ij")
     base = (280 + 10 * np.sin(yy) * np.cos(xx)).astype(np.float32)
@@ -77,6 +92,7 @@ def dataset(quick: bool) -> dict[str, str]:
         block = base[None] + rng.standard_normal((n, *shape[1:]), dtype=np.float32)
         zc[t : t + n] = block
         zs[t : t + n] = block
+        zu[t : t + n] = block
     stamp.write_text(json.dumps(want))
     return paths
 
@@ -103,7 +119,7 @@ def child_reduce(method: str, path: str) -> dict[str, Any]:
         a = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": path}}).result()
         n, s, ss = 0, 0.0, 0.0
         for t in range(0, a.shape[0], 64):
-            x = a[t : t + 64].read().result().astype(np.float64)
+            x = a[t : min(t + 64, a.shape[0])].read().result().astype(np.float64)
             n, s, ss = n + x.size, s + float(x.sum()), ss + float((x * x).sum())
         mean = s / n
         std = float(np.sqrt(max(ss / n - mean * mean, 0.0)))
@@ -115,6 +131,60 @@ def child_reduce(method: str, path: str) -> dict[str, Any]:
     else:
         raise ValueError(method)
     return {"seconds": time.perf_counter() - t0, "mean": float(mean), "std": float(std)}
+
+
+def child_cluster(method: str, path: str) -> dict[str, Any]:
+    """The mean on a 2-process LocalCluster; the clock starts once the workers are up."""
+    import dask.array as da
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:  # fmt: skip
+        client.wait_for_workers(2)
+        t0 = time.perf_counter()
+        if method == "lsio":
+            import lsio.zarr
+
+            d = lsio.zarr.open_array(path, mode="r").to_dask()
+        else:
+            d = da.from_zarr(path)
+        mean = float(d.mean(dtype=np.float64).compute())
+        seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "mean": mean}
+
+
+def fio_read_all(path: Path, cold: bool) -> dict[str, Any]:
+    """fio reading every chunk/shard file of a layout once, sequentially in 1 MiB blocks, 2 jobs (half the files
+    each): the ceiling for a whole-array pass. Best of psync and io_uring qd8 (as bench/zarr_bench.py)."""
+    files = sorted(str(f.relative_to(path)) for f in path.rglob("*") if f.is_file() and f.name != "zarr.json")
+    total = sum((path / f).stat().st_size for f in files)
+    best: dict[str, Any] = {"error": "fio not run"}
+    for label, engine in {"psync": "ioengine=psync", "io_uring qd8": "ioengine=io_uring\niodepth=8"}.items():
+        jobs = min(2, len(files))
+        sections = [f"[j{i}]\nfilename={':'.join(files[i::jobs])}" for i in range(jobs)]
+        job = (f"[global]\ndirectory={path}\nrw=read\nbs=1M\ninvalidate=0\n{engine}\n"
+               "file_service_type=sequential\n" + "\n".join(sections) + "\n")  # fmt: skip
+        job_file = Path("/tmp") / f"lsio-process-fio-{path.parent.name}.fio"
+        job_file.write_text(job)
+        if cold:
+            drop_page_cache()
+        r = subprocess.run(["fio", "--output-format=json", str(job_file)], capture_output=True, text=True)
+        if r.returncode != 0:
+            return {"error": (r.stderr.strip().splitlines() or ["fio failed"])[-1][:120]}
+        doc = json.loads(r.stdout[r.stdout.index("{") :])
+        seconds = max(j["read"]["runtime"] for j in doc["jobs"]) / 1000  # fio's own runtime, slowest job
+        nbytes = sum(j["read"]["io_bytes"] for j in doc["jobs"])
+        if not 0 <= total - nbytes < len(files) << 20:  # fio leaves each file's last partial block unread
+            return {"error": f"fio read {nbytes} of {total} bytes"}
+        if seconds > 0 and seconds < best.get("seconds", float("inf")):
+            best = {"seconds": seconds, "peak_rss_mib": 0.0, "config": label}
+    return best
+
+
+def drop_page_cache() -> None:
+    """sync, then drop the page cache, dentries and inodes (needs root): the next read comes from the device."""
+    os.sync()
+    Path("/proc/sys/vm/drop_caches").write_text("3\n")
 
 
 def child_rechunk(method: str, src: str, dst: str, target: tuple[int, ...]) -> dict[str, Any]:
@@ -155,7 +225,9 @@ def child_rechunk(method: str, src: str, dst: str, target: tuple[int, ...]) -> d
 # ---- parent ---------------------------------------------------------------------------------------------------
 
 
-def measure(args: list[str]) -> dict[str, Any]:
+def measure(args: list[str], cold: bool = False) -> dict[str, Any]:
+    if cold:
+        drop_page_cache()
     r = proc.run([sys.executable, __file__, "--child", *args], timeout=3600)
     if r.returncode != 0:
         return {"error": r.tail()}
@@ -174,7 +246,9 @@ def keep(best: dict[tuple[str, str], dict[str, Any]], key: tuple[str, str], r: d
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("--quick", action="store_true")
+    p.add_argument("--quick", action="store_true", help="256 MiB instead of 4 GiB")
+    p.add_argument("--tiny", action="store_true", help="32 MiB, 1 round: checks that the script runs")
+    p.add_argument("--cold", action="store_true", help="drop the page cache before every measurement (root)")
     p.add_argument("--rounds", type=int, default=None)
     p.add_argument("--child", nargs="+")
     a = p.parse_args()
@@ -182,42 +256,52 @@ def main() -> int:
         kind, method, *rest = a.child
         if kind == "reduce":
             res = child_reduce(method, rest[0])
+        elif kind == "cluster":
+            res = child_cluster(method, rest[0])
         else:
             res = child_rechunk(method, rest[0], rest[1], tuple(int(v) for v in rest[2].split(",")))
         print(json.dumps(res))
         return 0
 
-    quick = a.quick
-    rounds = a.rounds or (2 if quick else 3)
-    paths = dataset(quick)
-    shape = shape_of(quick)
+    size = "tiny" if a.tiny else "quick" if a.quick else "full"
+    rounds = a.rounds or {"tiny": 1, "quick": 2, "full": 3}[size]
+    if a.cold and not os.access("/proc/sys/vm/drop_caches", os.W_OK):
+        p.error("--cold drops the page cache: run as root")
+    paths = dataset(size)
+    shape = shape_of(size)
     nbytes = int(np.prod(shape)) * 4
     target = (shape[0], 64, 64)
     tmp = DATA / "out"
     tmp.mkdir(parents=True, exist_ok=True)
     best: dict[tuple[str, str], dict[str, Any]] = {}
     for rnd in range(rounds):
-        for layout in ("chunked", "sharded"):
+        for layout in LAYOUTS:
             for m in REDUCE:
-                keep(best, (f"mean+std {layout}", m), measure(["reduce", m, paths[layout]]), rnd)
+                keep(best, (f"mean+std {layout}", m), measure(["reduce", m, paths[layout]], a.cold), rnd)
+            keep(best, (f"mean+std {layout}", "fio"), fio_read_all(Path(paths[layout]), a.cold), rnd)
+        for m in CLUSTER:
+            keep(best, ("mean, LocalCluster 2 processes", m), measure(["cluster", m, paths["chunked"]], a.cold), rnd)
         for m in RECHUNK:
-            r = measure(["rechunk", m, paths["chunked"], str(tmp / f"{m}.zarr"), ",".join(map(str, target))])
-            keep(best, (f"rechunk to {target}", m), r, rnd)
+            args = ["rechunk", m, paths["chunked"], str(tmp / f"{m}.zarr"), ",".join(map(str, target))]
+            keep(best, (f"rechunk to {target}", m), measure(args, a.cold), rnd)
     shutil.rmtree(tmp, ignore_errors=True)
-    write_report(best, quick, shape, nbytes, rounds)
+    write_report(best, size, a.cold, shape, nbytes, rounds)
     return 0
 
 
-def write_report(best: dict[tuple[str, str], dict[str, Any]], quick: bool, shape: tuple[int, ...], nbytes: int,
-                 rounds: int) -> None:  # fmt: skip
-    name = "process-quick" if quick else "process"
-    cmd = "python bench/process_bench.py" + (" --quick" if quick else "")
+def write_report(best: dict[tuple[str, str], dict[str, Any]], size: str, cold: bool, shape: tuple[int, ...],
+                 nbytes: int, rounds: int) -> None:  # fmt: skip
+    name = "process" + ("" if size == "full" else f"-{size}") + ("-cold" if cold else "")
+    cmd = "python bench/process_bench.py" + ("" if size == "full" else f" --{size}") + (" --cold" if cold else "")
     lines = [
-        f"# Processing whole arrays{' (quick)' if quick else ''}",
+        f"# Processing whole arrays{'' if size == 'full' else f' ({size})'}{' (cold)' if cold else ''}",
         "",
         f"`{cmd}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, {os.cpu_count()} CPUs "
         f"(shared with other builds: treat as indicative). float32 {shape} = {nbytes / 2**20:.0f} MiB, page cache "
-        f"hot, best of {rounds} interleaved rounds, each in its own process (imports excluded).",
+        f"{'dropped before every measurement' if cold else 'hot'}, best of {rounds} interleaved rounds, each in its "
+        "own process (imports excluded). GB/s are of the array's bytes for every row, fio's too (it reads the "
+        "compressed files, so only its uncompressed-layout row is a ceiling for LSIO's); time / LSIO above 1: "
+        "LSIO is faster.",
         "",
         "| workload | method | seconds | GB/s | time / LSIO | peak RSS MiB |",
         "|---|---|---|---|---|---|",
@@ -233,6 +317,13 @@ def write_report(best: dict[tuple[str, str], dict[str, Any]], quick: bool, shape
             s = r["seconds"]
             ratio = f"{s / lsio_s:.2f}x" if lsio_s and m != "lsio" else ""
             lines.append(f"| {w} | {m} | {s:.3f} | {nbytes / s / 1e9:.2f} | {ratio} | {r['peak_rss_mib']:.0f} |")
+    lines += [""]
+    for w, what in (("mean+std uncompressed", "LSIO / fio on the uncompressed layout (target >= 0.9x cold)"),
+                    ("mean, LocalCluster 2 processes", "dask on LSIO / dask on zarr-python, LocalCluster (target "
+                     ">= 1.5x)")):  # fmt: skip
+        ours, other = best.get((w, "lsio"), {}), best.get((w, "fio" if "fio" in what else "zarr-python"), {})
+        if "seconds" in ours and "seconds" in other:
+            lines.append(f"- {what}: {other['seconds'] / ours['seconds']:.2f}x")
     lines += ["", "Results agree: " + ", ".join(
         f"{m} mean {r['mean']:.6f} std {r['std']:.6f}" for (w, m), r in best.items() if "mean" in r and "chunked" in w
     )]  # fmt: skip

@@ -67,6 +67,25 @@ struct ScanResult {
 // file order); nothing is thrown.
 Result<ScanResult> scan(Store& store, std::span<const std::string> paths, const ScanOptions& options = {});
 
+// Where one message is, as an inventory beside the file says (NOAA's wgrib2 .idx, ECMWF's .index).
+struct MessageSpan {
+  std::string path;
+  uint64_t offset = 0;  // of "GRIB"
+  uint64_t length = 0;  // the whole message, section 0 to "7777"
+};
+
+struct SpanScanResult {
+  ScanResult scan;             // the messages of the spans that hold what the inventory says, in span order
+  std::vector<Status> errors;  // one per span: ok, or why it is not one GRIB message of that length there
+};
+
+// scan() without the walk: message boundaries come from an inventory, so the messages of all the files are
+// read in one batch (only their first probe_bytes, grown for large sections 2-6, as scan() does). A span
+// whose bytes do not start with "GRIB", or whose section 0 gives another length, gets a DataLoss error naming
+// the file and the offset in `errors` (its messages are left out); the other spans are indexed. The call
+// fails only for what is not about one span (cancellation, timeout).
+Result<SpanScanResult> scan_spans(Store& store, std::span<const MessageSpan> spans, const ScanOptions& options = {});
+
 // The same walk over bytes already in memory (one file named `path`): what
 // scan() does with each file, without a store (the fuzz target uses it).
 Result<ScanResult> scan_bytes(std::string_view path, std::span<const std::byte> data, const ScanOptions& options = {});
@@ -81,6 +100,29 @@ enum class ValueType : uint8_t { kFloat32, kFloat64 };
 // filled); the error names the file and the offset.
 Status read_fields(Store& store, std::span<const Message> messages, void* out, ValueType type, size_t stride,
                    const ReadOptions& options = {});
+
+// The latitudes and longitudes of a message's grid, as ecCodes computes them
+// (cfgrib uses the same keys). Regular grids (regular_ll, regular_gg) give
+// distinctLatitudes (Nj, in scan order) and distinctLongitudes (Ni): `distinct`
+// is true. Every other grid gives one latitude and longitude per point
+// (`latitudes`, `longitudes`, in the order of the decoded values).
+struct GridCoordinates {
+  std::string grid_type;
+  bool distinct = false;
+  std::vector<double> latitudes, longitudes;
+};
+
+// Coordinates of each message's grid: one batch of whole messages (call it
+// with one message per distinct grid: the geometry is computed per message).
+// out[i] is Unimplemented, naming the file, offset and gridType, when ecCodes
+// has no coordinates for that grid (spherical harmonics, lambert_bf, ...);
+// any other error there names the file and offset. The returned Status is a
+// failure of the batch itself.
+Status grid_coordinates(Store& store, std::span<const Message> messages, std::vector<Result<GridCoordinates>>& out,
+                        const ReadOptions& options = {});
+
+// The same for one message held in memory.
+Result<GridCoordinates> message_coordinates(std::string_view path, uint64_t offset, std::span<const std::byte> message);
 
 // Field k of a multi-field message as a single-field message (sections 0, 1, the latest 2 and 3, the field's 4-7).
 Status assemble_field(std::string_view path, uint64_t offset, std::span<const std::byte> message, uint32_t k,

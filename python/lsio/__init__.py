@@ -39,6 +39,7 @@ def _load_extension() -> None:
 _load_extension()
 from . import _lsio  # noqa: E402
 from ._lsio import (
+    BatchResult,
     Buffer,
     CancelledError,
     CancelToken,
@@ -52,9 +53,13 @@ from ._lsio import (
 from ._tune import TuneProfile, tune  # noqa: E402
 
 if TYPE_CHECKING:
-    from ._lsio import Engine, Ints, OnError, OptionalInts, Paths, WritableBuffer
+    import numpy as np
+    import numpy.typing as npt
+
+    from ._lsio import BatchPaths, Engine, Ints, OnError, OptionalInts, Paths, WritableBuffer
 
 __all__ = [
+    "BatchResult",
     "Buffer",
     "CancelToken",
     "CancelledError",
@@ -69,6 +74,7 @@ __all__ = [
     "default_store",
     "engine",
     "open",
+    "read_batch",
     "read_into",
     "read_ranges",
     "tune",
@@ -301,7 +307,7 @@ def engine() -> str:
 
 @overload
 def read_ranges(
-    paths: Paths,
+    paths: BatchPaths,
     starts: Ints,
     ends: OptionalInts = None,
     *,
@@ -309,10 +315,11 @@ def read_ranges(
     coalesce_gap: int | None = None,
     direct: bool = False,
     timeout: Optional[float] = None,
+    out: None = None,
 ) -> list[Buffer]: ...
 @overload
 def read_ranges(
-    paths: Paths,
+    paths: BatchPaths,
     starts: Ints,
     ends: OptionalInts = None,
     *,
@@ -320,9 +327,22 @@ def read_ranges(
     coalesce_gap: int | None = None,
     direct: bool = False,
     timeout: Optional[float] = None,
+    out: None = None,
 ) -> list[Union[Buffer, Exception]]: ...
+@overload
 def read_ranges(
-    paths: Paths,
+    paths: BatchPaths,
+    starts: Ints,
+    ends: OptionalInts = None,
+    *,
+    on_error: Literal["raise"] = "raise",
+    coalesce_gap: int | None = None,
+    direct: bool = False,
+    timeout: Optional[float] = None,
+    out: WritableBuffer,
+) -> npt.NDArray[np.int64]: ...
+def read_ranges(
+    paths: BatchPaths,
     starts: Ints,
     ends: OptionalInts = None,
     *,
@@ -330,7 +350,8 @@ def read_ranges(
     coalesce_gap: int | None = None,
     direct: bool = False,
     timeout: Optional[float] = None,
-) -> Union[list[Buffer], list[Union[Buffer, Exception]]]:
+    out: Optional[WritableBuffer] = None,
+) -> Union[list[Buffer], list[Union[Buffer, Exception]], npt.NDArray[np.int64]]:
     """Read ``[starts[i], ends[i])`` of ``paths[i]`` (or of ``paths`` if it is one path) for every i.
 
     Returns one read-only :class:`Buffer` per range, in request order. Ranges of
@@ -338,9 +359,52 @@ def read_ranges(
     allocation. ``direct=True`` bypasses the page cache (O_DIRECT). ``timeout``
     (seconds) cancels the batch and raises TimeoutError naming what was pending;
     Ctrl-C cancels it and raises KeyboardInterrupt within a few tens of ms.
+
+    ``paths`` may also be ``(files, file_index)``: a list of paths and an integer
+    array naming ``files[file_index[i]]`` for range i (no string per range).
+    With ``out=`` (a writable C-contiguous buffer, e.g. a numpy array) every
+    range is read straight into ``out``, back to back, and the ``n + 1``
+    offsets where each starts are returned (numpy int64); ranges must then be
+    ``[start, end)`` with ``0 <= start <= end``. For many small ranges,
+    :func:`read_batch` (one result object, no Python object per range) is faster.
     """
-    return default_store().read_ranges(
-        paths, starts, ends, on_error=on_error, coalesce_gap=coalesce_gap, direct=direct, timeout=timeout
+    return default_store().read_ranges(  # type: ignore[call-overload,no-any-return]
+        paths, starts, ends, on_error=on_error, coalesce_gap=coalesce_gap, direct=direct, timeout=timeout, out=out
+    )
+
+
+def read_batch(
+    paths: BatchPaths,
+    starts: Ints,
+    ends: OptionalInts = None,
+    *,
+    out: Optional[WritableBuffer] = None,
+    on_error: OnError = "raise",
+    coalesce_gap: int | None = None,
+    direct: bool = False,
+    timeout: Optional[float] = None,
+) -> BatchResult:
+    """Read the ranges of :func:`read_ranges` into one :class:`BatchResult`, without a Python object per range.
+
+    ``r[i]`` is a zero-copy read-only :class:`Buffer` of range i (made on access; it
+    keeps its memory alive after ``r`` and the store are gone), ``len(r)``,
+    iteration, ``r.sizes`` / ``r.offsets`` (numpy int64; ``offsets`` has n + 1
+    values), ``r.ok`` (numpy bool), ``r.error(i)``, ``r.errors()`` and
+    ``r.to_numpy()`` (every range back to back). ``on_error="return"`` keeps
+    going: a failed range's ``r[i]`` is its exception (naming path and range).
+    ``paths`` may be one path, one per range, or ``(files, file_index)``.
+    With ``out=`` the ranges are read straight into that writable buffer, back
+    to back (``r.flat`` is True and ``r.to_numpy()`` is a view of it).
+    """
+    return default_store().read_batch(
+        paths,
+        starts,
+        ends,
+        out=out,
+        on_error=on_error,
+        coalesce_gap=coalesce_gap,
+        direct=direct,
+        timeout=timeout,
     )
 
 

@@ -13,6 +13,7 @@ import concurrent.futures
 import itertools
 import math
 import re
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal, Optional, Union
 
@@ -84,8 +85,8 @@ def plan_slabs(
     unit_bytes = itemsize * math.prod(min(u, s) for u, s in zip(unit, shape)) if nd else itemsize
     if unit_bytes > budget:
         raise ValueError(
-            f"max_memory is too small: one destination {'shard' if unit else 'chunk'} of {unit_bytes} bytes does "
-            f"not fit a third of it ({budget} bytes); raise max_memory or use smaller shards"
+            f"max_memory is too small: one destination chunk of {unit_bytes} bytes does not fit a third of it "
+            f"({budget} bytes); raise max_memory or use smaller chunks"
         )
     size = unit_bytes
     if src_chunks is not None:
@@ -122,12 +123,23 @@ def slabs(shape: Sequence[int], unit: Sequence[int], per: Sequence[int]) -> Iter
         yield sel, coords
 
 
-def _present(dst: Any, coords: list[list[int]], min_size: int) -> bool:
-    """Whether every write unit of a slab is already stored (and, for shards, at least as big as its index)."""
+def _present(dst: Any, coords: list[list[int]], min_size: int, unit: Sequence[int]) -> bool:
+    """Whether every write unit of a slab is already stored and verified: at least as big as a shard index, and,
+    for shards, the index read and checked (its crc32c, every inner chunk inside the object) and an element of
+    each shard decoded, all in one read of one element per shard. Anything wrong: the slab is copied again."""
     core = dst._core
     keys = [core.chunk_key(c) for c in coords]
     sizes = dst.store.sizes(keys, on_error="return")
-    return all(isinstance(n, int) and n >= min_size for n in sizes)
+    if not all(isinstance(n, int) and n >= min_size for n in sizes):
+        return False
+    if not min_size:  # unsharded: a chunk is put whole (atomically), its presence is enough
+        return True
+    origins = [sorted({c[d] * unit[d] for c in coords}) for d in range(len(unit))]
+    try:
+        dst.read(tuple(origins))
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def copy(
@@ -145,6 +157,7 @@ def copy(
     resume: bool = False,
     progress: Optional[Progress] = None,
     cancel: Optional[CancelToken] = None,
+    temp_store: Any = None,
 ) -> Any:
     """Copies ``src`` (an lsio.zarr.Array, or a URL/path of one) into a new array at ``path`` of ``dst`` (a local
     path, URL or lsio.Store), with other chunks, shards, codecs or Zarr format, and returns it (open for writing).
@@ -153,12 +166,18 @@ def copy(
     sharded); ``compressors`` (v3 style: ``[{"name": "zstd", "configuration": {"level": 3}}]``, [] or None for
     none) to zstd level 3 ("keep" is zstd too: source codecs are not carried over); ``zarr_format`` to the
     source's; attributes and dimension names are copied. Memory: slabs of whole destination shards of at most a
-    third of ``max_memory`` (one being written, the next being read); ValueError when one shard does not fit.
+    third of ``max_memory`` (one being written, the next being read). When one destination shard does not fit,
+    each shard is staged in an intermediate sharded array (under ``temp_store``, a Store, path or URL; default: a
+    hidden prefix inside the destination), written there in pieces of whole inner chunks that fit, then moved to
+    the destination as one object (so the destination only ever holds whole shards); the intermediate is removed
+    after success and after failure. ValueError when one inner chunk (or, unsharded, one chunk) does not fit.
     An existing destination is refused (FileExistsError) unless ``overwrite=True`` (everything under the
     destination is deleted first) or ``resume=True`` (the destination must match: slabs whose shards are all
     stored are skipped; shards are stored atomically, so a stored shard is complete). ``progress(done, total)``
     is called with bytes after each slab. Ctrl-C, or ``cancel``, stops after the reads in flight drained; the shards
-    written so far stay (each whole) and ``resume=True`` continues.
+    written so far stay (each whole) and ``resume=True`` continues. Until the copy completes the destination's
+    metadata is kept under hidden names (``zarr.json.lsio-pending``; v2 ``.zarray``/``.zattrs`` likewise), so a
+    copy stopped by an error, a full disk (OSError ENOSPC naming the key) or Ctrl-C is no Zarr array to any reader.
     """
     from . import zarr as lz
 
@@ -181,17 +200,26 @@ def copy(
     fill = a.fill_value if fill_value == "keep" else fill_value
     budget = parse_bytes(max_memory) // 3
     unit = out_shards if out_shards is not None else out_chunks
-    per = plan_slabs(a.shape, unit, a.itemsize, budget, a.chunks)
+    staged = out_shards is not None and _unit_bytes(a.shape, out_shards, a.itemsize) > budget
+    per_inner: Optional[list[int]] = None
+    if staged:  # one shard per slab, staged in pieces of whole inner chunks
+        assert out_shards is not None
+        per_inner = plan_slabs(out_shards, out_chunks, a.itemsize, budget)
+        per = [1] * len(unit)
+    else:
+        per = plan_slabs(a.shape, unit, a.itemsize, budget, a.chunks)
 
     location = lz._locate(dst, path)
     exists = _exists(location)
     if exists and not (overwrite or resume):
         raise FileExistsError(f"destination {location.path or '/'} already holds a Zarr node (overwrite replaces it; resume continues a stopped copy)")
     if resume and exists:
+        _move_metadata(location, hide=False)  # a stopped copy's metadata waits hidden: shown to open it
         out = lz.open_array(location.store, location.path)
         want = (tuple(a.shape), a.dtype, out_chunks, out_shards, fmt)
         have = (tuple(out.shape), out.dtype, tuple(out.chunks), out.shards, out.zarr_format)
         if want != have:
+            _move_metadata(location, hide=True)
             raise ValueError(f"cannot resume: destination has (shape, dtype, chunks, shards, format) {have}, the copy needs {want}")
     else:
         if exists:
@@ -209,6 +237,37 @@ def copy(
             attributes=a.attrs,
             dimension_names=a.dimension_names if fmt == 3 else None,
         )
+    # Until the last shard is stored the metadata waits under hidden names: a copy stopped by an error, a full
+    # disk or Ctrl-C is no Zarr array to any reader (rather than one whose missing shards read as the fill value).
+    _move_metadata(location, hide=True)
+    try:
+        _copy_data(a, out, location, unit, per, per_inner, out_shards, out_chunks, resume and exists,
+                   progress, cancel, temp_store)  # fmt: skip
+    except BaseException as e:
+        if hasattr(e, "add_note"):  # Python 3.11+
+            e.add_note(f"lsio.zarr.copy: {location.path or '/'} is incomplete (its metadata is kept as "
+                       f"*{_PENDING} until the copy finishes); copy again with resume=True to continue")  # fmt: skip
+        raise
+    _move_metadata(location, hide=False)
+    return out
+
+
+def _copy_data(
+    a: Any,
+    out: Any,
+    location: Any,
+    unit: Sequence[int],
+    per: list[int],
+    per_inner: Optional[list[int]],
+    out_shards: Optional[tuple[int, ...]],
+    out_chunks: tuple[int, ...],
+    resume: bool,
+    progress: Optional[Progress],
+    cancel: Optional[CancelToken],
+    temp_store: Any,
+) -> None:
+    """Writes the data of the copy into ``out`` (slab after slab, or staged shard after shard)."""
+    exists = resume
     min_size = 0
     if out_shards is not None:
         min_size = 16 * math.prod(s // c for s, c in zip(out_shards, out_chunks)) + 4
@@ -216,7 +275,7 @@ def copy(
     done = 0
     token = cancel if cancel is not None else CancelToken()
     plan = [(sel, coords) for sel, coords in slabs(a.shape, unit, per)]
-    todo = [(sel, coords) for sel, coords in plan if not (resume and exists and _present(out, coords, min_size))]
+    todo = [(sel, coords) for sel, coords in plan if not (resume and exists and _present(out, coords, min_size, unit))]
     done = sum(_nbytes(sel, a.itemsize) for sel, _ in plan) - sum(_nbytes(sel, a.itemsize) for sel, _ in todo)
     if progress is not None:
         progress(done, total)
@@ -224,7 +283,10 @@ def copy(
         out[()] = a[()]
         if progress is not None:
             progress(total, total)
-        return out
+        return
+    if per_inner is not None:
+        _staged_copy(a, out, todo, per_inner, done, total, token, progress, temp_store, location)
+        return
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lsio-copy-read") as pool:
         nxt: Optional[concurrent.futures.Future[np.ndarray]] = None
         try:
@@ -241,7 +303,71 @@ def copy(
             if nxt is not None:
                 concurrent.futures.wait([nxt])
             raise
-    return out
+
+
+def _unit_bytes(shape: Sequence[int], unit: Sequence[int], itemsize: int) -> int:
+    return itemsize * math.prod(min(u, s) for u, s in zip(unit, shape))
+
+
+def _staged_copy(
+    a: Any,
+    out: Any,
+    todo: list[tuple[tuple[slice, ...], list[list[int]]]],
+    per_inner: list[int],
+    done: int,
+    total: int,
+    token: CancelToken,
+    progress: Optional[Progress],
+    temp_store: Any,
+    location: Any,
+) -> None:
+    """Copies each destination shard that does not fit the budget through an intermediate array of the same
+    layout: the shard is written there in pieces (slabs of ``per_inner`` inner chunks; the writer keeps the inner
+    chunks already stored in the shard and adds the new ones), then its bytes are put at the destination key in
+    one atomic put and the intermediate shard is deleted. Peak memory: one piece (numpy) plus, in the writer, the
+    encoded shard twice (the stored one and its rewrite with the piece added), so compressed shards cost less. The
+    destination never holds a partial shard, so resume's "stored means complete" stays true."""
+    from . import zarr as lz
+
+    if temp_store is None:
+        tmp_location = lz._locate(location.store, _join(location.path, f".lsio-copy-tmp-{uuid.uuid4().hex[:12]}"))
+    else:
+        tmp_location = lz._locate(temp_store, f"lsio-copy-tmp-{uuid.uuid4().hex[:12]}")
+    core = out._core
+    tmp = lz.create(tmp_location.store, a.shape, a.dtype, path=tmp_location.path, chunks=out.chunks,
+                    shards=out.shards, codecs=_inner_codecs(out), fill_value=out.fill_value,
+                    zarr_format=3)  # fmt: skip
+    try:
+        for shard_sel, coords in todo:  # one shard each (a unit that does not fit is its own slab)
+            inner = [c.stop - c.start for c in shard_sel]
+            origin = [c.start for c in shard_sel]
+            for piece, _ in slabs(inner, out.chunks, per_inner):
+                sel = tuple(slice(o + p.start, o + p.stop) for o, p in zip(origin, piece))
+                _write(tmp, sel, a.read(sel, cancel=token), token)
+                done += _nbytes(sel, a.itemsize)
+                if progress is not None:
+                    progress(done, total)
+            key = core.chunk_key(coords[0])
+            tmp_key = tmp._core.chunk_key(coords[0])
+            got = tmp_location.store.read_ranges([tmp_key], [0], on_error="return")[0]
+            if isinstance(got, FileNotFoundError):
+                continue  # every inner chunk is the fill value: no shard, as the writer does
+            if isinstance(got, BaseException):
+                raise got
+            out.store.put(key, got)
+            del got
+            tmp_location.store.remove([tmp_key])
+    finally:
+        _remove_tree(tmp_location)
+
+
+def _inner_codecs(out: Any) -> Any:
+    """The destination's inner codec list (its sharding codec's), for an intermediate array of the same layout."""
+    return out.metadata["codecs"][0]["configuration"]["codecs"]
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}/{name}" if prefix else name
 
 
 def _nbytes(sel: tuple[slice, ...], itemsize: int) -> int:
@@ -253,10 +379,29 @@ def _write(out: Any, sel: tuple[slice, ...], data: np.ndarray, token: CancelToke
     out._core.write(items, np.ascontiguousarray(data), cancel=token)
 
 
+_PENDING = ".lsio-pending"
+_METADATA = ("zarr.json", ".zarray", ".zattrs")
+
+
 def _exists(location: Any) -> bool:
+    """Whether a Zarr node, or a stopped copy (its metadata hidden), is at the destination."""
     prefix = f"{location.path}/" if location.path else ""
-    keys = [prefix + f for f in ("zarr.json", ".zarray", ".zgroup")]
-    return any(isinstance(n, int) for n in location.store.sizes(keys, on_error="return"))
+    names = ("zarr.json", ".zarray", ".zgroup", "zarr.json" + _PENDING, ".zarray" + _PENDING)
+    return any(isinstance(n, int) for n in location.store.sizes([prefix + f for f in names], on_error="return"))
+
+
+def _move_metadata(location: Any, hide: bool) -> None:
+    """Renames the array's metadata documents to their hidden names (hide) or back, through the store: put the
+    new name, then remove the old (a crash in between leaves both, and the copy is resumed or redone)."""
+    prefix = f"{location.path}/" if location.path else ""
+    store = location.store
+    names = [(prefix + m, prefix + m + _PENDING) for m in _METADATA]
+    moves = [(shown, hidden) if hide else (hidden, shown) for shown, hidden in names]
+    sizes = store.sizes([frm for frm, _ in moves], on_error="return")
+    for (frm, to), size in zip(moves, sizes):
+        if isinstance(size, int):
+            store.put(to, store.read_ranges([frm], [0])[0])
+            store.remove([frm])
 
 
 def _remove_tree(location: Any) -> None:

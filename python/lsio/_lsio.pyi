@@ -1,7 +1,7 @@
 """Compiled core of lsio (nanobind). Use the lsio package; this stub types it."""
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal, Optional, SupportsIndex, TypedDict, Union, overload
 
 import numpy as np
@@ -13,6 +13,8 @@ PathLike: TypeAlias = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 # One path for every request, or one path per request.
 Paths: TypeAlias = Union[PathLike, Sequence[PathLike]]
 Ints: TypeAlias = Union[Sequence[SupportsIndex], npt.NDArray[np.integer[Any]]]
+# Paths, or the compact form (files, file_index): range i reads files[file_index[i]].
+BatchPaths: TypeAlias = Union[Paths, tuple[Sequence[PathLike], Ints]]
 # None (or -1) means "to the end of the file".
 OptionalInts: TypeAlias = Union[Sequence[Optional[SupportsIndex]], npt.NDArray[np.integer[Any]], None]
 OnError: TypeAlias = Literal["raise", "return"]
@@ -52,6 +54,36 @@ class Buffer:
     def __len__(self) -> int: ...
     def __bytes__(self) -> bytes: ...
 
+class BatchResult:
+    """The ranges of one read batch (Store.read_batch): r[i] is a zero-copy read-only Buffer
+    (or, for a failed range with on_error='return', its exception); sizes, offsets and ok
+    are numpy arrays. Views stay valid after the result (and the store) are gone."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, i: int) -> Union[Buffer, Exception]: ...
+    def __iter__(self) -> Iterator[Union[Buffer, Exception]]: ...
+    @property
+    def sizes(self) -> npt.NDArray[np.int64]:
+        """Bytes of each range (0 for a failed range)."""
+    @property
+    def offsets(self) -> npt.NDArray[np.int64]:
+        """Where each range starts in to_numpy() (and in out=), n + 1 values."""
+    @property
+    def ok(self) -> npt.NDArray[np.bool_]:
+        """True for each range that was read."""
+    @property
+    def nbytes(self) -> int:
+        """Total bytes of the ranges (the size of to_numpy())."""
+    @property
+    def flat(self) -> bool:
+        """True when every range lies in one buffer (out=): to_numpy() is then a view, not a copy."""
+    def error(self, i: int) -> Optional[Exception]:
+        """The exception of range i (naming its path and range), or None."""
+    def errors(self) -> list[tuple[int, Exception]]:
+        """(index, exception) of every failed range."""
+    def to_numpy(self) -> npt.NDArray[np.uint8]:
+        """All ranges back to back as one read-only uint8 array: a view when flat, else a copy."""
+
 class Store:
     """Batched reads and writes of byte ranges of many files (see lsio.open)."""
 
@@ -80,7 +112,7 @@ class Store:
         """read_ranges for asyncio: the batch runs on the workers; cancelling the task cancels it."""
     def submit_read(
         self,
-        paths: Paths,
+        paths: BatchPaths,
         starts: Ints,
         ends: OptionalInts = None,
         *,
@@ -92,7 +124,7 @@ class Store:
     @overload
     def read_ranges(
         self,
-        paths: Paths,
+        paths: BatchPaths,
         starts: Ints,
         ends: OptionalInts = None,
         *,
@@ -101,12 +133,13 @@ class Store:
         direct: bool = False,
         timeout: Optional[float] = None,
         max_request_bytes: int = 0,
+        out: None = None,
     ) -> list[Buffer]:
         """One read-only Buffer per range [starts[i], ends[i]) of paths[i], in request order."""
     @overload
     def read_ranges(
         self,
-        paths: Paths,
+        paths: BatchPaths,
         starts: Ints,
         ends: OptionalInts = None,
         *,
@@ -115,7 +148,37 @@ class Store:
         direct: bool = False,
         timeout: Optional[float] = None,
         max_request_bytes: int = 0,
+        out: None = None,
     ) -> list[Union[Buffer, Exception]]: ...
+    @overload
+    def read_ranges(
+        self,
+        paths: BatchPaths,
+        starts: Ints,
+        ends: OptionalInts = None,
+        *,
+        on_error: Literal["raise"] = "raise",
+        coalesce_gap: int | None = None,
+        direct: bool = False,
+        timeout: Optional[float] = None,
+        max_request_bytes: int = 0,
+        out: WritableBuffer,
+    ) -> npt.NDArray[np.int64]:
+        """Every range read into out back to back; the n + 1 offsets where each starts."""
+    def read_batch(
+        self,
+        paths: BatchPaths,
+        starts: Ints,
+        ends: OptionalInts = None,
+        *,
+        out: Optional[WritableBuffer] = None,
+        on_error: OnError = "raise",
+        coalesce_gap: int | None = None,
+        direct: bool = False,
+        timeout: Optional[float] = None,
+        max_request_bytes: int = 0,
+    ) -> BatchResult:
+        """The ranges of one batch as one BatchResult; with out=, read back to back into that buffer."""
     @overload
     def read_into(
         self,
@@ -173,7 +236,7 @@ class Store:
         """Replaces path atomically with data (readers see the old or the new file, never a mix)."""
     def for_each(
         self,
-        paths: Paths,
+        paths: BatchPaths,
         starts: Ints,
         ends: OptionalInts,
         fn: Callable[[int, Union[Buffer, Exception]], object],
@@ -352,6 +415,18 @@ def grib_scan(
 ) -> tuple[dict[str, list[Any]], list[str]]:
     """Indexes the GRIB2 messages of `paths` (store paths) without decoding values: (columns, warnings)."""
 
+def grib_scan_spans(
+    store: Store,
+    paths: Sequence[str],
+    offsets: Sequence[int],
+    lengths: Sequence[int],
+    *,
+    probe_bytes: int = 65536,
+    timeout: Optional[float] = None,
+) -> tuple[dict[str, list[Any]], list[str], list[Optional[Exception]]]:
+    """Indexes the messages at known (path, offset, length) spans (from inventories), all in one batch:
+    (columns, warnings, errors), errors[i] None or the exception of span i."""
+
 def grib_read(
     store: Store,
     paths: Sequence[str],
@@ -367,3 +442,16 @@ def grib_read(
     timeout: Optional[float] = None,
 ) -> None:
     """Decodes message i into out[i * stride:] (float32 or float64; missing values NaN) on the store's workers."""
+
+def grib_coordinates(
+    store: Store,
+    paths: Sequence[str],
+    offsets: Sequence[int],
+    lengths: Sequence[int],
+    field: Sequence[int],
+    fields: Sequence[int],
+    *,
+    timeout: Optional[float] = None,
+) -> list[Union[tuple[str, bool, bytes, bytes], str]]:
+    """Per message: (gridType, distinct, latitudes, longitudes) as float64 bytes, or a str when ecCodes has no
+    coordinates for the grid (one batch on the store's workers)."""

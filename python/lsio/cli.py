@@ -3,7 +3,7 @@
     lsio info URL [--json]
     lsio stats URL [--axis 0] [--skipna] [--json]
     lsio copy SRC DST [--chunks 1,721,1440] [--shards 24,721,1440] [--codec zstd:3] [--format 3]
-                      [--max-memory 4GiB] [--overwrite | --resume] [--json]
+                      [--max-memory 4GiB] [--temp-store DIR] [--overwrite | --resume] [--json]
     lsio grib index FILES... -o idx.json        (see lsio.grib_cli)
     lsio grib2zarr FILES... -o out.zarr
 
@@ -240,6 +240,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
             max_memory=args.max_memory,
             overwrite=args.overwrite,
             resume=args.resume,
+            temp_store=args.temp_store,
             progress=lambda done, total: bar.update(task, completed=done),
             **kw,
         )
@@ -323,6 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--codec", type=parse_codec, help="zstd[:level] (default zstd:3), gzip[:level] or none")
     cp.add_argument("--format", type=int, choices=(2, 3), help="Zarr format of the copy (default: the source's)")
     cp.add_argument("--max-memory", default="4GiB", help="memory budget (default 4GiB)")
+    cp.add_argument("--temp-store", help="where shards larger than a third of --max-memory are staged (path or "
+                    "URL; default: a hidden prefix in the destination, removed afterwards)")  # fmt: skip
     mode = cp.add_mutually_exclusive_group()
     mode.add_argument("--overwrite", action="store_true", help="replace an existing destination")
     mode.add_argument("--resume", action="store_true", help="continue a stopped copy, skipping stored shards")

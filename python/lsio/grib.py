@@ -7,7 +7,9 @@
     ds = lsio.grib.open_dataset(idx)                                # lazy, cfgrib-compatible names and coords
 
 Indexing reads section 0 of every message (its length) and sections 1-6 (the whole message when small) in
-batches and takes the keys from ecCodes without decoding values. Reads are one batch of whole messages, each
+batches and takes the keys from ecCodes without decoding values; with a NOAA wgrib2 ``FILE.idx`` or an ECMWF
+``.index`` beside a file, the message boundaries come from it and the section-0 walk is skipped
+(``inventories=``, see index()). Reads are one batch of whole messages, each
 decoded by ecCodes on the store worker that read it, straight into its slot of the output array.
 """
 
@@ -19,26 +21,28 @@ import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _lsio
+from ._grib_inventory import GribInventoryError
 
 if TYPE_CHECKING:
     import xarray
 
     from . import Store
 
-__all__ = ["GribWarning", "Index", "Record", "index", "open_dataset", "to_zarr"]
+__all__ = ["GribInventoryError", "GribWarning", "Index", "Record", "index", "open_dataset", "to_zarr"]
 
 _FORMAT = "lsio.grib.index"
 _VERSION = 1
 
 
 class GribWarning(UserWarning):
-    """Bytes skipped while indexing (garbage between messages) or a message only partly indexed."""
+    """Bytes skipped while indexing (garbage between messages), a message only partly indexed, or an inventory
+    beside a file that was not used (it disagrees with the file)."""
 
 
 @dataclass(frozen=True)
@@ -294,16 +298,28 @@ def _read_into(store: Store, recs: Sequence[Record], out: npt.NDArray[Any], dt: 
 
 
 def index(paths: Union[str, os.PathLike[str], Iterable[Union[str, os.PathLike[str]]]], store: Optional[Store] = None, *,
-          skip_garbage: bool = True, probe_bytes: int = 65536, timeout: Optional[float] = None) -> Index:  # fmt: skip
+          skip_garbage: bool = True, probe_bytes: int = 65536, timeout: Optional[float] = None,
+          inventories: Literal["auto", "ignore", "require"] = "auto") -> Index:  # fmt: skip
     """Indexes the GRIB2 messages of many files (local paths, or s3:// / http(s):// URLs) in batched passes.
 
     Values are not decoded. With ``store``, ``paths`` are keys of that store. Bytes that are not GRIB
     (garbage before, between or after messages) are skipped with a GribWarning, or refused with
     ``skip_garbage=False``; a truncated message, a wrong length in section 0, a file that is not GRIB or a
     missing file raise an lsio error naming the file and the byte offset.
+
+    ``inventories``: NOAA wgrib2 ``FILE.idx`` and ECMWF ``FILE.index`` / ``STEM.index`` beside the files give
+    the message boundaries, so the section-0 walk is skipped and the headers of all messages are read in one
+    batch (the keys still come from the messages: the index is the one a walk gives). "auto" (default) uses an
+    inventory when there is one; one that cannot be parsed or disagrees with its file (no "GRIB" at an offset,
+    a length other than section 0's, a file size other than the inventory's end) gives a GribWarning naming
+    the inventory, line and offset, and that file is walked instead. "require": every file must have an
+    inventory that agrees with it, else GribInventoryError (a ValueError) naming the inventory, line and
+    offset. "ignore": always walk.
     """
     if not getattr(_lsio, "HAS_GRIB", False):
         raise ImportError("lsio was built without ecCodes (libeccodes-dev): lsio.grib is not available")
+    if inventories not in ("auto", "ignore", "require"):
+        raise ValueError(f"lsio.grib.index: inventories must be 'auto', 'ignore' or 'require', not {inventories!r}")
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     plist = [os.fspath(p) for p in paths]
@@ -312,11 +328,90 @@ def index(paths: Union[str, os.PathLike[str], Iterable[Union[str, os.PathLike[st
     else:
         root, keys = _split(plist)
         store = _store_for(root)
-    columns, warns = _lsio.grib_scan(store, keys, skip_garbage=skip_garbage, probe_bytes=probe_bytes, timeout=timeout)
-    records = [Record(*row) for row in zip(*(columns[name] for name in _FIELDS))]
+    if inventories == "ignore":
+        records, warns = _walk(store, keys, skip_garbage, probe_bytes, timeout)
+    else:
+        records, warns = _index_with_inventories(store, root, keys, inventories == "require", skip_garbage,
+                                                 probe_bytes, timeout)  # fmt: skip
     for w in warns:
         warnings.warn(w, GribWarning, stacklevel=2)
     return Index(records, store, root, warns)
+
+
+def _records(columns: Mapping[str, list[Any]]) -> list[Record]:
+    return [Record(*row) for row in zip(*(columns[name] for name in _FIELDS))]
+
+
+def _walk(store: Store, keys: list[str], skip_garbage: bool, probe_bytes: int,
+          timeout: Optional[float]) -> tuple[list[Record], list[str]]:  # fmt: skip
+    if not keys:
+        return [], []
+    columns, warns = _lsio.grib_scan(store, keys, skip_garbage=skip_garbage, probe_bytes=probe_bytes, timeout=timeout)
+    return _records(columns), list(warns)
+
+
+def _index_with_inventories(store: Store, root: Optional[str], keys: list[str], require: bool, skip_garbage: bool,
+                            probe_bytes: int, timeout: Optional[float]) -> tuple[list[Record], list[str]]:  # fmt: skip
+    """Files with an inventory: their messages in one batch (no walk); the others (and, in auto mode, those whose
+    inventory disagrees with the file, with a warning) walked."""
+    from ._grib_inventory import Inventory, Span, candidates, find
+
+    def name_of(key: str) -> str:
+        if root is None:
+            return key
+        return root.rstrip("/") + "/" + key if _is_url(root) else os.path.join(root, key)
+
+    warns: list[str] = []
+    bad: dict[int, GribInventoryError] = {}  # file index -> why its inventory is not used
+
+    def reject(i: int, e: GribInventoryError) -> None:
+        if require:
+            raise e
+        bad[i] = e
+        warns.append(f"{e}; indexing {name_of(keys[i])} by walking its messages instead")
+
+    found = find(store, keys, name_of, timeout)
+    with_inv = [i for i, inv in enumerate(found) if isinstance(inv, Inventory)]
+    for i, inv in enumerate(found):
+        if isinstance(inv, GribInventoryError):
+            reject(i, inv)
+        elif inv is None and require:
+            tried = ", ".join(name_of(c) for c in candidates(keys[i]))
+            raise GribInventoryError(f"GRIB {name_of(keys[i])}: no inventory (looked for {tried})")
+    sizes = store.sizes([keys[i] for i in with_inv]) if with_inv else []
+    spans: dict[int, list[Span]] = {}
+    for i, size in zip(with_inv, sizes):
+        inv = found[i]
+        assert isinstance(inv, Inventory)
+        try:
+            spans[i] = inv.spans(size)
+        except GribInventoryError as e:
+            reject(i, e)
+    order = [(i, sp) for i in sorted(spans) for sp in spans[i]]
+    by_file: dict[int, list[Record]] = {}
+    if order:
+        columns, span_warns, errors = _lsio.grib_scan_spans(
+            store, [keys[i] for i, _ in order], [sp.offset for _, sp in order], [sp.length for _, sp in order],
+            probe_bytes=probe_bytes, timeout=timeout)  # fmt: skip
+        for (i, sp), err in zip(order, errors):
+            if err is not None and i not in bad:
+                inv = found[i]
+                assert isinstance(inv, Inventory)
+                reject(i, GribInventoryError(f"GRIB inventory {inv.name}: line {sp.line}: {err}"))
+        warns += span_warns
+        recs = _records(columns)
+        files = {keys[i]: i for i in spans}
+        for r in recs:
+            i = files[r.path]
+            if i not in bad:
+                by_file.setdefault(i, []).append(r)
+    walk = [i for i in range(len(keys)) if i not in spans or i in bad]
+    walked, walk_warns = _walk(store, [keys[i] for i in walk], skip_garbage, probe_bytes, timeout)
+    warns += walk_warns
+    walk_files = {keys[i]: i for i in walk}
+    for r in walked:
+        by_file.setdefault(walk_files[r.path], []).append(r)
+    return [r for i in range(len(keys)) for r in by_file.get(i, [])], warns
 
 
 # ---- xarray --------------------------------------------------------------------------------------------------------
@@ -340,20 +435,35 @@ def open_dataset(source: Union[Index, str, os.PathLike[str], Iterable[Union[str,
 def to_zarr(source: Union[Index, str, os.PathLike[str], Iterable[Union[str, os.PathLike[str]]]],
             target: Union[str, os.PathLike[str], Store], *, chunks: Optional[Mapping[str, int]] = None,
             shards: Optional[Mapping[str, int]] = None, compressors: Optional[Sequence[Any]] = None,
-            dtype: Any = np.float32, overwrite: bool = False) -> None:  # fmt: skip
+            dtype: Any = np.float32, overwrite: bool = False, resume: bool = False,
+            progress: Optional[Callable[[str, tuple[int, ...]], object]] = None,
+            max_memory: Union[int, str] = "1GiB") -> None:  # fmt: skip
     """Converts GRIB2 messages to a Zarr v3 group (one array per shortName, CF-encoded coordinates), streaming.
 
     ``chunks`` and ``shards`` map dimension names to sizes (leading dimensions default to 1, latitude and
     longitude to whole); ``compressors`` are v3 codecs after ``bytes`` (e.g. ``[{"name": "zstd",
-    "configuration": {"level": 3}}]``). Memory holds one write unit (a shard, else a chunk) of decoded
-    messages at a time; its messages are read and decoded in one batch on the store's workers, and the
-    Zarr writer encodes and writes it. The group's zarr.json is written last. Not restartable yet.
+    "configuration": {"level": 3}}]``). Streaming within ``max_memory`` of decoded values: consecutive write
+    units (shards, else chunks) along the last leading dimension are grouped into runs of at most half of
+    it; each run's messages are read and decoded in one batch on the store's workers while the Zarr writer
+    encodes and writes the previous run on all workers. A single write unit larger than that still goes
+    alone. The group's zarr.json is written last.
+
+    Restartable: ``resume=True`` continues a conversion that was stopped (killed, Ctrl-C, an error): arrays
+    already there must be the ones this conversion makes (else ValueError), and write units whose shards
+    (chunks) are all stored whole are skipped, as lsio.zarr.copy(resume=True) does (shards are stored
+    atomically, so one that is there is complete); coordinates and the group are rewritten. ``overwrite``
+    replaces existing arrays instead. ``progress(name, corner)`` is called after each write unit of each
+    variable (written or skipped), with the unit's first leading indices.
     """
     from ._grib_xarray import write_zarr
 
+    if overwrite and resume:
+        raise ValueError("lsio.grib.to_zarr: overwrite and resume exclude each other")
     idx = source if isinstance(source, Index) else index(source)
+    from . import parse_size
+
     write_zarr(idx, target, chunks=chunks, shards=shards, compressors=compressors, dtype=np.dtype(dtype),
-               overwrite=overwrite)  # fmt: skip
+               overwrite=overwrite, resume=resume, progress=progress, max_memory=parse_size(max_memory))  # fmt: skip
 
 
 def is_grib(path: Any) -> bool:
@@ -367,9 +477,10 @@ def is_grib(path: Any) -> bool:
         return False
     if p.lower().endswith((".grib", ".grib2", ".grb", ".grb2")):
         return True
-    try:
-        with open(p, "rb") as f:
-            return f.read(4) == b"GRIB"
-    except OSError:
+    import lsio
+
+    try:  # the first 4 bytes, through the default store (nothing above the store layer opens files)
+        return bytes(lsio.default_store().read_ranges([os.path.abspath(p)], [0], [4])[0]) == b"GRIB"
+    except (OSError, ValueError):
         return False
 

@@ -1,7 +1,8 @@
 """The GRIB2 subcommands of the ``lsio`` command (see lsio.cli):
 
-    lsio grib index FILES... -o idx.json [--root DIR] [--strict]
+    lsio grib index FILES... -o idx.json [--root DIR] [--strict] [--inventories auto|ignore|require]
     lsio grib2zarr FILES... -o out.zarr [--chunks dim=n,...] [--shards dim=n,...] [--zstd LEVEL] [--float64]
+                   [--overwrite | --resume]
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def cmd_grib_index(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", lg.GribWarning)
-        idx = lg.index(args.files, skip_garbage=not args.strict)
+        idx = lg.index(args.files, skip_garbage=not args.strict, inventories=args.inventories)
     for w in idx.warnings:
         print(f"warning: {w}", file=sys.stderr)
     idx.to_json(args.output, root=args.root)
@@ -43,7 +44,7 @@ def cmd_grib2zarr(args: argparse.Namespace) -> int:
     compressors = None if args.zstd is None else [{"name": "zstd", "configuration": {"level": args.zstd}}]
     idx = lg.index(args.files)
     lg.to_zarr(idx, args.output, chunks=args.chunks, shards=args.shards, compressors=compressors,
-               dtype="float64" if args.float64 else "float32", overwrite=args.overwrite)  # fmt: skip
+               dtype="float64" if args.float64 else "float32", overwrite=args.overwrite, resume=args.resume)  # fmt: skip
     print(f"{len(idx)} messages -> {args.output}")
     return 0
 
@@ -56,6 +57,8 @@ def add_grib_commands(sub: Any) -> None:
     ix.add_argument("-o", "--output", required=True, help="the JSON index to write")
     ix.add_argument("--root", help="paths in the index are relative to this (default: the JSON file's directory)")
     ix.add_argument("--strict", action="store_true", help="refuse bytes between messages instead of skipping them")
+    ix.add_argument("--inventories", choices=("auto", "ignore", "require"), default="auto",
+                    help="use wgrib2 FILE.idx / ECMWF .index inventories beside the files (default: auto)")
     ix.set_defaults(fn=cmd_grib_index)
     gz = sub.add_parser("grib2zarr", help="convert GRIB2 files to a Zarr v3 group")
     gz.add_argument("files", nargs="+")
@@ -64,5 +67,8 @@ def add_grib_commands(sub: Any) -> None:
     gz.add_argument("--shards", type=_dims, help="dim=size,... (default: unsharded)")
     gz.add_argument("--zstd", type=int, default=None, help="zstd level (default: lsio.zarr's default codecs)")
     gz.add_argument("--float64", action="store_true", help="write float64 (default float32)")
-    gz.add_argument("--overwrite", action="store_true")
+    once = gz.add_mutually_exclusive_group()
+    once.add_argument("--overwrite", action="store_true", help="replace the arrays already there")
+    once.add_argument("--resume", action="store_true",
+                      help="continue a stopped conversion: shards already stored whole are skipped")
     gz.set_defaults(fn=cmd_grib2zarr)

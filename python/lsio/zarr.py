@@ -33,7 +33,6 @@ import math
 import operator
 import os
 import pickle
-import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, Optional, Union
@@ -1401,11 +1400,23 @@ def create(
         attributes_text = json.dumps(attrs) if attrs else ""
     else:
         raise ValueError(f"zarr_format must be 2 or 3, not {zarr_format!r}")
-    if overwrite and location.directory is not None and os.path.isdir(location.directory):
-        if any(os.path.exists(os.path.join(location.directory, f)) for f in (*_NODE_FILES, ".zattrs")):
-            shutil.rmtree(location.directory)
+    if overwrite:
+        _remove_node(location)
     core = _lsio.zarr_create(location.store, location.path, metadata_text, attributes_text, overwrite)
     return Array(core, location)
+
+
+def _remove_node(location: _Location) -> None:
+    """Deletes everything under ``location`` when a Zarr node is there (as zarr-python's overwrite does), through
+    the store: list the prefix, remove the keys (a file store, S3 or memory alike). No node: nothing is deleted,
+    so overwrite never empties a directory of unrelated files."""
+    prefix = f"{location.path}/" if location.path else ""
+    node_keys = [prefix + f for f in (*_NODE_FILES, ".zattrs")]
+    if not any(isinstance(n, int) for n in location.store.sizes(node_keys, on_error="return")):
+        return
+    keys = [k for k, _ in location.store.list(prefix)]
+    if keys:
+        location.store.remove(keys)
 
 
 from ._copy import copy  # noqa: E402  (uses Array and create above)

@@ -38,6 +38,11 @@ OnError parse_on_error(std::string_view value) {
 
 PathConverter::Entry& PathConverter::entry(PyObject* item, size_t index) {
   if (item == last_item_) return *last_entry_;
+  if (auto seen = by_object_.find(item); seen != by_object_.end()) {
+    last_item_ = item;
+    last_entry_ = seen->second;
+    return *seen->second;
+  }
   Entry* found = nullptr;
   if (PyObject* position = PyDict_GetItemWithError(positions_.ptr(), item)) {  // borrowed
     found = &entries_[PyLong_AsSize_t(position)];
@@ -51,6 +56,7 @@ PathConverter::Entry& PathConverter::entry(PyObject* item, size_t index) {
     if (!next.is_valid() || PyDict_SetItem(positions_.ptr(), item, next.ptr()) != 0) throw nb::python_error();
     found = &entries_.emplace_back(Entry{path, kNoId});
   }
+  by_object_.emplace(item, found);
   last_item_ = item;
   last_entry_ = found;
   return *found;
@@ -143,6 +149,44 @@ IntColumn::IntColumn(nb::handle values, const char* name, bool allow_none, int64
 
 // ---- read batches ----
 
+namespace {
+
+// The compact path form (files, file_index): a tuple of a sequence of paths and
+// an integer column, so that a million ranges over a few thousand files need
+// no string per range.
+bool is_compact_paths(PyObject* paths) {
+  return PyTuple_Check(paths) && PyTuple_GET_SIZE(paths) == 2 && !is_single_path(PyTuple_GET_ITEM(paths, 0)) &&
+         !is_single_path(PyTuple_GET_ITEM(paths, 1)) && PySequence_Check(PyTuple_GET_ITEM(paths, 0));
+}
+
+// Calls add(i, file_id) for every range: the file ids of `paths` in `batch`
+// (each distinct path converted once).
+template <class Add>
+void for_each_file_id(ReadBatch& batch, nb::handle paths, size_t n, Add add) {
+  if (is_compact_paths(paths.ptr())) {
+    const PathList files(PyTuple_GET_ITEM(paths.ptr(), 0));
+    const IntColumn index(PyTuple_GET_ITEM(paths.ptr(), 1), "file_index", /*allow_none=*/false);
+    if (index.size() != n) raise_value("file_index has %zu items but starts has %zu", index.size(), n);
+    PathConverter converter("files");
+    constexpr uint32_t kUnset = UINT32_MAX;
+    std::vector<uint32_t> ids(files.size(), kUnset);  // converted on first use
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t k = index[i];
+      if (k < 0 || static_cast<uint64_t>(k) >= files.size())
+        raise_value("file_index[%zu] = %lld is out of range for %zu files", i, static_cast<long long>(k), files.size());
+      uint32_t& id = ids[static_cast<size_t>(k)];
+      if (id == kUnset) id = converter.file_id(batch, files[static_cast<size_t>(k)], static_cast<size_t>(k));
+      add(i, id);
+    }
+    return;
+  }
+  const PathList items(paths, n);
+  PathConverter converter;
+  for (size_t i = 0; i < n; ++i) add(i, converter.file_id(batch, items[i], i));
+}
+
+}  // namespace
+
 ReadBatch make_read_batch(nb::handle paths, nb::handle starts, nb::handle ends) {
   IntColumn begin(starts, "starts", /*allow_none=*/false);
   const size_t n = begin.size();
@@ -152,12 +196,9 @@ ReadBatch make_read_batch(nb::handle paths, nb::handle starts, nb::handle ends) 
     end.emplace(ends, "ends", /*allow_none=*/true);
     if (end->size() != n) raise_value("ends has %zu items but starts has %zu", end->size(), n);
   }
-  PathList items(paths, n);
-
   ReadBatch batch;
   batch.reserve(n);
-  PathConverter converter;
-  for (size_t i = 0; i < n; ++i) {
+  for_each_file_id(batch, paths, n, [&](size_t i, uint32_t file) {
     const int64_t b = begin[i];
     const int64_t e = to_end ? ByteRange::kToEnd : (*end)[i];
     if (b < 0 && e != ByteRange::kToEnd)
@@ -165,8 +206,8 @@ ReadBatch make_read_batch(nb::handle paths, nb::handle starts, nb::handle ends) 
                   static_cast<long long>(b), -static_cast<long long>(b), static_cast<long long>(e));
     if (b == INT64_MIN || e < ByteRange::kToEnd || (e != ByteRange::kToEnd && e < b))
       raise_value("range %zu: invalid range [%lld, %lld)", i, static_cast<long long>(b), static_cast<long long>(e));
-    batch.add(converter.file_id(batch, items[i], i), ByteRange::raw(b, e));
-  }
+    batch.add(file, ByteRange::raw(b, e));
+  });
   return batch;
 }
 

@@ -20,25 +20,8 @@ namespace {
 
 using namespace nb::literals;
 
-// Columns of the index: name -> list (one item per message), and the warnings.
-nb::tuple scan(nb::handle store_obj, const std::vector<std::string>& paths, bool skip_garbage, uint64_t probe_bytes,
-               std::optional<double> timeout) {
-  std::shared_ptr<Store> store = store_of(store_obj);
-  if (Status s = store->check_not_in_callback("grib index"); !s.ok()) raise_status(s);
-  grib::ScanOptions options;
-  options.skip_garbage = skip_garbage;
-  options.probe_bytes = probe_bytes;
-  Result<grib::ScanResult> result = error(Status(StatusCode::kInternal, "grib index did not run"));
-  const Status status = run_interruptible(
-      [&](const ReadOptions& o) {
-        grib::ScanOptions opts = options;
-        opts.read = o;
-        result = grib::scan(*store, paths, opts);
-        return result.has_value() ? Status() : result.error();
-      },
-      timeout, "grib index");
-  if (!status.ok()) raise_status(status);
-  const std::vector<grib::Message>& ms = result->messages;
+// Columns of the index: name -> list (one item per message).
+nb::dict columns(const std::vector<grib::Message>& ms) {
   nb::dict cols;
   auto str_col = [&](const char* name, auto get) {
     nb::list l;
@@ -93,9 +76,59 @@ nb::tuple scan(nb::handle store_obj, const std::vector<std::string>& paths, bool
   float_col("jDirectionIncrementInDegrees", [](const M& m) { return m.dj; });
   int_col("iScansNegatively", [](const M& m) { return m.i_scans_negatively; });
   int_col("jScansPositively", [](const M& m) { return m.j_scans_positively; });
+  return cols;
+}
+
+nb::list warning_list(const std::vector<std::string>& ws) {
   nb::list warnings;
-  for (const std::string& w : result->warnings) warnings.append(nb::str(w.c_str()));
-  return nb::make_tuple(cols, warnings);
+  for (const std::string& w : ws) warnings.append(nb::str(w.c_str()));
+  return warnings;
+}
+
+// Runs one scan (`fn(options)` returns its Result) with the GIL released, interruptible.
+template <typename R, typename Fn>
+R run_scan(Store& store, bool skip_garbage, uint64_t probe_bytes, std::optional<double> timeout, Fn fn) {
+  if (Status s = store.check_not_in_callback("grib index"); !s.ok()) raise_status(s);
+  grib::ScanOptions options;
+  options.skip_garbage = skip_garbage;
+  options.probe_bytes = probe_bytes;
+  R result = error(Status(StatusCode::kInternal, "grib index did not run"));
+  const Status status = run_interruptible(
+      [&](const ReadOptions& o) {
+        grib::ScanOptions opts = options;
+        opts.read = o;
+        result = fn(opts);
+        return result.has_value() ? Status() : result.error();
+      },
+      timeout, "grib index");
+  if (!status.ok()) raise_status(status);
+  return result;
+}
+
+// (columns, warnings) of every message of `paths`.
+nb::tuple scan(nb::handle store_obj, const std::vector<std::string>& paths, bool skip_garbage, uint64_t probe_bytes,
+               std::optional<double> timeout) {
+  std::shared_ptr<Store> store = store_of(store_obj);
+  auto result =
+      run_scan<Result<grib::ScanResult>>(*store, skip_garbage, probe_bytes, timeout,
+                                         [&](const grib::ScanOptions& o) { return grib::scan(*store, paths, o); });
+  return nb::make_tuple(columns(result->messages), warning_list(result->warnings));
+}
+
+// (columns, warnings, errors) of the messages an inventory gives: errors[i] is None or the exception of span i.
+nb::tuple scan_spans(nb::handle store_obj, const std::vector<std::string>& paths, const std::vector<uint64_t>& offsets,
+                     const std::vector<uint64_t>& lengths, uint64_t probe_bytes, std::optional<double> timeout) {
+  std::shared_ptr<Store> store = store_of(store_obj);
+  if (offsets.size() != paths.size() || lengths.size() != paths.size())
+    raise_status(Status(StatusCode::kInvalidArgument, "grib index: the span columns differ in length"));
+  std::vector<grib::MessageSpan> spans(paths.size());
+  for (size_t i = 0; i < spans.size(); ++i) spans[i] = {paths[i], offsets[i], lengths[i]};
+  auto result = run_scan<Result<grib::SpanScanResult>>(
+      *store, false, probe_bytes, timeout,
+      [&](const grib::ScanOptions& o) { return grib::scan_spans(*store, spans, o); });
+  nb::list errors;
+  for (const Status& e : result->errors) errors.append(e.ok() ? nb::none() : error_object(e));
+  return nb::make_tuple(columns(result->scan.messages), warning_list(result->scan.warnings), errors);
 }
 
 void read(nb::handle store_obj, const std::vector<std::string>& paths, const std::vector<uint64_t>& offsets,
@@ -134,6 +167,44 @@ void read(nb::handle store_obj, const std::vector<std::string>& paths, const std
   if (!status.ok()) raise_status(status);
 }
 
+// Per message: (gridType, distinct, latitudes bytes, longitudes bytes) as float64, or the message of an
+// Unimplemented status (ecCodes has no coordinates for that grid); any other error raises.
+nb::list coordinates(nb::handle store_obj, const std::vector<std::string>& paths, const std::vector<uint64_t>& offsets,
+                     const std::vector<uint64_t>& lengths, const std::vector<uint32_t>& field,
+                     const std::vector<uint32_t>& fields, std::optional<double> timeout) {
+  std::shared_ptr<Store> store = store_of(store_obj);
+  const size_t n = paths.size();
+  if (offsets.size() != n || lengths.size() != n || field.size() != n || fields.size() != n)
+    raise_status(Status(StatusCode::kInvalidArgument, "grib coordinates: the message columns differ in length"));
+  std::vector<grib::Message> ms(n);
+  for (size_t i = 0; i < n; ++i) {
+    ms[i].path = paths[i];
+    ms[i].offset = offsets[i];
+    ms[i].length = lengths[i];
+    ms[i].field = field[i];
+    ms[i].fields = fields[i];
+  }
+  if (Status s = store->check_not_in_callback("grib coordinates"); !s.ok()) raise_status(s);
+  std::vector<Result<grib::GridCoordinates>> out;
+  const Status status = run_interruptible(
+      [&](const ReadOptions& o) { return grib::grid_coordinates(*store, ms, out, o); }, timeout, "grib coordinates");
+  if (!status.ok()) raise_status(status);
+  nb::list result;
+  for (const auto& r : out) {
+    if (!r.has_value()) {
+      if (r.error().code() != StatusCode::kUnimplemented) raise_status(r.error());
+      result.append(nb::str(r.error().message().data(), r.error().message().size()));
+      continue;
+    }
+    auto bytes = [](const std::vector<double>& v) {
+      return nb::bytes(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double));
+    };
+    result.append(
+        nb::make_tuple(nb::str(r->grid_type.c_str()), r->distinct, bytes(r->latitudes), bytes(r->longitudes)));
+  }
+  return result;
+}
+
 }  // namespace
 #endif
 
@@ -143,10 +214,19 @@ void init_grib(nb::module_& m) {
   m.def("grib_scan", &scan, "store"_a, "paths"_a, nb::kw_only(), "skip_garbage"_a = true, "probe_bytes"_a = 65536,
         "timeout"_a = nb::none(),
         "Indexes the GRIB2 messages of `paths` (store paths) without decoding values: (columns, warnings).");
+  m.def("grib_scan_spans", &scan_spans, "store"_a, "paths"_a, "offsets"_a, "lengths"_a, nb::kw_only(),
+        "probe_bytes"_a = 65536, "timeout"_a = nb::none(),
+        "Indexes the messages at known (path, offset, length) spans (from inventories), all in one batch: "
+        "(columns, warnings, errors), errors[i] None or the exception of span i.");
   m.def("grib_read", &read, "store"_a, "paths"_a, "offsets"_a, "lengths"_a, "points"_a, "field"_a, "fields"_a, "out"_a,
         nb::kw_only(), "dtype"_a, "stride"_a, "timeout"_a = nb::none(),
         "Decodes message i into out[i * stride:] (float32 or float64; missing values NaN) on the store's "
         "workers. GIL released.");
+  m.def("grib_coordinates", &coordinates, "store"_a, "paths"_a, "offsets"_a, "lengths"_a, "field"_a, "fields"_a,
+        nb::kw_only(), "timeout"_a = nb::none(),
+        "Per message: (gridType, distinct, latitudes, longitudes) as float64 bytes (ecCodes' distinctLatitudes/"
+        "distinctLongitudes for regular grids, else one per point), or a str when ecCodes has no coordinates for "
+        "the grid. One batch on the store's workers, GIL released.");
 #else
   m.attr("HAS_GRIB") = false;
 #endif

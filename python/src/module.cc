@@ -8,6 +8,7 @@ NB_MODULE(_lsio, m) {
   py::init_buffer(m);
   py::init_wait(m);
   py::init_store(m);
+  py::init_result(m);
   py::init_zarr(m);
   py::init_grib(m);
 }

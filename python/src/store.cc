@@ -42,13 +42,6 @@ ReadOptions read_options(std::optional<uint64_t> coalesce_gap, bool direct, uint
   return options;
 }
 
-// Submits and waits interruptibly (Ctrl-C, timeout); the batch is done on return.
-Batch run_batch(Batch batch, std::optional<double> timeout, std::string_view what) {
-  BatchWaitable waitable(std::move(batch));
-  wait_interruptible(waitable, timeout, what);
-  return std::move(waitable.batch);
-}
-
 [[noreturn]] void raise_value(const std::string& message) { throw nb::value_error(message.c_str()); }
 
 nb::list new_list(size_t n) {
@@ -142,26 +135,46 @@ class AsideBatch final : public Waitable {
 
 constexpr size_t kSubmitAside = 1 << 16;  // requests from which read_ranges prepares its batch on a helper thread
 
-nb::list read_ranges(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, std::string_view on_error,
-                     std::optional<uint64_t> coalesce_gap, bool direct, std::optional<double> timeout,
-                     uint64_t max_request_bytes) {
-  check_not_in_callback(self);
-  const OnError mode = parse_on_error(on_error);
-  deadline_of(timeout);  // validates it before any I/O
-  auto batch = std::make_shared<ReadBatch>(make_read_batch(paths, starts, ends));
-  const ReadOptions options = read_options(coalesce_gap, direct, max_request_bytes);
-  Batch running;
+}  // namespace
+
+Batch run_batch(Batch batch, std::optional<double> timeout, std::string_view what) {
+  BatchWaitable waitable(std::move(batch));
+  wait_interruptible(waitable, timeout, what);
+  return std::move(waitable.batch);
+}
+
+Batch run_read_batch(const PyStore& self, std::shared_ptr<ReadBatch> batch, const ReadOptions& options,
+                     std::optional<double> timeout, std::string_view what) {
   if (batch->size() >= kSubmitAside) {
     AsideBatch aside(self.store, std::move(batch), options);
-    wait_interruptible(aside, timeout, "read_ranges");
-    running = aside.submitted();
-  } else {
-    {
-      nb::gil_scoped_release release;
-      running = self.store->submit(std::move(batch), options);
-    }
-    running = run_batch(std::move(running), timeout, "read_ranges");
+    wait_interruptible(aside, timeout, what);
+    return aside.submitted();
   }
+  Batch running;
+  {
+    nb::gil_scoped_release release;
+    running = self.store->submit(std::move(batch), options);
+  }
+  return run_batch(std::move(running), timeout, what);
+}
+
+namespace {
+
+nb::object read_ranges(PyStore& self, nb::handle paths, nb::handle starts, nb::handle ends, std::string_view on_error,
+                       std::optional<uint64_t> coalesce_gap, bool direct, std::optional<double> timeout,
+                       uint64_t max_request_bytes, nb::handle out) {
+  check_not_in_callback(self);
+  const OnError mode = parse_on_error(on_error);
+  if (!out.is_none()) {
+    if (mode != OnError::kRaise)
+      throw nb::value_error(
+          "read_ranges(out=...) raises the first error; for errors per range use read_batch(out=...)");
+    return read_ranges_flat(self, paths, starts, ends, out, direct, timeout);
+  }
+  deadline_of(timeout);  // validates it before any I/O
+  auto batch = std::make_shared<ReadBatch>(make_read_batch(paths, starts, ends));
+  Batch running = run_read_batch(self, std::move(batch), read_options(coalesce_gap, direct, max_request_bytes), timeout,
+                                 "read_ranges");
   std::vector<Result<Bytes>> results = running.take_results();
   return result_list(results, mode);
 }
@@ -531,8 +544,14 @@ void init_store(nb::module_& m) {
           "when the store was opened without cache=.")
       .def("read_ranges", &read_ranges, "paths"_a, "starts"_a, "ends"_a = nb::none(), nb::kw_only(),
            "on_error"_a = "raise", "coalesce_gap"_a = nb::none(), "direct"_a = false, "timeout"_a = nb::none(),
+           "max_request_bytes"_a = 0, "out"_a = nb::none(),
+           "One read-only Buffer per range [starts[i], ends[i]) of paths[i], in request order; with out=, every\n"
+           "range read into that writable buffer back to back, returning the n + 1 offsets (numpy int64).")
+      .def("read_batch", &read_batch, "paths"_a, "starts"_a, "ends"_a = nb::none(), nb::kw_only(), "out"_a = nb::none(),
+           "on_error"_a = "raise", "coalesce_gap"_a = nb::none(), "direct"_a = false, "timeout"_a = nb::none(),
            "max_request_bytes"_a = 0,
-           "One read-only Buffer per range [starts[i], ends[i]) of paths[i], in request order.")
+           "The ranges of one batch as one BatchResult (zero-copy views on access, sizes/offsets arrays,\n"
+           "errors per range); with out=, read back to back into that writable buffer.")
       .def(
           "read_ranges_async",
           [](nb::handle self, nb::args args, nb::kwargs kwargs) {

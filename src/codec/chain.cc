@@ -1,6 +1,7 @@
 // CodecChain: decoding and encoding one chunk through the parsed stages.
 #include <cstring>
 #include <limits>
+#include <memory>
 
 #include "codec/chain_stages.h"
 #include "codec/codec_errors.h"
@@ -17,15 +18,42 @@ uint64_t with_slack(uint64_t bound) {
   return bound > kMaxChunkBytes - slack ? kMaxChunkBytes : bound + slack;
 }
 
-// A heap buffer the decoder writes into (uninitialised).
+// Scratch buffers kept by a thread between chunks up to this size each (larger ones are freed after the chunk).
+constexpr size_t kKeepScratch = size_t{64} << 20;
+
+// A heap buffer the decoder writes into (uninitialised), reused by the thread's next chunks: allocating a fresh
+// one per chunk costs a page fault per 4 KiB once it is large enough to be mmapped.
 struct Scratch {
   std::unique_ptr<std::byte[]> data;
-  size_t size = 0;
+  size_t capacity = 0;
 
-  std::span<std::byte> reset(size_t n) {
-    data = std::make_unique_for_overwrite<std::byte[]>(n);
-    size = n;
+  std::span<std::byte> get(size_t n) {
+    if (capacity < n) {
+      data.reset();
+      capacity = 0;
+      data = std::make_unique_for_overwrite<std::byte[]>(n);
+      capacity = n;
+    }
     return {data.get(), n};
+  }
+  void trim() {
+    if (capacity > kKeepScratch) data.reset(), capacity = 0;
+  }
+};
+
+// The two buffers a non-sharded decode alternates between (one stage's input, the next one's output). Such a
+// decode never runs another decode on its thread before it returns, so one pair per thread is enough.
+Scratch* thread_scratch() {
+  thread_local Scratch buffers[2];
+  return buffers;
+}
+
+// Trims the thread's buffers when a decode returns, however it returns.
+struct TrimOnExit {
+  Scratch* buffers;
+  ~TrimOnExit() {
+    buffers[0].trim();
+    buffers[1].trim();
   }
 };
 
@@ -101,19 +129,21 @@ Status CodecChain::decode(std::span<const std::byte> encoded, std::span<std::byt
   const Stages& st = *stages_;
   const bool transform = !st.array.identity();
   std::span<const std::byte> cur = encoded;
-  Scratch held, next;
-  // bytes->bytes codecs in reverse; checksums strip in place, the others decode into a
-  // fresh buffer (the first codec straight into `out` when no transform follows).
+  Scratch* scratch = thread_scratch();
+  const TrimOnExit trim{scratch};
+  size_t next = 0;  // the scratch buffer the next stage decodes into (the other one may hold its input)
+  // bytes->bytes codecs in reverse; checksums strip in place, the others decode into a scratch
+  // buffer (the first codec straight into `out` when no transform follows).
   for (size_t i = st.codecs.size(); i-- > 0;) {
     const BytesCodec& codec = *st.codecs[i];
     if (codec.is_checksum()) {
       LSIO_ASSIGN_OR_RETURN(cur, codec.strip(cur, key));
       continue;
     }
-    std::span<std::byte> dst = (i == 0 && !transform) ? out : next.reset(st.decode_limit[i]);
+    std::span<std::byte> dst = (i == 0 && !transform) ? out : scratch[next].get(st.decode_limit[i]);
     LSIO_ASSIGN_OR_RETURN(const size_t n, codec.decode(cur, dst, key));
     cur = dst.first(n);
-    std::swap(held, next);
+    next ^= 1;
   }
   if (cur.size() != out.size()) return wrong_size(key, cur.size(), out.size());
   if (cur.data() == out.data()) return Status();

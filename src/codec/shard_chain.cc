@@ -49,6 +49,24 @@ std::vector<uint64_t> inner_origin(uint64_t i, std::span<const uint64_t> grid, s
   return origin;
 }
 
+// Whether a block of shape `block` is one contiguous run of a C-order array of `shape`: every dimension after
+// the block's first one longer than 1 spans the array.
+bool contiguous_in(std::span<const uint64_t> shape, std::span<const uint64_t> block) {
+  bool inner = false;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (inner && block[d] != shape[d]) return false;
+    inner = inner || block[d] > 1;
+  }
+  return true;
+}
+
+// The byte offset of the element at `origin` in a C-order array of `shape`.
+uint64_t block_start(std::span<const uint64_t> shape, std::span<const uint64_t> origin, size_t itemsize) {
+  uint64_t at = 0;
+  for (size_t d = 0; d < shape.size(); ++d) at = at * shape[d] + origin[d];
+  return at * itemsize;
+}
+
 // `row_bytes` of the fill value (zeros when `fill` is empty).
 std::vector<std::byte> fill_row(std::span<const std::byte> fill, uint64_t row_bytes) {
   std::vector<std::byte> row(row_bytes, std::byte{0});
@@ -72,10 +90,13 @@ Status decode_whole_shard(const ShardingSpec& spec, const ChunkLayout& layout, s
   const ChunkLayout& inner_layout = spec.inner->layout();
   const size_t itemsize = dtype_size(layout.dtype);
   const std::vector<uint64_t> grid = spec.inner_grid();
-  // A buffer per call, not thread_local: the inner chain may be sharded and decode its own
-  // inner chunks on this same thread while `scratch` is in use.
-  const auto scratch = std::make_unique_for_overwrite<std::byte[]>(inner_layout.num_bytes());
-  const std::span<std::byte> block(scratch.get(), inner_layout.num_bytes());
+  // Inner chunks spanning the shard's trailing dimensions are contiguous in it: decoded in place.
+  const bool in_place = contiguous_in(layout.shape, spec.inner_shape);
+  // Otherwise a buffer per call, not thread_local: the inner chain may be sharded and decode
+  // its own inner chunks on this same thread while `scratch` is in use.
+  std::unique_ptr<std::byte[]> scratch;
+  if (!in_place) scratch = std::make_unique_for_overwrite<std::byte[]>(inner_layout.num_bytes());
+  const std::span<std::byte> block(scratch.get(), in_place ? 0 : inner_layout.num_bytes());
   const uint64_t row_bytes = (spec.inner_shape.empty() ? 1 : spec.inner_shape.back()) * itemsize;
   std::vector<std::byte> fill_bytes;  // a row of the fill value, made on the first missing chunk
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -87,8 +108,14 @@ Status decode_whole_shard(const ShardingSpec& spec, const ChunkLayout& layout, s
       });
       continue;
     }
-    LSIO_RETURN_IF_ERROR(
-        spec.inner->decode(encoded.subspan(entries[i].offset, entries[i].nbytes), block, inner_key(key, i), fill));
+    const auto inner_encoded = encoded.subspan(entries[i].offset, entries[i].nbytes);
+    if (in_place) {
+      const uint64_t at = block_start(layout.shape, origin, itemsize);
+      LSIO_RETURN_IF_ERROR(
+          spec.inner->decode(inner_encoded, out.subspan(at, inner_layout.num_bytes()), inner_key(key, i), fill));
+      continue;
+    }
+    LSIO_RETURN_IF_ERROR(spec.inner->decode(inner_encoded, block, inner_key(key, i), fill));
     for_each_block_row(layout.shape, spec.inner_shape, origin, itemsize, [&](uint64_t at, uint64_t from, uint64_t n) {
       std::memcpy(out.data() + at, block.data() + from, n);
     });

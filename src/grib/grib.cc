@@ -332,6 +332,19 @@ class FileWalk {
  public:
   FileWalk(std::string path, uint64_t size, const ScanOptions& options)
       : path_(std::move(path)), size_(size), options_(options), probe_(std::max<uint64_t>(options.probe_bytes, 64)) {}
+  // One message known from an inventory: [offset, offset + length) must be exactly one GRIB message.
+  static FileWalk span(const MessageSpan& s, const ScanOptions& options) {
+    const bool overflow = s.length > std::numeric_limits<uint64_t>::max() - s.offset;
+    FileWalk w(s.path, overflow ? s.offset : s.offset + s.length, options);
+    w.pos_ = s.offset;
+    w.expected_ = s.length;
+    w.options_.skip_garbage = false;
+    if (overflow)
+      w.fail(data_loss(s.path, s.offset, fmt("the inventory gives a length of {} bytes, past any file", s.length)));
+    return w;
+  }
+
+  const std::string& path() const { return path_; }
 
   bool done() const { return done_; }
   uint64_t pos() const { return pos_; }
@@ -354,7 +367,12 @@ class FileWalk {
     done_ = true;
   }
   void start() {
-    if (size_ == 0) fail(data_loss(path_, 0, "not a GRIB file (empty)"));
+    if (done_) return;
+    if (expected_ && *expected_ < kSection0 + 4 + 5)
+      fail(
+          data_loss(path_, pos_, fmt("the inventory gives a length of {} bytes, too short for a message", *expected_)));
+    else if (size_ == 0)
+      fail(data_loss(path_, 0, "not a GRIB file (empty)"));
   }
 
  private:
@@ -381,6 +399,10 @@ class FileWalk {
   // Not a message at absolute offset `at`: refuse, or skip to the next "GRIB".
   // Returns false when the walk stops (error).
   bool garbage(uint64_t at) {
+    if (expected_) {
+      fail(data_loss(path_, at, "no GRIB message at the offset the inventory gives (\"GRIB\" expected)"));
+      return false;
+    }
     if (at == 0 && !options_.skip_garbage) {
       fail(data_loss(path_, 0, "not a GRIB file (does not start with \"GRIB\")"));
       return false;
@@ -448,6 +470,10 @@ class FileWalk {
       }
       const int edition = static_cast<uint8_t>(data[p + 7]);
       const uint64_t length = be(data.data() + p + 8, 8);
+      if (expected_ && length != *expected_) {
+        fail(data_loss(path_, at, fmt("section 0 gives a length of {} bytes, the inventory {}", length, *expected_)));
+        return;
+      }
       if (garbage_start_ && (edition != 2 || length < kSection0 + 4 + 5 || length > size_ - at)) {
         ++p;  // "GRIB" inside skipped bytes, not a message: keep skipping
         continue;
@@ -576,6 +602,7 @@ class FileWalk {
   ScanOptions options_;
   uint64_t probe_;
   uint64_t pos_ = 0;
+  std::optional<uint64_t> expected_;  // the message length an inventory gives (span walks only)
   bool done_ = false;
   Status status_;
   std::optional<uint64_t> garbage_start_;
@@ -621,25 +648,19 @@ Result<ScanResult> scan_bytes(std::string_view path, std::span<const std::byte> 
   return collect(walks);
 }
 
-Result<ScanResult> scan(Store& store, std::span<const std::string> paths, const ScanOptions& options) {
-  quiet_eccodes();
-  std::vector<Result<uint64_t>> sizes = store.sizes(paths);
-  std::vector<FileWalk> walks;
-  walks.reserve(paths.size());
-  for (size_t i = 0; i < paths.size(); ++i) {
-    if (!sizes[i].has_value()) return error(sizes[i].error().with_context(fmt("GRIB {}", paths[i])));
-    walks.emplace_back(paths[i], *sizes[i], options);
-    walks.back().start();
-  }
+namespace {
+
+// Runs the walks to their end in rounds: one read per unfinished walk per round, all in one batch.
+Status run_walks(Store& store, std::vector<FileWalk>& walks, const ScanOptions& options) {
   for (;;) {
     auto batch = std::make_shared<ReadBatch>();
     std::vector<size_t> which;
     for (size_t i = 0; i < walks.size(); ++i) {
       if (walks[i].done()) continue;
-      batch->add(paths[i], ByteRange::bounded(walks[i].pos(), walks[i].pos() + walks[i].want()));
+      batch->add(walks[i].path(), ByteRange::bounded(walks[i].pos(), walks[i].pos() + walks[i].want()));
       which.push_back(i);
     }
-    if (which.empty()) break;
+    if (which.empty()) return {};
     std::vector<uint64_t> before(which.size());
     for (size_t k = 0; k < which.size(); ++k) before[k] = walks[which[k]].pos();
     // One request per file per round, so each callback touches its own walk only.
@@ -654,14 +675,55 @@ Result<ScanResult> scan(Store& store, std::span<const std::string> paths, const 
           w.feed(chunk->span());
         },
         options.read);
-    if (!st.ok()) return error(st);
+    if (!st.ok()) return st;
     for (size_t k = 0; k < which.size(); ++k) {
       FileWalk& w = walks[which[k]];
       if (!w.done() && w.pos() == before[k] && w.want() == 0)
         w.fail(Status(StatusCode::kInternal, "GRIB scan stalled"));
     }
   }
+}
+
+}  // namespace
+
+Result<ScanResult> scan(Store& store, std::span<const std::string> paths, const ScanOptions& options) {
+  quiet_eccodes();
+  std::vector<Result<uint64_t>> sizes = store.sizes(paths);
+  std::vector<FileWalk> walks;
+  walks.reserve(paths.size());
+  for (size_t i = 0; i < paths.size(); ++i) {
+    if (!sizes[i].has_value()) return error(sizes[i].error().with_context(fmt("GRIB {}", paths[i])));
+    walks.emplace_back(paths[i], *sizes[i], options);
+    walks.back().start();
+  }
+  if (Status st = run_walks(store, walks, options); !st.ok()) return error(st);
   return collect(walks);
+}
+
+Result<SpanScanResult> scan_spans(Store& store, std::span<const MessageSpan> spans, const ScanOptions& options) {
+  quiet_eccodes();
+  std::vector<FileWalk> walks;
+  try {
+    walks.reserve(spans.size());
+    for (const MessageSpan& s : spans) {
+      walks.push_back(FileWalk::span(s, options));
+      walks.back().start();
+    }
+  } catch (const std::bad_alloc&) {
+    return error(Status(StatusCode::kResourceExhausted, "GRIB index: out of memory for the inventory's messages"));
+  }
+  if (Status st = run_walks(store, walks, options); !st.ok()) return error(st);
+  SpanScanResult out;
+  out.errors.resize(walks.size());
+  for (size_t i = 0; i < walks.size(); ++i) {
+    if (!walks[i].status().ok()) {
+      out.errors[i] = walks[i].status();
+      continue;
+    }
+    for (auto& m : walks[i].messages()) out.scan.messages.push_back(std::move(m));
+    for (auto& w : walks[i].warnings()) out.scan.warnings.push_back(std::move(w));
+  }
+  return out;
 }
 
 Status decode_message(std::string_view path, uint64_t offset, std::span<const std::byte> message, void* out,
@@ -752,6 +814,89 @@ Status read_fields(Store& store, std::span<const Message> messages, void* out, V
   for (const Status& s : statuses)
     if (!s.ok()) return s;
   return st;
+}
+
+namespace {
+
+// A double array key of a handle; CODES_NOT_FOUND and the other errors are told apart by the caller.
+int get_doubles(codes_handle* h, const char* key, std::vector<double>& out) {
+  size_t n = 0;
+  int err = codes_get_size(h, key, &n);
+  if (err != CODES_SUCCESS) return err;
+  out.resize(n);
+  size_t got = n;
+  err = codes_get_double_array(h, key, out.data(), &got);
+  if (err == CODES_SUCCESS) out.resize(got);
+  return err;
+}
+
+}  // namespace
+
+Result<GridCoordinates> message_coordinates(std::string_view path, uint64_t offset,
+                                            std::span<const std::byte> message) {
+  quiet_eccodes();
+  Handle h(codes_handle_new_from_message(nullptr, message.data(), message.size()));
+  if (!h) return error(data_loss(path, offset, "ecCodes cannot parse this message" + last_log()));
+  GridCoordinates g;
+  KeyReader r{h.get(), path, offset, {}};
+  r.str("gridType", g.grid_type);
+  if (!r.status.ok()) return error(r.status);
+  // cfgrib's choice: 1-D dimension coordinates for these two, one value per point for the rest.
+  g.distinct = g.grid_type == "regular_ll" || g.grid_type == "regular_gg";
+  try {
+    const char* lat_key = g.distinct ? "distinctLatitudes" : "latitudes";
+    const char* lon_key = g.distinct ? "distinctLongitudes" : "longitudes";
+    int err = get_doubles(h.get(), lat_key, g.latitudes);
+    if (err == CODES_SUCCESS) err = get_doubles(h.get(), lon_key, g.longitudes);
+    if (err != CODES_SUCCESS) {
+      // ecCodes has no geometry for spectral and some projected grids (NOT_FOUND, NOT_IMPLEMENTED, or a geoiterator
+      // error): the caller falls back to a "values" dimension without coordinates, as cfgrib does.
+      return error(Status(StatusCode::kUnimplemented,
+                          fmt("GRIB {}: offset {}: ecCodes provides no latitudes/longitudes for gridType={}: ecCodes "
+                              "error {} ({}){}",
+                              path, offset, g.grid_type, err, codes_get_error_message(err), last_log())));
+    }
+  } catch (const std::bad_alloc&) {
+    return error(Status(StatusCode::kResourceExhausted, fmt("GRIB {}: offset {}: out of memory", path, offset)));
+  }
+  return g;
+}
+
+Status grid_coordinates(Store& store, std::span<const Message> messages, std::vector<Result<GridCoordinates>>& out,
+                        const ReadOptions& options) {
+  ReadBatch batch;
+  batch.reserve(messages.size());
+  for (const Message& m : messages) batch.add(m.path, ByteRange::bounded(m.offset, m.offset + m.length));
+  out.assign(messages.size(), error(Status(StatusCode::kInternal, "GRIB grid coordinates: not read")));
+  return store.for_each(
+      batch,
+      [&](size_t i, Result<Bytes> chunk) {
+        const Message& m = messages[i];
+        if (!chunk.has_value()) {
+          out[i] = error(chunk.error().with_context(fmt("GRIB {}: offset {}", m.path, m.offset)));
+          return;
+        }
+        if (chunk->size() < 4 || !is_magic(chunk->data())) {
+          out[i] = error(data_loss(m.path, m.offset, "no GRIB message here (the file changed since it was indexed?)"));
+          return;
+        }
+        try {
+          std::span<const std::byte> bytes = chunk->span();
+          if (m.field > 0 || m.fields > 1) {
+            thread_local std::vector<std::byte> field_buf;
+            Status as = assemble_field(m.path, m.offset, bytes, m.field, field_buf);
+            if (!as.ok()) {
+              out[i] = error(std::move(as));
+              return;
+            }
+            bytes = field_buf;
+          }
+          out[i] = message_coordinates(m.path, m.offset, bytes);
+        } catch (const std::bad_alloc&) {  // nothing leaves a worker thread
+          out[i] = error(Status(StatusCode::kResourceExhausted, "GRIB grid coordinates: out of memory"));
+        }
+      },
+      options);
 }
 
 }  // namespace lsio::grib

@@ -217,7 +217,8 @@ Status FileStore::put(std::string_view key, std::span<const std::byte> data, con
   LSIO_RETURN_IF_ERROR(check_not_in_callback("put"));
   auto path = resolve(key);
   if (!path) return path.error().with_context("put");
-  return atomic_put(*path, data, options.fsync);
+  // Named by the key (the temporary file it was written to is in the cause): "put K: write K.lsio-tmp...: ENOSPC".
+  return atomic_put(*path, data, options.fsync).with_context("put " + std::string(key));
 }
 
 }  // namespace lsio::store

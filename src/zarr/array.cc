@@ -4,9 +4,10 @@
 #include <atomic>
 #include <cstring>
 #include <exception>
-#include <thread>
+#include <functional>
 
 #include "zarr/array_internal.h"
+#include "zarr/encode_pool.h"
 
 namespace lsio::zarr {
 
@@ -39,8 +40,8 @@ bool covers_chunk(std::span<const DimPart* const> parts, std::span<const uint64_
   return true;
 }
 
-// Runs fn(i) (returning a Status) for i in [0, n) on up to one thread per CPU,
-// this one included, so that chunks are encoded in parallel. Stops handing out
+// Runs fn(i) (returning a Status) for i in [0, n) on this thread and the
+// shared encode pool (one thread per CPU in all), so that chunks are encoded in parallel. Stops handing out
 // work after the first error, which it returns; no exception leaves a thread.
 template <typename Fn>
 Status parallel_for(size_t n, Fn&& fn) {
@@ -63,17 +64,9 @@ Status parallel_for(size_t n, Fn&& fn) {
       }
     }
   };
-  const size_t threads = std::min<size_t>(n, std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < threads; ++t) {
-    try {
-      pool.emplace_back(work);
-    } catch (const std::exception&) {
-      break;  // fewer threads: the others (and this one) do the work
-    }
-  }
-  work();
-  for (std::thread& t : pool) t.join();
+  // The calling thread and up to n - 1 threads of the shared encode pool (not threads started per call).
+  const std::function<void()> run = work;
+  run_on_pool(n > 0 ? n - 1 : 0, run);
   return first.get();
 }
 

@@ -2,12 +2,17 @@
 // one batch on the store -> each chunk decoded on the worker that read it and
 // placed straight into its output block.
 //
+// A compressed chunk used whole as one contiguous run of a raw output (e.g. a
+// chunk spanning the selection's trailing dimensions) is decoded straight into
+// the output; the others decode into a per-worker scratch buffer and are placed.
+//
 // Uncompressed (identity-codec) chunks are not read whole when only part of
 // them is needed: the byte runs the selection needs are read (runs close
 // together in one range), and a chunk that maps to one contiguous run of a
 // raw output is read by the kernel straight into the output.
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <tuple>
 
 #include "zarr/array.h"
@@ -329,16 +334,18 @@ class ArrayImpl::ReadPlan {
       return {};
     }
     const std::byte* src = r->data();
-    thread_local std::vector<std::byte> scratch;
     const size_t chunk_bytes = chain_->layout().num_bytes();
+    uint32_t decoded_in_place = item.end;  // the group slot whose output the chunk was decoded into
     if (!chain_->is_identity() || r->size() != chunk_bytes) {
-      scratch.resize(chunk_bytes);
       const std::string where = unsharded() ? batch_.path_of(i) : batch_.path_of(i) + " " + batch_.range(i).to_string();
-      LSIO_RETURN_IF_ERROR(chain_->decode(r->span(), scratch, where, a_.meta_.fill_value));
-      src = scratch.data();
+      const std::span<std::byte> dst = decode_target(item, decoded_in_place);
+      // On error the target holds partial output; the read fails, so it is never taken as valid.
+      LSIO_RETURN_IF_ERROR(chain_->decode(r->span(), dst, where, a_.meta_.fill_value));
+      src = dst.data();
     }
     const size_t isz = a_.itemsize();
     for (uint32_t k = item.first; k < item.end; ++k) {
+      if (k == decoded_in_place) continue;
       const Job& j = jobs_[group_jobs_[k]];
       const Placement& p = place(j);
       if (sink_) {
@@ -352,6 +359,34 @@ class ArrayImpl::ReadPlan {
                           [&](uint64_t c, uint64_t o, uint64_t n) { p.copy(src + c * isz, o, n); });
     }
     return {};
+  }
+
+  // Where a whole chunk's decode goes: straight into the output of a job that uses the chunk whole as one
+  // contiguous run of a raw (unconverted) block, setting `slot`; else this worker's scratch buffer (reused across
+  // chunks), from which every job is placed.
+  std::span<std::byte> decode_target(const Item& item, uint32_t& slot) const {
+    const size_t chunk_bytes = chain_->layout().num_bytes();
+    if (!sink_) {
+      for (uint32_t k = item.first; k < item.end; ++k) {
+        const Job& j = jobs_[group_jobs_[k]];
+        const Placement& p = place(j);
+        if (!p.raw()) continue;
+        const auto at = contiguous_whole_chunk(j.part_ptrs(), chunk_shape_, p.shape());
+        if (!at) continue;
+        slot = k;
+        return {p.out() + *at * a_.itemsize(), chunk_bytes};
+      }
+    }
+    // Uninitialised (the decode writes every byte) and grown only: kept for the worker's next chunks.
+    thread_local std::unique_ptr<std::byte[]> scratch;
+    thread_local size_t capacity = 0;
+    if (capacity < chunk_bytes) {
+      scratch.reset();
+      capacity = 0;
+      scratch = std::make_unique_for_overwrite<std::byte[]>(chunk_bytes);
+      capacity = chunk_bytes;
+    }
+    return {scratch.get(), chunk_bytes};
   }
 
   // Inner chunks are read from the shard version their index came from: a

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -55,15 +56,26 @@ void for_each_run(std::span<const DimPart* const> parts, std::span<const uint64_
     runs.push_back({k, n});
     k += n;
   }
-  std::vector<size_t> idx(nd, 0);
+  if (nd == 1) {
+    for (auto [k, n] : runs) run(last.in_chunk[k], last.in_out[k], n);
+    return;
+  }
+  // The rows of the second-to-last dimension in a tight loop (the per-run cost of a crop made of many short
+  // rows); the dimensions before it by an odometer.
+  const DimPart& rows = *parts[nd - 2];
+  const uint64_t row_cs = cs[nd - 2], row_os = os[nd - 2];
+  std::vector<size_t> idx(nd - 2, 0);
   for (;;) {
-    uint64_t c = 0, o = 0;
-    for (size_t d = 0; d + 1 < nd; ++d) {
-      c += parts[d]->in_chunk[idx[d]] * cs[d];
-      o += parts[d]->in_out[idx[d]] * os[d];
+    uint64_t c0 = 0, o0 = 0;
+    for (size_t d = 0; d + 2 < nd; ++d) {
+      c0 += parts[d]->in_chunk[idx[d]] * cs[d];
+      o0 += parts[d]->in_out[idx[d]] * os[d];
     }
-    for (auto [k, n] : runs) run(c + last.in_chunk[k], o + last.in_out[k], n);
-    size_t d = nd - 1;
+    for (size_t r = 0; r < rows.in_chunk.size(); ++r) {
+      const uint64_t c = c0 + rows.in_chunk[r] * row_cs, o = o0 + rows.in_out[r] * row_os;
+      for (auto [k, n] : runs) run(c + last.in_chunk[k], o + last.in_out[k], n);
+    }
+    size_t d = nd - 2;
     while (d-- > 0) {
       if (++idx[d] < parts[d]->in_chunk.size()) break;
       idx[d] = 0;
@@ -85,6 +97,28 @@ void for_each_joined_run(std::span<const DimPart* const> parts, std::span<const 
     pc = c, po = o, pn = n;
   });
   if (pn != 0) run(pc, po, pn);
+}
+
+// The output element where the chunk starts when it is used whole and in order (every element selected once,
+// in C order) and lands as one contiguous run of the output: a box whose dimensions after its first one longer
+// than 1 span the output's whole extent. Such a chunk can be decoded straight into the output. nullopt otherwise
+// (a partial edge chunk, a cut, a permuted or repeated list selection, a box narrower than the output's rows).
+inline std::optional<uint64_t> contiguous_whole_chunk(std::span<const DimPart* const> parts,
+                                                      std::span<const uint64_t> chunk_shape,
+                                                      std::span<const uint64_t> out_shape) {
+  uint64_t offset = 0;
+  bool inner = false;  // past the chunk's first dimension longer than 1
+  for (size_t d = 0; d < parts.size(); ++d) {
+    const DimPart& p = *parts[d];
+    if (p.in_chunk.size() != chunk_shape[d]) return std::nullopt;
+    for (size_t k = 0; k < p.in_chunk.size(); ++k) {
+      if (p.in_chunk[k] != k || p.in_out[k] != p.in_out[0] + k) return std::nullopt;
+    }
+    if (inner && chunk_shape[d] != out_shape[d]) return std::nullopt;
+    inner = inner || chunk_shape[d] > 1;
+    offset = offset * out_shape[d] + p.in_out[0];
+  }
+  return offset;
 }
 
 // Copies the selected elements of one decoded chunk (C order, `chunk_shape`)

@@ -153,11 +153,6 @@ void Placement::convert(const std::byte* src, size_t src_step, uint64_t o, uint6
   });
 }
 
-void Placement::copy(const std::byte* src, uint64_t o, uint64_t n) const {
-  if (!conversion_) return void(std::memcpy(out_ + o * out_itemsize_, src, n * out_itemsize_));
-  convert(src, src_itemsize_, o, n);
-}
-
 void Placement::fill(std::span<const std::byte> value, uint64_t o, uint64_t n) const {
   if (conversion_) return convert(value.data(), 0, o, n);
   std::byte* p = out_ + o * out_itemsize_;

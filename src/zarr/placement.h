@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -30,8 +31,11 @@ class Placement {
   std::byte* out() const { return out_; }
   bool raw() const { return conversion_ == nullptr; }
 
-  // Writes n source elements (array dtype) at output element `o`.
-  void copy(const std::byte* src, uint64_t o, uint64_t n) const;
+  // Writes n source elements (array dtype) at output element `o` (inline: called once per row of a crop).
+  void copy(const std::byte* src, uint64_t o, uint64_t n) const {
+    if (!conversion_) return void(std::memcpy(out_ + o * out_itemsize_, src, n * out_itemsize_));
+    convert(src, src_itemsize_, o, n);
+  }
   // Writes n copies of one source element (the fill value) at output element `o`.
   void fill(std::span<const std::byte> value, uint64_t o, uint64_t n) const;
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "lsio/grib.h"
@@ -138,6 +139,65 @@ TEST_F(GribTest, ScansAndDecodesEveryPacking) {
       EXPECT_EQ(nans, i == 5 ? (stride + 4) / 5 : 0);
     }
   }
+}
+
+// scan_spans: message boundaries from an inventory. The same messages as a walk; garbage between the messages is
+// never read; a span that is not one message of that length is an error of that span only, naming file and offset.
+TEST_F(GribTest, ScanSpans) {
+  auto m = make_message("grid_simple", 850, 36, 19, 1);
+  auto big = make_message("grid_ccsds", 500, 360, 181, 2);  // larger than the probe below: headers only
+  std::vector<std::byte> garbage(100, std::byte{0});
+  put("a.grib2", cat({m, garbage, big, m}));
+  put("b.grib2", cat({big}));
+  const uint64_t g = garbage.size();
+  std::vector<MessageSpan> spans = {{"a.grib2", 0, m.size()},
+                                    {"a.grib2", m.size() + g, big.size()},
+                                    {"a.grib2", m.size() + g + big.size(), m.size()},
+                                    {"b.grib2", 0, big.size()}};
+  ScanOptions opts;
+  opts.probe_bytes = 4096;
+  auto r = scan_spans(*store_, spans, opts);
+  ASSERT_TRUE(r.has_value()) << r.error().to_string();
+  ASSERT_EQ(r->errors.size(), spans.size());
+  for (const Status& e : r->errors) EXPECT_TRUE(e.ok()) << e.to_string();
+  EXPECT_TRUE(r->scan.warnings.empty());
+  std::vector<std::string> paths = {"a.grib2", "b.grib2"};
+  auto walked = scan(*store_, paths, opts);
+  ASSERT_TRUE(walked.has_value());
+  ASSERT_EQ(r->scan.messages.size(), walked->messages.size());
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const Message &a = r->scan.messages[i], &b = walked->messages[i];
+    EXPECT_EQ(std::tie(a.path, a.offset, a.length, a.fields, a.packing_type, a.level, a.number_of_points),
+              std::tie(b.path, b.offset, b.length, b.fields, b.packing_type, b.level, b.number_of_points))
+        << i;
+  }
+
+  // Wrong spans: into a message, a length other than section 0's, too short; the good span is still indexed.
+  std::vector<MessageSpan> bad = {
+      {"a.grib2", 8, m.size()},    {"a.grib2", m.size() + g, big.size() - 1},
+      {"a.grib2", 0, m.size()},    {"a.grib2", 0, 10},
+      {"nope.grib2", 0, m.size()}, {"b.grib2", big.size(), m.size()},  // past the end of the file
+      {"a.grib2", 1, ~uint64_t{0}}};
+  r = scan_spans(*store_, bad, opts);
+  ASSERT_TRUE(r.has_value()) << r.error().to_string();
+  ASSERT_EQ(r->errors.size(), bad.size());
+  EXPECT_NE(r->errors[0].to_string().find("a.grib2: offset 8: no GRIB message at the offset the inventory gives"),
+            std::string::npos)
+      << r->errors[0].to_string();
+  EXPECT_NE(r->errors[1].to_string().find("offset " + std::to_string(m.size() + g) + ": section 0 gives a length of " +
+                                          std::to_string(big.size()) + " bytes, the inventory " +
+                                          std::to_string(big.size() - 1)),
+            std::string::npos)
+      << r->errors[1].to_string();
+  EXPECT_TRUE(r->errors[2].ok());
+  EXPECT_NE(r->errors[3].to_string().find("too short"), std::string::npos) << r->errors[3].to_string();
+  EXPECT_EQ(r->errors[4].code(), StatusCode::kNotFound) << r->errors[4].to_string();
+  EXPECT_FALSE(r->errors[5].ok());
+  EXPECT_NE(r->errors[5].to_string().find("b.grib2"), std::string::npos) << r->errors[5].to_string();
+  EXPECT_NE(r->errors[6].to_string().find("a.grib2: offset 1: the inventory gives a length of"), std::string::npos)
+      << r->errors[6].to_string();
+  ASSERT_EQ(r->scan.messages.size(), 1u);
+  EXPECT_EQ(r->scan.messages[0].offset, 0u);
 }
 
 TEST_F(GribTest, BadInput) {

@@ -6,6 +6,7 @@ function plus noise) on a regular lat/lon grid, in the requested packing.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -84,10 +85,17 @@ def message(
         if packing == "grid_ieee":
             eccodes.codes_set(h, "packingType", packing)
             eccodes.codes_set(h, "precision", 2)  # 64-bit
+        elif packing in ("grid_jpeg", "grid_png"):
+            # Set after the values: switching the template's own values (another grid size) to these packings
+            # first makes ecCodes complain that width x height != number of values.
+            eccodes.codes_set(h, "bitsPerValue", 16)
+            eccodes.codes_set_values(h, v)
+            eccodes.codes_set(h, "packingType", packing)
         else:
             eccodes.codes_set(h, "bitsPerValue", 16)
             eccodes.codes_set(h, "packingType", packing)
-        eccodes.codes_set_values(h, v)
+        if packing not in ("grid_jpeg", "grid_png"):
+            eccodes.codes_set_values(h, v)
         return bytes(eccodes.codes_get_message(h))
     finally:
         eccodes.codes_release(h)
@@ -98,6 +106,23 @@ def write(path: str | os.PathLike[str], messages: Iterable[bytes]) -> str:
         for m in messages:
             f.write(m)
     return str(path)
+
+
+def wgrib2_idx(msgs: list[bytes], offsets: list[int]) -> str:
+    """A wgrib2-style inventory: one line per field, "n.m" for the fields of a multi-field message."""
+    lines = []
+    for n, (m, off) in enumerate(zip(msgs, offsets), 1):
+        nf = sum(1 for num, _ in sections(m) if num == 7)
+        for k in range(nf):
+            num = f"{n}.{k + 1}" if nf > 1 else str(n)
+            lines.append(f"{num}:{off}:d=2024010100:TMP:850 mb:anl:")
+    return "\n".join(lines) + "\n"
+
+
+def ecmwf_index(msgs: list[bytes], offsets: list[int]) -> str:
+    return "".join(json.dumps({"domain": "g", "date": "20240101", "time": "0000", "step": "0", "levtype": "pl",
+                               "param": "t", "_offset": off, "_length": len(m)}) + "\n"
+                   for m, off in zip(msgs, offsets))  # fmt: skip
 
 
 def cube(
@@ -154,3 +179,54 @@ def multi_field(first: bytes, *others: bytes) -> bytes:
         body += b"".join(b for n, b in sections(o) if n >= 4)
     total = 16 + len(body) + 4
     return first[:8] + total.to_bytes(8, "big") + body + b"7777"
+
+
+# Grids other than regular lat/lon: ecCodes sample templates (GRIB2), and a Lambert conformal grid set on GRIB2.tmpl.
+GRID_TEMPLATES = {
+    "regular_gg": "regular_gg_pl_grib2.tmpl",
+    "reduced_gg": "reduced_gg_pl_32_grib2.tmpl",
+    "rotated_ll": "rotated_ll_sfc_grib2.tmpl",
+    "polar_stereographic": "polar_stereographic_sfc_grib2.tmpl",
+    "lambert": "GRIB2.tmpl",
+    "sh": "sh_sfc_grib2.tmpl",  # spherical harmonics: ecCodes has no latitudes/longitudes
+}
+_LAMBERT = [("gridType", "lambert"), ("Nx", 40), ("Ny", 30), ("latitudeOfFirstGridPointInDegrees", 20.0),
+            ("longitudeOfFirstGridPointInDegrees", 250.0), ("LaDInDegrees", 40.0), ("LoVInDegrees", 265.0),
+            ("Latin1InDegrees", 40.0), ("Latin2InDegrees", 40.0), ("DxInMetres", 30000), ("DyInMetres", 30000)]  # fmt: skip
+
+
+def grid_message(grid: str, short_name: str = "t", level: int = 850, step: int = 0, *, seed: int = 0,
+                 packing: str = "grid_simple") -> bytes:  # fmt: skip
+    """One GRIB2 message on the ecCodes sample grid `grid` (a key of GRID_TEMPLATES), with a field that varies
+    with the points' latitude and longitude (as ecCodes computes them) and the seed."""
+    with open(os.path.join(SAMPLES, GRID_TEMPLATES[grid]), "rb") as f:
+        h = eccodes.codes_grib_new_from_file(f)
+    try:
+        if grid == "lambert":
+            for k, v in _LAMBERT:
+                eccodes.codes_set(h, k, v)
+            eccodes.codes_set_values(h, np.zeros(40 * 30))  # the point count follows the values
+        d, c, n = PARAMS[short_name]
+        eccodes.codes_set(h, "discipline", d)
+        eccodes.codes_set(h, "parameterCategory", c)
+        eccodes.codes_set(h, "parameterNumber", n)
+        eccodes.codes_set(h, "typeOfLevel", "isobaricInhPa")
+        eccodes.codes_set(h, "level", level)
+        eccodes.codes_set(h, "dataDate", 20240101)
+        eccodes.codes_set(h, "dataTime", 0)
+        eccodes.codes_set(h, "stepUnits", 1)
+        eccodes.codes_set(h, "forecastTime", step)
+        npts = eccodes.codes_get(h, "numberOfValues" if grid == "sh" else "numberOfDataPoints")
+        rng = np.random.default_rng(seed)
+        if grid == "sh":
+            v = rng.normal(0, 1, npts)
+        else:
+            lat = eccodes.codes_get_array(h, "latitudes")
+            lon = eccodes.codes_get_array(h, "longitudes")
+            v = 273 + 20 * np.cos(np.radians(lat)) * np.sin(np.radians(lon) * 2 + seed) + rng.normal(0, 0.5, npts)
+            eccodes.codes_set(h, "bitsPerValue", 16)
+            eccodes.codes_set(h, "packingType", packing)
+        eccodes.codes_set_values(h, v)
+        return bytes(eccodes.codes_get_message(h))
+    finally:
+        eccodes.codes_release(h)

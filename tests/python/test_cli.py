@@ -84,6 +84,17 @@ def test_copy(array: tuple[str, np.ndarray], tmp_path: Path) -> None:
     np.testing.assert_array_equal(z[...], ref)
 
 
+def test_copy_staged_through_temp_store(array: tuple[str, np.ndarray], tmp_path: Path) -> None:
+    """Shards of 3840 bytes with --max-memory 6KiB (a third: 2 KiB): staged in --temp-store, removed after."""
+    path, ref = array
+    dst, scratch = str(tmp_path / "s.zarr"), tmp_path / "scratch"
+    r = run("copy", path, dst, "--chunks", "2,10,12", "--shards", "8,10,12", "--max-memory", "6KiB",
+            "--temp-store", str(scratch))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    np.testing.assert_array_equal(zarr.open_array(dst, mode="r")[...], ref)
+    assert [p for p in scratch.rglob("*") if p.is_file()] == []
+
+
 @pytest.mark.parametrize(
     "args",
     [

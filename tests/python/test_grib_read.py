@@ -11,7 +11,10 @@ import grib_fixtures as gf
 import lsio
 import lsio.grib
 
-PACKINGS = ["grid_simple", "grid_complex", "grid_complex_spatial_differencing", "grid_ccsds", "grid_ieee"]
+# grid_jpeg: JPEG 2000 (Debian's ecCodes through libopenjp2); grid_png: PNG (libpng).
+PACKINGS = ["grid_simple", "grid_complex", "grid_complex_spatial_differencing", "grid_ccsds", "grid_ieee",
+            "grid_jpeg", "grid_png"]  # fmt: skip
+NP = len(PACKINGS)
 
 
 @pytest.fixture(scope="module")
@@ -23,20 +26,22 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> str:
     missing[::7, ::5] = True
     msgs.append(gf.message("u", 850, 6, packing="grid_simple", seed=9, missing=missing))
     msgs.append(gf.message("v", 850, 6, packing="grid_ccsds", seed=10, missing=missing))
+    msgs.append(gf.message("gh", 850, 6, packing="grid_jpeg", seed=11, missing=missing))  # (ecCodes cannot PNG-pack one)
     return gf.write(d / "mixed.grib2", msgs)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_values_equal_eccodes(mixed: str, dtype: type) -> None:
     idx = lsio.grib.index(mixed)
-    assert [r.packingType for r in idx][:5] == PACKINGS
-    assert [r.bitmapPresent for r in idx] == [0] * 5 + [1, 1]
+    assert [r.packingType for r in idx][:NP] == PACKINGS
+    assert [r.bitmapPresent for r in idx] == [0] * NP + [1, 1, 1]
     got = idx.read(dtype=dtype)
-    assert got.shape == (7, 181, 360) and got.dtype == dtype
+    assert got.shape == (NP + 3, 181, 360) and got.dtype == dtype
     ref = gf.decode(mixed)
     for i, r in enumerate(ref):
         np.testing.assert_array_equal(got[i].reshape(-1), r.astype(dtype))
-    assert np.isnan(got[5]).sum() == np.isnan(ref[5]).sum() > 0
+    for i in range(NP, NP + 3):
+        assert np.isnan(got[i]).sum() == np.isnan(ref[i]).sum() > 0
 
 
 def test_selection_and_out(mixed: str) -> None:

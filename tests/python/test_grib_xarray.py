@@ -75,6 +75,15 @@ def test_bitmap_like_cfgrib(tmp_path: Path) -> None:
     assert int(np.isnan(ours["t"].values).sum()) == int(missing.sum())
 
 
+@pytest.mark.parametrize("packing", ["grid_jpeg", "grid_png"])
+def test_jpeg_png_like_cfgrib(tmp_path: Path, packing: str) -> None:
+    """JPEG 2000 and PNG packed cubes: the same dataset as cfgrib's, values equal to ecCodes' decode."""
+    p = gf.write(tmp_path / f"{packing}.grib2", gf.cube(("t", "u"), (500, 850), (0, 6), packing=packing, nj=46, ni=90))
+    ours = lsio.grib.open_dataset(p)
+    assert {r.packingType for r in lsio.grib.index(p)} == {packing}
+    assert_like_cfgrib(ours, cfgrib(p))
+
+
 def test_engine_lsio(cube: str) -> None:
     ours = xr.open_dataset(cube, engine=ENGINE)
     assert_like_cfgrib(ours, cfgrib(cube))

@@ -68,6 +68,12 @@ if api == "read_ranges":
     ends = starts + 1
     run = lambda timeout=None: store.read_ranges(path, starts, ends, timeout=timeout)
     warm = lambda: store.read_ranges(path, starts[:1000], ends[:1000])
+elif api == "read_batch":
+    path = os.path.join(d, "tiny.bin")
+    starts = np.arange(6_000_000, dtype=np.int64) * 2
+    ends = starts + 1
+    run = lambda timeout=None: store.read_batch(([path], np.zeros(len(starts), np.int64)), starts, ends, timeout=timeout)
+    warm = lambda: store.read_batch(path, starts[:1000], ends[:1000])
 elif api == "read_into":
     path = os.path.join(d, "data.bin")
     starts = (np.arange(1_000_000, dtype=np.int64) % 1024) * 65536
@@ -232,6 +238,7 @@ def interrupt(files: str, engine: str, api: str, after: float = 0.3) -> dict[str
         pytest.param("read_ranges", 0.3, id="read_ranges"),
         # 1.5 s: surely while the reads run
         pytest.param("read_ranges", 1.5, id="read_ranges-later"),
+        pytest.param("read_batch", 0.3, id="read_batch"),
         pytest.param("read_into", 0.3, id="read_into"),
         pytest.param("for_each", 0.3, id="for_each"),
         pytest.param("zarr", 0.3, id="zarr"),
@@ -255,18 +262,19 @@ PENDING = re.compile(
 # request i of each batch in CHILD
 RANGE = {
     "read_ranges": lambda i: (2 * i, 2 * i + 1),
+    "read_batch": lambda i: (2 * i, 2 * i + 1),
     "read_into": lambda i: ((i % 1024) * 65536, (i % 1024) * 65536 + 65536),
     "for_each": lambda i: ((i % 16384) * 4096, (i % 16384) * 4096 + 4096),
 }
 
 
-@pytest.mark.parametrize("api", ["read_ranges", "read_into", "for_each"])
+@pytest.mark.parametrize("api", ["read_ranges", "read_batch", "read_into", "for_each"])
 def test_timeout_names_what_was_pending(files: str, engine: str, api: str) -> None:
     """timeout=0.05 (and 0) on a multi-second batch raises TimeoutError at once, naming how many requests were not
     delivered and the first one; the store is fully usable afterwards (checked in the child)."""
     require_engine(engine)
     r = merged(run_python(CHILD, json.dumps(dict(api=api, engine=engine, dir=files, mode="timeout")), timeout=120))
-    total = {"read_ranges": 6_000_000, "read_into": 1_000_000, "for_each": 10_000}[api]
+    total = {"read_ranges": 6_000_000, "read_batch": 6_000_000, "read_into": 1_000_000, "for_each": 10_000}[api]
     for timeout in ("0.05", "0.0"):
         assert r[f"elapsed{timeout}"] < 2.0, f"timeout={timeout} raised after {r[f'elapsed{timeout}']:.2f} s"
         message = r[f"message{timeout}"]

@@ -1,4 +1,4 @@
-"""Training from Zarr: random crops of one or several aligned arrays, batched and prefetched.
+"""Training from Zarr (and GRIB, see lsio.ml.grib): random crops of one or several aligned arrays, batched and prefetched.
 
     import lsio.ml, lsio.zarr
     loader = lsio.ml.RandomCrops(
@@ -22,11 +22,15 @@ from .align import Source, coordinate_values, nearest_index
 from .loader import Batch, Projection, RandomCrops
 from .sampler import StartSampler, epoch_rng
 
-__all__ = ["Batch", "CropDataset", "Projection", "RandomCrops", "Source", "StartSampler", "coordinate_values",
+__all__ = ["Batch", "CropDataset", "GribSource", "Projection", "RandomCrops", "Source", "StartSampler", "coordinate_values",
            "epoch_rng", "nearest_index", "to_torch"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "GribSource":  # imports xarray: only when asked for
+        from .grib import GribSource
+
+        return GribSource
     if name in ("CropDataset", "to_torch"):
         from . import torch as _torch
 

@@ -171,8 +171,15 @@ class Source:
         self.coords = state["coords"]
 
 
-def as_source(data: Union[Source, lsio.zarr.Array, lsio.zarr.Group]) -> Source:
-    return data if isinstance(data, Source) else Source(data)
+def as_source(data: Any) -> Source:
+    """A Source for a Zarr array or group, or a GribSource for an xarray Dataset/DataArray from lsio.grib."""
+    if isinstance(data, Source):
+        return data
+    if type(data).__module__.startswith("xarray"):
+        from .grib import GribSource
+
+        return GribSource(data)
+    return Source(data)
 
 
 def _dims_of(array: lsio.zarr.Array, dims: Optional[Sequence[str]]) -> tuple[str, ...]:

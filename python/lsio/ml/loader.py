@@ -26,7 +26,7 @@ each crop's first element in that source (may be < 0 or past the end when padded
 int64 sample numbers within the epoch."""
 
 Projection = Callable[[dict[str, FloatArray]], Mapping[str, npt.ArrayLike]]
-SourceLike = Union[Source, lsio.zarr.Array, lsio.zarr.Group]
+SourceLike = Union[Source, lsio.zarr.Array, lsio.zarr.Group, Any]  # Any: an xarray Dataset/DataArray from lsio.grib
 Number = Union[float, Sequence[float], npt.NDArray[Any]]
 
 _MAX_SKIP_ROUNDS = 64
@@ -158,8 +158,9 @@ def _per_source(value: Any, names: Sequence[str], what: str) -> dict[str, Any]:
 class RandomCrops:
     """Random crops of Zarr arrays, batched, read ahead in a background thread.
 
-    ``sources``: name -> :class:`lsio.zarr.Array`, :class:`lsio.zarr.Group` (data variable + coordinate arrays) or
-    :class:`lsio.ml.Source`. ``crop``: name -> {dimension name: size}; dimensions not named are read whole.
+    ``sources``: name -> :class:`lsio.zarr.Array`, :class:`lsio.zarr.Group` (data variable + coordinate arrays),
+    :class:`lsio.ml.Source`, or an xarray Dataset/DataArray from :func:`lsio.grib.open_dataset` (see
+    :class:`lsio.ml.GribSource`: crops cut from whole decoded messages). ``crop``: name -> {dimension name: size}; dimensions not named are read whole.
 
     Sampling: each sample draws a crop start of the ``anchor`` source (default: the first) uniformly over its valid
     region, or from ``starts`` (an (m, k) array of valid starts along its cropped dimensions, in dimension order) or
