@@ -176,7 +176,7 @@ void Worker::on_open(uint32_t slot, int64_t res) {
 // cannot mix in), and the version the batch expects of it.
 Status Worker::check_opened(FileState& f) {
   const unsigned mask = kStatMask | (f.run->options().direct ? STATX_DIOALIGN : 0);
-  if (const int rc = stat_fd(f.fd, mask, &f.stx); rc < 0) return errno_status(-rc, "statx", *f.path);
+  if (const int rc = backend_->stat(f.fd, mask, &f.stx); rc < 0) return errno_status(-rc, "statx", *f.path);
   if (S_ISDIR(f.stx.stx_mode)) return errno_status(EISDIR, "read", *f.path);
   const std::string_view expected = f.run->requests().expected_version(f.job.file);
   if (expected.empty()) return {};
