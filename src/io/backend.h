@@ -44,6 +44,9 @@ struct BackendOptions {
   // measures the engine's own cost per operation: submit, scheduler, FileJob
   // claim, planning, completion and delivery.
   bool nop = false;
+  // Keep descriptors open across batches (io/fd_cache.h), at most file_slots
+  // per worker. Off for the no-op engine, whose descriptors are not real.
+  bool cache_descriptors = true;
 };
 
 // The size a no-op backend reports for every file.

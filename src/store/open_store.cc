@@ -47,6 +47,7 @@ Result<std::shared_ptr<Store>> open_file_store(std::string root, const StoreOpti
   bo.file_slots = file_slots_per_worker(options, workers);
   bo.max_inflight_bytes = options.max_inflight_bytes;
   bo.nop = nop;
+  bo.cache_descriptors = !nop;
   std::string note;
   io::Executor::Kind chosen = io::Executor::Kind::kPosix;
   std::unique_ptr<io::Executor> executor;
