@@ -198,7 +198,7 @@ struct StoreOptions {
   unsigned workers = 0;                    // 0: one per online CPU
   unsigned queue_depth = 128;              // reads in flight per worker
   uint64_t max_inflight_bytes = 2u << 20;  // buffered-read bytes in flight per worker (x32 for O_DIRECT)
-  unsigned max_open_files = 0;             // per store; 0: derived from RLIMIT_NOFILE
+  unsigned max_open_files = 0;             // per store, in use or kept open across batches; 0: from RLIMIT_NOFILE
   // ---- every store ----
   // A RAM cache of read results of up to this many bytes (0: none). Only
   // reads of a pinned version (ReadBatch::expect_version; Zarr pins every
