@@ -6,6 +6,18 @@
 //              [--batch N] [--coalesce-gap B] [--max-merged B]
 //              [--workers W] [--queue-depth Q] [--verify]
 //
+//   lsio_bench --nop [--ops N] [--files F] [--request-bytes B] [--engine ...]
+//              [--mode read|for_each|read_into] [--batch N] [--workers W] ...
+//
+// --nop: scheduler-overhead benchmark (the yardstick of i2o2's no-op ops/s).
+// The store's engine performs every open, read and close as a no-op
+// (io_uring: IORING_OP_NOP through the ring; posix: no syscall), while
+// submit, scheduler, FileJob claim, planning, completion and delivery run as
+// usual. Without a paths/ranges file it makes --ops requests of
+// --request-bytes (default 4096) spread over --files (default 1500) names,
+// 2 x request-bytes apart so that none merge; no file is touched and read
+// buffers are left unwritten. "ops_per_s" is requests per second.
+//
 // --verify: before timing, reads the first ranges (up to 2048 / 32 MiB) through the
 // store and compares them with pread; a mismatch is reported as "verify_error".
 //
@@ -43,6 +55,7 @@
 #include <vector>
 
 #include "lsio/lsio.h"
+#include "store/nop_store.h"  // internal: the --nop engine (a benchmark facility, not public API)
 
 namespace {
 
@@ -59,10 +72,14 @@ struct Args {
   uint64_t max_merged = 16ull << 20;
   unsigned workers = 0;
   unsigned queue_depth = 128;
+  bool nop = false;
+  uint64_t ops = 1'000'000;
+  uint64_t files = 1500;
+  uint64_t request_bytes = 4096;
 };
 
-constexpr size_t kVerifyRanges = 2048;           // --verify checks at most this many ranges
-constexpr uint64_t kVerifyBytes = 32ull << 20;   // ... and stops once it has this many bytes
+constexpr size_t kVerifyRanges = 2048;          // --verify checks at most this many ranges
+constexpr uint64_t kVerifyBytes = 32ull << 20;  // ... and stops once it has this many bytes
 
 struct Range {
   int64_t file;
@@ -90,7 +107,8 @@ void usage() {
                "usage: lsio_bench --paths-file P --ranges-file R [--engine uring|posix|auto]\n"
                "                  [--mode read|for_each|read_into] [--direct] [--repeat N]\n"
                "                  [--batch N] [--coalesce-gap B] [--max-merged B]\n"
-               "                  [--workers W] [--queue-depth Q] [--verify]\n");
+               "                  [--workers W] [--queue-depth Q] [--verify]\n"
+               "       lsio_bench --nop [--ops N] [--files F] [--request-bytes B] [same options]\n");
   std::exit(2);
 }
 
@@ -110,22 +128,46 @@ Args parse_args(int argc, char** argv) {
       if (i + 1 >= argc) die("missing value for " + std::string(flag));
       return argv[++i];
     };
-    if (flag == "--engine") a.engine = value();
-    else if (flag == "--mode") a.mode = value();
-    else if (flag == "--paths-file") a.paths_file = value();
-    else if (flag == "--ranges-file") a.ranges_file = value();
-    else if (flag == "--direct") a.direct = true;
-    else if (flag == "--verify") a.verify = true;
-    else if (flag == "--repeat") a.repeat = static_cast<int>(parse_u64(flag, value()));
-    else if (flag == "--batch") a.batch = parse_u64(flag, value());
-    else if (flag == "--coalesce-gap") a.coalesce_gap = parse_u64(flag, value());
-    else if (flag == "--max-merged") a.max_merged = parse_u64(flag, value());
-    else if (flag == "--workers") a.workers = static_cast<unsigned>(parse_u64(flag, value()));
-    else if (flag == "--queue-depth") a.queue_depth = static_cast<unsigned>(parse_u64(flag, value()));
-    else if (flag == "-h" || flag == "--help") usage();
-    else die("unknown argument: " + std::string(flag));
+    if (flag == "--engine")
+      a.engine = value();
+    else if (flag == "--mode")
+      a.mode = value();
+    else if (flag == "--paths-file")
+      a.paths_file = value();
+    else if (flag == "--ranges-file")
+      a.ranges_file = value();
+    else if (flag == "--direct")
+      a.direct = true;
+    else if (flag == "--verify")
+      a.verify = true;
+    else if (flag == "--nop")
+      a.nop = true;
+    else if (flag == "--ops")
+      a.ops = parse_u64(flag, value());
+    else if (flag == "--files")
+      a.files = parse_u64(flag, value());
+    else if (flag == "--request-bytes")
+      a.request_bytes = parse_u64(flag, value());
+    else if (flag == "--repeat")
+      a.repeat = static_cast<int>(parse_u64(flag, value()));
+    else if (flag == "--batch")
+      a.batch = parse_u64(flag, value());
+    else if (flag == "--coalesce-gap")
+      a.coalesce_gap = parse_u64(flag, value());
+    else if (flag == "--max-merged")
+      a.max_merged = parse_u64(flag, value());
+    else if (flag == "--workers")
+      a.workers = static_cast<unsigned>(parse_u64(flag, value()));
+    else if (flag == "--queue-depth")
+      a.queue_depth = static_cast<unsigned>(parse_u64(flag, value()));
+    else if (flag == "-h" || flag == "--help")
+      usage();
+    else
+      die("unknown argument: " + std::string(flag));
   }
-  if (a.paths_file.empty() || a.ranges_file.empty()) usage();
+  if (!a.nop && (a.paths_file.empty() || a.ranges_file.empty())) usage();
+  if (a.nop && (a.verify || a.files == 0 || a.request_bytes == 0))
+    die("--nop needs --files, --request-bytes > 0 and no --verify");
   if (a.mode != "read" && a.mode != "for_each" && a.mode != "read_into") die("bad --mode: " + a.mode);
   if (a.repeat < 1) die("--repeat must be >= 1");
   return a;
@@ -159,6 +201,17 @@ uint64_t file_size(const std::string& path) {
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0) die("stat " + path + ": " + std::strerror(errno));
   return static_cast<uint64_t>(st.st_size);
+}
+
+// --nop without input files: names that are never opened, and requests that never merge.
+void make_nop_inputs(const Args& a, std::vector<std::string>& paths, std::vector<Range>& ranges) {
+  paths.clear();
+  for (uint64_t f = 0; f < a.files; ++f) paths.push_back("/nop/file-" + std::to_string(f));
+  ranges.resize(a.ops);
+  for (uint64_t i = 0; i < a.ops; ++i) {
+    const auto start = static_cast<int64_t>((i / a.files) * 2 * a.request_bytes);
+    ranges[i] = {static_cast<int64_t>(i % a.files), start, start + static_cast<int64_t>(a.request_bytes)};
+  }
 }
 
 lsio::ByteRange to_byte_range(const Range& r) { return lsio::ByteRange::raw(r.start, r.end); }
@@ -239,8 +292,10 @@ void run_read(lsio::Store& store, const std::vector<lsio::ReadBatch>& batches, c
     auto results = store.read(batch, opts);
     for (const auto& r : results) {
       ++s.chunks;
-      if (r) s.bytes += r->size();
-      else note_error(s, r.error());
+      if (r)
+        s.bytes += r->size();
+      else
+        note_error(s, r.error());
     }
   }
 }
@@ -278,8 +333,10 @@ void run_read_into(lsio::Store& store, const IntoPlan& plan, const lsio::ReadOpt
     auto statuses = store.read_into(batch, opts);
     for (size_t i = 0; i < statuses.size(); ++i) {
       ++s.chunks;
-      if (statuses[i].ok()) s.bytes += batch.dest(i).size();
-      else note_error(s, statuses[i]);
+      if (statuses[i].ok())
+        s.bytes += batch.dest(i).size();
+      else
+        note_error(s, statuses[i]);
     }
   }
 }
@@ -326,10 +383,18 @@ std::string json_escape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -354,15 +419,21 @@ lsio::EngineKind engine_kind(const std::string& name) {
 
 int main(int argc, char** argv) {
   Args args = parse_args(argc, argv);
-  std::vector<std::string> paths = read_paths(args.paths_file);
-  std::vector<Range> ranges = read_ranges(args.ranges_file, paths.size());
+  std::vector<std::string> paths;
+  std::vector<Range> ranges;
+  if (args.nop && args.paths_file.empty()) {
+    make_nop_inputs(args, paths, ranges);
+  } else {
+    paths = read_paths(args.paths_file);
+    ranges = read_ranges(args.ranges_file, paths.size());
+  }
   auto spans = split_batches(ranges.size(), args.batch);
 
   lsio::StoreOptions store_options;
   store_options.engine = engine_kind(args.engine);
   store_options.workers = args.workers;
   store_options.queue_depth = args.queue_depth;
-  auto store_or = lsio::open_store("", store_options);
+  auto store_or = args.nop ? lsio::store::open_nop_file_store(store_options) : lsio::open_store("", store_options);
   if (!store_or) die("open_store: " + store_or.error().to_string());
   std::shared_ptr<lsio::Store> store = *store_or;
 
@@ -385,8 +456,10 @@ int main(int argc, char** argv) {
 
   std::vector<lsio::ReadBatch> batches;
   IntoPlan into;
-  if (args.mode == "read_into") into = build_into_batches(paths, ranges, spans);
-  else batches = build_read_batches(paths, ranges, spans);
+  if (args.mode == "read_into")
+    into = build_into_batches(paths, ranges, spans);
+  else
+    batches = build_read_batches(paths, ranges, spans);
 
   std::vector<RunStats> runs;
   for (int rep = 0; rep < args.repeat; ++rep) {
@@ -394,9 +467,12 @@ int main(int argc, char** argv) {
     rusage ru0{}, ru1{};
     getrusage(RUSAGE_SELF, &ru0);
     auto t0 = std::chrono::steady_clock::now();
-    if (args.mode == "read") run_read(*store, batches, opts, s);
-    else if (args.mode == "for_each") run_for_each(*store, batches, opts, s);
-    else run_read_into(*store, into, opts, s);
+    if (args.mode == "read")
+      run_read(*store, batches, opts, s);
+    else if (args.mode == "for_each")
+      run_for_each(*store, batches, opts, s);
+    else
+      run_read_into(*store, into, opts, s);
     auto t1 = std::chrono::steady_clock::now();
     getrusage(RUSAGE_SELF, &ru1);
     s.seconds = std::chrono::duration<double>(t1 - t0).count();
@@ -408,11 +484,12 @@ int main(int argc, char** argv) {
                                            [](const RunStats& a, const RunStats& b) { return a.seconds < b.seconds; });
   std::ostringstream out;
   out << "{\"engine\": \"" << json_escape(store->engine_description()) << "\", \"mode\": \"" << args.mode
-      << "\", \"direct\": " << (args.direct ? "true" : "false") << ", \"seconds\": " << best.seconds
-      << ", \"chunks\": " << best.chunks << ", \"bytes\": " << best.bytes << ", \"cpu_user\": " << best.cpu_user
-      << ", \"cpu_sys\": " << best.cpu_sys << ", \"errors\": " << best.errors << ", \"first_error\": \""
-      << json_escape(best.first_error) << "\", \"verify_error\": \"" << json_escape(verify_error)
-      << "\", \"peak_rss_kib\": " << peak_rss_kib() << ", \"runs\": [";
+      << "\", \"direct\": " << (args.direct ? "true" : "false") << ", \"nop\": " << (args.nop ? "true" : "false")
+      << ", \"ops_per_s\": " << (best.seconds > 0 ? static_cast<double>(best.chunks) / best.seconds : 0.0)
+      << ", \"seconds\": " << best.seconds << ", \"chunks\": " << best.chunks << ", \"bytes\": " << best.bytes
+      << ", \"cpu_user\": " << best.cpu_user << ", \"cpu_sys\": " << best.cpu_sys << ", \"errors\": " << best.errors
+      << ", \"first_error\": \"" << json_escape(best.first_error) << "\", \"verify_error\": \""
+      << json_escape(verify_error) << "\", \"peak_rss_kib\": " << peak_rss_kib() << ", \"runs\": [";
   for (size_t i = 0; i < runs.size(); ++i) {
     out << (i ? ", " : "") << "{\"seconds\": " << runs[i].seconds << ", \"cpu_user\": " << runs[i].cpu_user
         << ", \"cpu_sys\": " << runs[i].cpu_sys << ", \"errors\": " << runs[i].errors << "}";

@@ -199,7 +199,7 @@ struct StoreOptions {
   unsigned workers = 0;                    // 0: one per online CPU
   unsigned queue_depth = 128;              // reads in flight per worker
   uint64_t max_inflight_bytes = 2u << 20;  // buffered-read bytes in flight per worker (x32 for O_DIRECT)
-  unsigned max_open_files = 0;             // per store; 0: derived from RLIMIT_NOFILE
+  unsigned max_open_files = 0;             // per store, in use or kept open across batches; 0: from RLIMIT_NOFILE
   // Planning defaults of file stores (a ReadOptions field that is set wins;
   // remote stores take RemoteOptions' own). `lsio tune` measures these.
   uint64_t coalesce_gap = 0;          // merge ranges of one file at most this many bytes apart

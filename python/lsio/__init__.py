@@ -114,8 +114,9 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     ``"file:///data"`` open a file store whose keys are paths relative to that
     root; ``"memory://"`` an in-process store. ``engine="auto"`` picks io_uring
     when the kernel allows it, else posix, and honours ``LSIO_ENGINE``.
-    ``workers=0`` means one per CPU; ``max_open_files=0`` derives the bound
-    from ``RLIMIT_NOFILE``.
+    ``workers=0`` means one per CPU; ``max_open_files`` bounds the descriptors
+    the store holds, in use or kept open across calls (each is revalidated
+    against its path before reuse); 0 derives the bound from ``RLIMIT_NOFILE``.
 
     ``cache`` ("2GiB", "512MB" or a number of bytes) puts a RAM cache of read
     results in front of the store; only reads of a pinned object version are

@@ -36,7 +36,21 @@ struct BackendOptions {
   // page cache and need depth). Measured: page-cache-hot 1-16 MiB reads run
   // 1.4x faster at 2 MiB than uncapped, as recycled buffers stay in cache.
   uint64_t max_inflight_bytes = 2u << 20;
+  // Benchmark facility only (lsio_bench --nop, via store::open_nop_file_store):
+  // no file is touched. Every open, read and close completes as a no-op
+  // (io_uring: IORING_OP_NOP through the ring; posix: no syscall) with the
+  // result a successful call would have (reads: all `len` bytes, left
+  // unwritten), and stat reports a regular file of kNopFileSize bytes. It
+  // measures the engine's own cost per operation: submit, scheduler, FileJob
+  // claim, planning, completion and delivery.
+  bool nop = false;
+  // Keep descriptors open across batches (io/fd_cache.h), at most file_slots
+  // per worker. Off for the no-op engine, whose descriptors are not real.
+  bool cache_descriptors = true;
 };
+
+// The size a no-op backend reports for every file.
+constexpr uint64_t kNopFileSize = 1ull << 40;
 
 // Owned and used by exactly one worker thread. Operations are queued by the
 // issue calls and performed (posix) or submitted (io_uring) no later than the
@@ -51,6 +65,8 @@ class Backend {
   virtual void open(const char* path, int flags, uint64_t tag) = 0;
   virtual void read(int fd, void* buf, uint32_t len, uint64_t offset, uint64_t tag) = 0;
   virtual void close(int fd, uint64_t tag) = 0;
+  // statx of an opened descriptor (synchronous): 0 or -errno.
+  virtual int stat(int fd, unsigned mask, struct statx* out);
 
   // Submits what is queued and returns finished operations into `out`.
   // With `wait`, blocks until at least one completes (if any is in flight).
@@ -67,6 +83,9 @@ int stat_fd(int fd, unsigned mask, struct statx* out);
 // "dev:ino:size:mtime" of a statx (STATX_INO | STATX_SIZE | STATX_MTIME):
 // changes whenever the file is replaced or modified. ObjectInfo::version.
 std::string file_version(const struct statx& stx);
+
+// The statx a no-op backend reports (see BackendOptions::nop).
+void nop_stat(struct statx* out);
 
 std::unique_ptr<Backend> make_posix_backend(const BackendOptions& options);
 // Fails with kUnavailable when the kernel refuses io_uring (old kernel,

@@ -1,6 +1,7 @@
 #include "io/worker.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -52,6 +53,26 @@ bool enable_direct(int fd) {
 
 }  // namespace
 
+// A descriptor of the descriptor cache is shared (other jobs of the file, later
+// batches) and must stay buffered: such a file gets a private O_DIRECT
+// descriptor of the same inode instead (the cached one goes back idle). A
+// private descriptor is switched in place.
+bool Worker::switch_to_direct(FileState& f) {
+  if (f.cache_entry == FdCache::kNone) return enable_direct(f.fd);
+  const int fd = ::open(f.path->c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+  if (fd < 0) return false;  // refused (EINVAL) or gone: read through the cached descriptor
+  struct statx now{};
+  if (stat_fd(fd, STATX_INO, &now) != 0 || now.stx_ino != f.stx.stx_ino || now.stx_dev_major != f.stx.stx_dev_major ||
+      now.stx_dev_minor != f.stx.stx_dev_minor) {
+    ::close(fd);  // the path names another file by now: keep the one planned against
+    return false;
+  }
+  fd_cache_->release(f.cache_entry);
+  f.cache_entry = FdCache::kNone;
+  f.fd = fd;  // closed when the file is done, as an uncached descriptor
+  return true;
+}
+
 bool Worker::reaches_direct_threshold(const FileState& f) const {
   const uint64_t threshold = f.run->plan.direct_threshold;
   if (threshold == 0) return false;
@@ -62,6 +83,7 @@ bool Worker::reaches_direct_threshold(const FileState& f) const {
 
 Worker::Worker(std::unique_ptr<Backend> backend, const BackendOptions& options, BufferPool& pool, Scheduler& scheduler)
     : backend_(std::move(backend)), options_(options), scheduler_(scheduler), pool_(pool) {
+  if (options.cache_descriptors) fd_cache_ = std::make_unique<FdCache>(options.file_slots);
   replace_backend(std::move(backend_));
 }
 
@@ -84,6 +106,7 @@ void Worker::replace_backend(std::unique_ptr<Backend> backend) {
   bytes_in_flight_ = 0;
   queued_requests_ = 0;
   files_in_setup_ = 0;
+  if (fd_cache_) fd_cache_->release_all();  // the slots that used them are gone
 }
 
 bool Worker::idle() const { return ops_in_flight_ == 0 && ready_files_.empty() && partial_reads_.empty(); }
@@ -161,12 +184,39 @@ void Worker::start_file(uint32_t slot, RunState* run, const FileJob& fj) {
     fail_file(f, bad);
     return finish_file_if_done(slot);
   }
-  f.opening = true;
   f.direct = run->options().direct;
-  ++files_in_setup_;
   const int flags = O_RDONLY | (f.direct ? O_DIRECT : 0);
+  if (fd_cache_ && reuse_cached(slot, flags)) return;
+  f.opening = true;
+  ++files_in_setup_;
   backend_->open(f.path->c_str(), flags, tag(kOpen, slot));
   ++ops_in_flight_;
+}
+
+// A descriptor kept from an earlier batch, if the path still names the file
+// it holds: statx of the path (not of the descriptor) gives identity and the
+// current size in one call. Otherwise the entry goes and the file is opened.
+bool Worker::reuse_cached(uint32_t slot, int flags) {
+  FileState& f = files_[slot];
+  const FdCache::Hit hit = fd_cache_->acquire(*f.path, flags);
+  if (hit.entry == FdCache::kNone) return false;
+  if (::statx(AT_FDCWD, f.path->c_str(), 0, stat_mask(f), &f.stx) != 0 || !fd_cache_->same_file(hit.entry, f.stx)) {
+    close_uncached(fd_cache_->drop(hit.entry));
+    f.stx = {};
+    return false;
+  }
+  f.fd = hit.fd;
+  f.cache_entry = hit.entry;
+  f.error = check_stat(f);
+  if (!f.error.ok()) return fail_file(f, f.error), finish_file_if_done(slot), true;
+  plan_reads(slot);
+  return true;
+}
+
+// A cached descriptor evicted or found stale. Closed at once (not through the
+// backend) so that the store is within its budget when the batch returns.
+void Worker::close_uncached(int fd) {
+  if (fd >= 0) ::close(fd);
 }
 
 uint64_t Worker::alignment(const FileState& f) const {
@@ -187,6 +237,11 @@ void Worker::on_open(uint32_t slot, int64_t res) {
   } else {
     f.fd = static_cast<int>(res);
     f.error = check_opened(f);
+    if (f.error.ok() && fd_cache_) {
+      int evicted = -1;
+      f.cache_entry = fd_cache_->insert(*f.path, f.direct ? O_DIRECT : 0, f.fd, f.stx, evicted);
+      close_uncached(evicted);
+    }
   }
   if (!f.error.ok()) return fail_file(f, f.error), finish_file_if_done(slot);
   plan_reads(slot);
@@ -194,10 +249,17 @@ void Worker::on_open(uint32_t slot, int64_t res) {
 
 // The size and identity of the file actually opened (a path replaced since
 // cannot mix in), and the version the batch expects of it.
-Status Worker::check_opened(FileState& f) {
+unsigned Worker::stat_mask(const FileState& f) const {
   const bool may_go_direct = f.direct || f.run->plan.direct_threshold > 0;
-  const unsigned mask = kStatMask | (may_go_direct ? STATX_DIOALIGN : 0);
-  if (const int rc = stat_fd(f.fd, mask, &f.stx); rc < 0) return errno_status(-rc, "statx", *f.path);
+  return kStatMask | (may_go_direct ? STATX_DIOALIGN : 0);
+}
+
+Status Worker::check_opened(FileState& f) {
+  if (const int rc = backend_->stat(f.fd, stat_mask(f), &f.stx); rc < 0) return errno_status(-rc, "statx", *f.path);
+  return check_stat(f);
+}
+
+Status Worker::check_stat(const FileState& f) const {
   if (S_ISDIR(f.stx.stx_mode)) return errno_status(EISDIR, "read", *f.path);
   const std::string_view expected = f.run->requests().expected_version(f.job.file);
   if (expected.empty()) return {};
@@ -234,7 +296,7 @@ void Worker::plan_reads(uint32_t slot) {
     po.merge = !is_into(*f.run);
     po.align = alignment(f);
     f.plan = plan::plan_file(requests, f.stx.stx_size, po, *f.path);
-    if (!f.direct && reaches_direct_threshold(f) && enable_direct(f.fd)) {
+    if (!f.direct && reaches_direct_threshold(f) && switch_to_direct(f)) {
       f.direct = true;
       po.align = alignment(f);
       f.plan = plan::plan_file(requests, f.stx.stx_size, po, *f.path);  // again, aligned for O_DIRECT
@@ -279,6 +341,12 @@ void Worker::finish_file_if_done(uint32_t slot) {
   if (f.closing || f.opening || f.reads_in_flight > 0 || reads_left) return;
   // A cancelled file can finish while still queued for its next read.
   std::erase(ready_files_, slot);
+  // Idle before the batch can finish: a caller that forks right after it
+  // leaves the child no cached descriptor (the fork handler closes idle ones).
+  if (f.fd >= 0 && f.cache_entry != FdCache::kNone) {
+    fd_cache_->release(f.cache_entry);  // stays open for the next batch
+    f.fd = -1;
+  }
   if (f.run != nullptr) {
     // Every request of the job is delivered (or its batch cancelled): the
     // batch may finish and free its RunState from here on.

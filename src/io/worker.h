@@ -11,6 +11,7 @@
 #include "core/buffer_pool.h"
 #include "io/backend.h"
 #include "io/executor.h"
+#include "io/fd_cache.h"
 #include "io/slab.h"
 #include "plan/planner.h"
 
@@ -31,6 +32,7 @@ class Worker {
     FileJob job{};
     const std::string* path = nullptr;
     int fd = -1;
+    uint32_t cache_entry = FdCache::kNone;  // fd belongs to fd_cache_: released, not closed
     bool opening = false;
     bool direct = false;   // reads bypass the page cache (ReadOptions::direct, or the direct threshold)
     bool closing = false;  // close issued: the slot is freed by its completion only
@@ -64,7 +66,11 @@ class Worker {
   void admit_files();
   void start_file(uint32_t slot, RunState* run, const FileJob& fj);
   void on_open(uint32_t slot, int64_t res);
+  bool reuse_cached(uint32_t slot, int flags);
+  void close_uncached(int fd);
+  unsigned stat_mask(const FileState& f) const;
   Status check_opened(FileState& f);
+  Status check_stat(const FileState& f) const;
   void plan_reads(uint32_t slot);
   void fail_file(FileState& f, const Status& status);
   void finish_file_if_done(uint32_t slot);
@@ -83,12 +89,15 @@ class Worker {
   uint64_t alignment(const FileState& f) const;
   // A planned read of `f` is at least StoreOptions::direct_threshold bytes.
   bool reaches_direct_threshold(const FileState& f) const;
+  // Reads `f` with O_DIRECT from here on; false where the file system refuses.
+  bool switch_to_direct(FileState& f);
   Bytes allocate(uint64_t size, uint64_t align);
   void unqueue(FileState& f);
   void abandon(const Status& why);
 
   std::unique_ptr<Backend> backend_;
   BackendOptions options_;
+  std::unique_ptr<FdCache> fd_cache_;  // null when BackendOptions::cache_descriptors is off
   Scheduler& scheduler_;
   std::vector<FileState> files_;
   std::vector<uint32_t> free_files_;

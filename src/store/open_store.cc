@@ -10,6 +10,7 @@
 #include "store/caching_store.h"
 #include "store/file_store.h"
 #include "store/memory_store.h"
+#include "store/nop_store.h"
 #include "store/remote/remote_store.h"
 #include "store/remote/s3_endpoint.h"
 
@@ -38,13 +39,15 @@ unsigned file_slots_per_worker(const StoreOptions& options, unsigned workers) {
   return std::clamp(total / workers, 1u, 256u);
 }
 
-Result<std::shared_ptr<Store>> open_file_store(std::string root, const StoreOptions& options) {
+Result<std::shared_ptr<Store>> open_file_store(std::string root, const StoreOptions& options, bool nop) {
   LSIO_ASSIGN_OR_RETURN(EngineKind kind, engine_from_env(options.engine));
   const unsigned workers = options.workers ? options.workers : std::max(1u, std::thread::hardware_concurrency());
   io::BackendOptions bo;
   bo.queue_depth = std::max(1u, options.queue_depth);
   bo.file_slots = file_slots_per_worker(options, workers);
   bo.max_inflight_bytes = options.max_inflight_bytes;
+  bo.nop = nop;
+  bo.cache_descriptors = !nop;
   std::string note;
   io::Executor::Kind chosen = io::Executor::Kind::kPosix;
   std::unique_ptr<io::Executor> executor;
@@ -92,10 +95,16 @@ Result<std::shared_ptr<Store>> open_uncached(std::string_view url, const StoreOp
     return error(StatusCode::kUnimplemented,
                  "no store for URL " + std::string(url) + " (supported: file://, memory://, s3://, http://, https://)");
   }
-  return open_file_store(std::string(url), options);
+  return open_file_store(std::string(url), options, /*nop=*/false);
 }
 
 }  // namespace
+
+namespace store {
+Result<std::shared_ptr<Store>> open_nop_file_store(const StoreOptions& options) {
+  return open_file_store("", options, /*nop=*/true);
+}
+}  // namespace store
 
 Result<std::shared_ptr<Store>> open_store(std::string_view url, const StoreOptions& options) {
   LSIO_ASSIGN_OR_RETURN(std::shared_ptr<Store> store, open_uncached(url, options));

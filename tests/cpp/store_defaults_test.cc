@@ -110,11 +110,23 @@ TEST_P(StoreDefaultsTest, DirectThresholdReadsLargeReadsPastThePageCache) {
   ASSERT_EQ(r[0]->size(), size - 2);
   EXPECT_EQ(0, std::memcmp(r[0]->data(), data.data() + 1, size - 2));
   EXPECT_EQ(resident_pages(path, size), 0u) << "a read above direct_threshold went through the page cache";
-  // A file whose reads stay below the threshold is read buffered (its pages become resident).
+  // A file whose reads stay below the threshold is read buffered (its pages become resident), through the
+  // descriptor kept open across batches, which must not have been switched to O_DIRECT (an unaligned read
+  // would then fail with EINVAL).
   ReadBatch small;
-  small.add("f", ByteRange::bounded(0, 4096));
-  ASSERT_TRUE(store->read(small)[0]);
-  EXPECT_GT(resident_pages(path, size), 0u);
+  small.add("f", ByteRange::bounded(1, 11));
+  for (int round = 0; round < 2; ++round) {
+    auto s = store->read(small);
+    ASSERT_TRUE(s[0]) << s[0].error().to_string();
+    EXPECT_EQ(0, std::memcmp(s[0]->data(), data.data() + 1, 10));
+    EXPECT_GT(resident_pages(path, size), 0u);
+    // Again above the threshold, now with a cached buffered descriptor of the file at hand.
+    drop_from_page_cache(path);
+    auto again = store->read(whole);
+    ASSERT_TRUE(again[0]) << again[0].error().to_string();
+    EXPECT_EQ(0, std::memcmp(again[0]->data(), data.data() + 1, size - 2));
+    EXPECT_EQ(resident_pages(path, size), 0u) << "round " << round;
+  }
 }
 
 // sysfs refuses O_DIRECT (EINVAL): with the threshold the read falls back to the page cache and succeeds,

@@ -41,6 +41,9 @@ unsigned round_up_pow2(unsigned x) {
   return p;
 }
 
+// A descriptor number the no-op mode hands out: never passed to the kernel.
+constexpr int kNopFd = 1 << 30;
+
 bool transient(int rc) { return rc == -EINTR || rc == -EAGAIN || rc == -EBUSY; }
 
 class UringBackend final : public Backend {
@@ -51,6 +54,7 @@ class UringBackend final : public Backend {
 
   // Sets up the ring; the error names the step.
   Status init(const BackendOptions& options) {
+    nop_ = options.nop;
     const unsigned entries = std::min(4096u, round_up_pow2(options.queue_depth + 3 * options.file_slots));
     int rc = -EINVAL;
     for (const FlagSet& set : kFlagSets) {
@@ -67,21 +71,30 @@ class UringBackend final : public Backend {
     }
     if (rc != 0) return errno_status(-rc, "io_uring_queue_init", "(ring)");
     ready_ = true;
+    name_ = std::string(flags_name_) + (nop_ ? ", IORING_OP_NOP only" : "");
     return {};
   }
 
-  std::string_view name() const override { return flags_name_; }
+  std::string_view name() const override { return name_; }
 
   void open(const char* path, int flags, uint64_t tag) override {
+    if (nop_) return issue_nop(tag, kNopFd);
     if (io_uring_sqe* s = sqe(tag)) io_uring_prep_openat(s, AT_FDCWD, path, flags | O_CLOEXEC, 0);
   }
 
   void read(int fd, void* buf, uint32_t len, uint64_t offset, uint64_t tag) override {
+    if (nop_) return issue_nop(tag, len);
     if (io_uring_sqe* s = sqe(tag)) io_uring_prep_read(s, fd, buf, len, offset);
   }
 
   void close(int fd, uint64_t tag) override {
+    if (nop_) return issue_nop(tag, 0);
     if (io_uring_sqe* s = sqe(tag)) io_uring_prep_close(s, fd);
+  }
+
+  int stat(int fd, unsigned mask, struct statx* out) override {
+    if (nop_) return nop_stat(out), 0;
+    return stat_fd(fd, mask, out);
   }
 
   Result<size_t> poll(std::span<Completion> out, bool wait) override {
@@ -111,6 +124,13 @@ class UringBackend final : public Backend {
     unsigned head;
     io_uring_for_each_cqe(&ring_, head, cqe) {
       if (n == out.size()) break;
+      if (nop_) {
+        // A NOP completes with 0: hand back the tag and result it stands for.
+        const auto slot = static_cast<uint32_t>(cqe->user_data);
+        out[n++] = nop_slots_[slot];
+        nop_free_.push_back(slot);
+        continue;
+      }
       out[n++] = {cqe->user_data, cqe->res};
     }
     io_uring_cq_advance(&ring_, static_cast<unsigned>(n));
@@ -137,7 +157,26 @@ class UringBackend final : public Backend {
     return s;
   }
 
+  // Benchmark mode (BackendOptions::nop): an IORING_OP_NOP whose user_data is
+  // a slot holding the tag and the result the real operation would have.
+  void issue_nop(uint64_t tag, int64_t res) {
+    uint32_t slot;
+    if (nop_free_.empty()) {
+      slot = static_cast<uint32_t>(nop_slots_.size());
+      nop_slots_.push_back({});
+    } else {
+      slot = nop_free_.back();
+      nop_free_.pop_back();
+    }
+    nop_slots_[slot] = {tag, res};
+    if (io_uring_sqe* s = sqe(slot)) io_uring_prep_nop(s);
+  }
+
   io_uring ring_{};
+  bool nop_ = false;
+  std::string name_;
+  std::vector<Completion> nop_slots_;
+  std::vector<uint32_t> nop_free_;
   bool ready_ = false;
   unsigned flags_ = 0;
   const char* flags_name_ = "plain";
