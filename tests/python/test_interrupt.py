@@ -156,7 +156,7 @@ def probe():
 
 threading.Thread(target=watchdog, daemon=True).start()
 threading.Thread(target=probe, daemon=True).start()
-emit(base_rss=base_rss, base_fds=base_fds)
+emit(base_rss=base_rss, base_fds=base_fds, cached_fds=cfg["cached_fds"])
 called = time.monotonic()
 armed.set()
 caught = None
@@ -179,9 +179,10 @@ gc.collect()
 trim()
 fds_now, rss_now = fds(), rss()
 # The engine closes its files and frees a cancelled batch on its workers, which may finish just after the call
-# returned: give them up to 2 s.
+# returned: give them up to 2 s. Each worker keeps the files it read open for later batches (a bounded cache, closed
+# with the store): up to cfg["cached_fds"] more descriptors than the baseline are those, not leaks.
 deadline = time.monotonic() + 2
-while (fds() > base_fds or rss() > base_rss + cfg["rss_tolerance"]) and time.monotonic() < deadline:
+while (fds() > base_fds + cfg["cached_fds"] or rss() > base_rss + cfg["rss_tolerance"]) and time.monotonic() < deadline:
     time.sleep(0.05)
     gc.collect()
     trim()
@@ -213,7 +214,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def interrupt(files: str, engine: str, api: str, after: float = 0.3) -> dict[str, Any]:
     require_engine(engine)
-    cfg = dict(api=api, engine=engine, dir=files, mode="interrupt", rss_tolerance=RSS_TOLERANCE)
+    # Files the interrupted call may leave in its 2 workers' descriptor caches (one file, or every Zarr chunk file)
+    cached = 2 * (ZARR_SLICES + 1 if api.startswith("zarr") else 1)
+    cfg = dict(api=api, engine=engine, dir=files, mode="interrupt", rss_tolerance=RSS_TOLERANCE, cached_fds=cached)
     child = Child(CHILD, json.dumps(cfg))
     child.wait_for("base_rss", 120)
     running = child.wait_for("running", 60)["running"]
@@ -248,7 +251,7 @@ def interrupt(files: str, engine: str, api: str, after: float = 0.3) -> dict[str
 def test_ctrl_c_cancels_the_batch(files: str, engine: str, api: str, after: float) -> None:
     r = interrupt(files, engine, api, after)
     assert r["latency"] < LATENCY, f"KeyboardInterrupt {r['latency']:.3f} s after SIGINT"
-    assert r["fds_after"] <= r["base_fds"], "file descriptors left open"
+    assert r["fds_after"] <= r["base_fds"] + r["cached_fds"], "file descriptors left open beyond the workers' caches"
     assert r["rss_after"] <= r["base_rss"] + RSS_TOLERANCE, (
         f"RSS {r['base_rss'] >> 20} MiB before, {r['rss_after'] >> 20} MiB after the interrupted call")
     assert r["usable"] is True
