@@ -80,7 +80,7 @@ def main(argv: list[str]) -> int:
     lines = [f"# No-op operations through the engine ({args.name})", "",
              f"`{' '.join([Path(sys.executable).name, 'bench/nop_bench.py', *argv])}` on "
              f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, {os.cpu_count()} CPUs, kernel {platform.release()}, "
-             f"load average after the run {load:.2f} (well above 0: other work shared the CPUs).", "",
+             f"load average after the run {load:.2f} (the benchmark's own 2 workers count as about 1-2).", "",
              f"{args.ops:,} requests of 4 KiB over {args.files:,} file names per run, best of {args.rounds} "
              "interleaved rounds. Target: >= 3 M ops/s on 2 cores (i2o2: 3 M with 16 workers).", "",
              "| engine | mode | calls of | M ops/s | CPU s | CPU ns/op |", "|---|---|---:|---:|---:|---:|"]
@@ -96,7 +96,26 @@ def main(argv: list[str]) -> int:
     md = args.out_dir / f"{args.name}.md"
     md.write_text("\n".join(lines) + "\n")
     print(f"wrote {md}")
+    plot(args.out_dir / f"{args.name}.png", best)
     return 0 if len(best) == len(ROWS) else 1
+
+
+def plot(path: Path, best: dict[tuple, dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in ROWS if r in best]
+    labels = [f"{r[0]} {r[1]}, calls of {r[2] or 'all'}" for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.barh(labels, [best[r]["ops_per_s"] / 1e6 for r in rows], color=["C0" if r[0] == "uring" else "C1" for r in rows])
+    ax.axvline(3.0, color="k", linestyle="--", linewidth=1, label="target 3 M/s")
+    ax.set_xlabel("M no-op requests/s through the engine (higher is better)")
+    ax.invert_yaxis()
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
 
 
 if __name__ == "__main__":

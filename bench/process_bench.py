@@ -50,7 +50,7 @@ RESULTS = BENCH_DIR / "results"
 REDUCE = ["lsio", "dask", "tensorstore", "xarray"]
 CLUSTER = ["lsio", "zarr-python"]
 LAYOUTS = ("chunked", "sharded", "uncompressed")
-RECHUNK = ["lsio", "tensorstore", "dask"]
+RECHUNK = ["lsio", "lsio-3GiB", "tensorstore", "dask"]  # lsio: max_memory 1 GiB; lsio-3GiB: 3 GiB
 
 
 SIZES = {"tiny": (32, 512, 512), "quick": (256, 512, 512), "full": (1024, 1024, 1024)}
@@ -190,10 +190,10 @@ def drop_page_cache() -> None:
 def child_rechunk(method: str, src: str, dst: str, target: tuple[int, ...]) -> dict[str, Any]:
     shutil.rmtree(dst, ignore_errors=True)
     t0 = time.perf_counter()
-    if method == "lsio":
+    if method in ("lsio", "lsio-3GiB"):
         import lsio.zarr
 
-        lsio.zarr.copy(src, dst, chunks=target, shards=None, max_memory="1GiB",
+        lsio.zarr.copy(src, dst, chunks=target, shards=None, max_memory="3GiB" if method == "lsio-3GiB" else "1GiB",
                        compressors=[{"name": "zstd", "configuration": {"level": 1}}])  # fmt: skip
     elif method == "tensorstore":
         import tensorstore as ts
@@ -250,6 +250,8 @@ def main() -> int:
     p.add_argument("--tiny", action="store_true", help="32 MiB, 1 round: checks that the script runs")
     p.add_argument("--cold", action="store_true", help="drop the page cache before every measurement (root)")
     p.add_argument("--rounds", type=int, default=None)
+    p.add_argument("--only", choices=["mean", "cluster", "rechunk"], action="append",
+                   help="run only these workloads (repeatable); the report names the file with their suffix")
     p.add_argument("--child", nargs="+")
     a = p.parse_args()
     if a.child:
@@ -274,25 +276,27 @@ def main() -> int:
     tmp = DATA / "out"
     tmp.mkdir(parents=True, exist_ok=True)
     best: dict[tuple[str, str], dict[str, Any]] = {}
+    only = set(a.only or ["mean", "cluster", "rechunk"])
     for rnd in range(rounds):
-        for layout in LAYOUTS:
+        for layout in LAYOUTS if "mean" in only else ():
             for m in REDUCE:
                 keep(best, (f"mean+std {layout}", m), measure(["reduce", m, paths[layout]], a.cold), rnd)
             keep(best, (f"mean+std {layout}", "fio"), fio_read_all(Path(paths[layout]), a.cold), rnd)
-        for m in CLUSTER:
+        for m in CLUSTER if "cluster" in only else ():
             keep(best, ("mean, LocalCluster 2 processes", m), measure(["cluster", m, paths["chunked"]], a.cold), rnd)
-        for m in RECHUNK:
+        for m in RECHUNK if "rechunk" in only else ():
             args = ["rechunk", m, paths["chunked"], str(tmp / f"{m}.zarr"), ",".join(map(str, target))]
             keep(best, (f"rechunk to {target}", m), measure(args, a.cold), rnd)
     shutil.rmtree(tmp, ignore_errors=True)
-    write_report(best, size, a.cold, shape, nbytes, rounds)
+    write_report(best, size, a.cold, shape, nbytes, rounds, "" if a.only is None else "-" + "-".join(sorted(only)))
     return 0
 
 
 def write_report(best: dict[tuple[str, str], dict[str, Any]], size: str, cold: bool, shape: tuple[int, ...],
-                 nbytes: int, rounds: int) -> None:  # fmt: skip
-    name = "process" + ("" if size == "full" else f"-{size}") + ("-cold" if cold else "")
-    cmd = "python bench/process_bench.py" + ("" if size == "full" else f" --{size}") + (" --cold" if cold else "")
+                 nbytes: int, rounds: int, only: str = "") -> None:  # fmt: skip
+    name = "process" + ("" if size == "full" else f"-{size}") + ("-cold" if cold else "") + only
+    cmd = ("python bench/process_bench.py" + ("" if size == "full" else f" --{size}") + (" --cold" if cold else "")
+           + "".join(f" --only {w}" for w in only.split("-")[1:]) + (f" --rounds {rounds}" if rounds != 3 else ""))
     lines = [
         f"# Processing whole arrays{'' if size == 'full' else f' ({size})'}{' (cold)' if cold else ''}",
         "",

@@ -304,7 +304,7 @@ def quiesce(base_fds, base_rss):
     # returned: give them up to 2 s.
     settle()
     limit = time.monotonic() + 2
-    while (fds() > base_fds or rss() > base_rss) and time.monotonic() < limit:
+    while rss() > base_rss and time.monotonic() < limit:
         time.sleep(0.05)
         settle()
     return rss(), fds()
@@ -321,7 +321,7 @@ warmup = min(30.0, seconds / 4)
 max1 = run_threads(1, warmup)
 rss_warm, fds_warm = quiesce(fds_before, rss_before)
 emit(rss_before=rss_before, fds_before=fds_before, rss_warm=rss_warm, fds_warm=fds_warm,
-     files=sum(len(c or b"") for c in contents.values()))
+     cached_fds=len(paths) * (os.cpu_count() or 1), files=sum(len(c or b"") for c in contents.values()))
 # Phase 2: the rest, with a fork halfway.
 max2 = run_threads(2, seconds - warmup, fork_at=(seconds - warmup) / 2)
 rss_after, fds_after = quiesce(fds_before, rss_warm)
@@ -349,7 +349,9 @@ def test_soak(tmp_path: Path, engine: str) -> None:
           f"after; fds {r['fds_before']} before, {r['fds_warm']} after the warm-up, {r['fds_after']} after")
     assert r["failure_count"] == 0, "\n".join(r["failures"])
     assert r["fork"] == 0
-    assert r["fds_after"] <= r["fds_before"] + FD_TOLERANCE
+    # Each worker keeps the files it read open for later batches (a bounded cache closed with the store): at most
+    # every file once per worker, more is a leak.
+    assert r["fds_after"] <= r["fds_before"] + r["cached_fds"] + FD_TOLERANCE
     assert r["rss_after"] <= r["rss_before"] + RSS_GROWTH
     assert r["rss_after"] <= r["rss_warm"] + LEAK_TOLERANCE, "RSS kept growing after the warm-up"
     assert r["cancels"] > 0 and r["timeouts"] > 0 and r["batches"] > 100
