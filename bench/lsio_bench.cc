@@ -4,7 +4,8 @@
 //   lsio_bench --paths-file P --ranges-file R [--engine uring|posix|auto]
 //              [--mode read|for_each|read_into] [--direct] [--repeat 3]
 //              [--batch N] [--coalesce-gap B] [--max-merged B]
-//              [--workers W] [--queue-depth Q] [--verify]
+//              [--workers W] [--queue-depth Q] [--part-size B]
+//              [--max-inflight-bytes B] [--verify]
 //
 //   lsio_bench --nop [--ops N] [--files F] [--request-bytes B] [--engine ...]
 //              [--mode read|for_each|read_into] [--batch N] [--workers W] ...
@@ -72,6 +73,8 @@ struct Args {
   uint64_t max_merged = 16ull << 20;
   unsigned workers = 0;
   unsigned queue_depth = 128;
+  uint64_t part_size = 0;           // 0: the store's default
+  uint64_t max_inflight_bytes = 0;  // 0: the store's default
   bool nop = false;
   uint64_t ops = 1'000'000;
   uint64_t files = 1500;
@@ -107,7 +110,8 @@ void usage() {
                "usage: lsio_bench --paths-file P --ranges-file R [--engine uring|posix|auto]\n"
                "                  [--mode read|for_each|read_into] [--direct] [--repeat N]\n"
                "                  [--batch N] [--coalesce-gap B] [--max-merged B]\n"
-               "                  [--workers W] [--queue-depth Q] [--verify]\n"
+               "                  [--workers W] [--queue-depth Q] [--part-size B]\n"
+               "                  [--max-inflight-bytes B] [--verify]\n"
                "       lsio_bench --nop [--ops N] [--files F] [--request-bytes B] [same options]\n");
   std::exit(2);
 }
@@ -160,6 +164,10 @@ Args parse_args(int argc, char** argv) {
       a.workers = static_cast<unsigned>(parse_u64(flag, value()));
     else if (flag == "--queue-depth")
       a.queue_depth = static_cast<unsigned>(parse_u64(flag, value()));
+    else if (flag == "--part-size")
+      a.part_size = parse_u64(flag, value());
+    else if (flag == "--max-inflight-bytes")
+      a.max_inflight_bytes = parse_u64(flag, value());
     else if (flag == "-h" || flag == "--help")
       usage();
     else
@@ -433,6 +441,8 @@ int main(int argc, char** argv) {
   store_options.engine = engine_kind(args.engine);
   store_options.workers = args.workers;
   store_options.queue_depth = args.queue_depth;
+  if (args.part_size) store_options.part_size = args.part_size;
+  if (args.max_inflight_bytes) store_options.max_inflight_bytes = args.max_inflight_bytes;
   auto store_or = args.nop ? lsio::store::open_nop_file_store(store_options) : lsio::open_store("", store_options);
   if (!store_or) die("open_store: " + store_or.error().to_string());
   std::shared_ptr<lsio::Store> store = *store_or;

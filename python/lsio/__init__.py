@@ -145,6 +145,9 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     ``direct_threshold`` (bytes, or "8MiB") makes a file store read files with
     a planned read of at least that size with O_DIRECT (falling back to the
     page cache where the file system refuses O_DIRECT; 0: never).
+    ``max_inflight_bytes`` (2 MiB) bounds a file store worker's buffered
+    read bytes in flight (O_DIRECT reads: 32 times that): small keeps hot
+    page-cache copies in the CPU caches, large keeps a cold device busy.
 
     ``tune``: a profile saved by :func:`lsio.tune` for the storage of ``url``
     (the device of a local path; S3 endpoint and bucket; HTTP host) is applied
@@ -164,7 +167,7 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
                                   "direct_threshold": direct_threshold, **remote}.items() if v is not None}  # fmt: skip
     tuned, sources = resolve_open_settings(url, explicit, tune, remote)
     settings = {**tuned, **explicit}
-    for name in ("coalesce_gap", "max_merged", "part_size", "max_inflight", "max_connections"):
+    for name in ("coalesce_gap", "max_merged", "part_size", "max_inflight_bytes", "max_inflight", "max_connections"):
         if name in settings:
             remote[name] = parse_size(settings[name]) if name not in ("max_inflight", "max_connections") else settings[name]
     return _lsio.open(
@@ -231,8 +234,9 @@ REMOTE_OPTIONS: tuple[str, ...] = (
     "coalesce_gap",
     "max_merged",
     "part_size",
+    "max_inflight_bytes",
 )
-"""The keyword options of lsio.open for s3:// and http(s):// stores."""
+"""The keyword options of lsio.open for s3:// and http(s):// stores (and the planning ones of file stores)."""
 
 
 def _reopen(url: str, options: dict[str, Any]) -> Store:

@@ -443,11 +443,13 @@ RemoteOptions remote_options(const nb::dict& remote) {
   return o;
 }
 
-// The planning defaults coalesce_gap, max_merged and part_size (keywords shared by file and remote stores).
+// The planning defaults coalesce_gap, max_merged and part_size (keywords shared by file and remote stores), and
+// a file store's max_inflight_bytes.
 void file_planning(const nb::dict& remote, StoreOptions& o) {
   if (remote.contains("coalesce_gap")) o.coalesce_gap = nb::cast<uint64_t>(remote["coalesce_gap"]);
   if (remote.contains("max_merged")) o.max_merged = nb::cast<uint64_t>(remote["max_merged"]);
   if (remote.contains("part_size")) o.part_size = nb::cast<uint64_t>(remote["part_size"]);
+  if (remote.contains("max_inflight_bytes")) o.max_inflight_bytes = nb::cast<uint64_t>(remote["max_inflight_bytes"]);
 }
 
 PyStore open(const std::string& url, std::string_view engine, unsigned workers, unsigned queue_depth,

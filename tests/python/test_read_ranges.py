@@ -180,3 +180,19 @@ def test_concurrent_calls_from_threads(store: lsio.Store, data: tuple[str, bytes
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_in_flight_budget_and_parts(tmp_path: Path) -> None:
+    """max_inflight_bytes and part_size shape how a large read is issued (parts of 4 KiB, at most 8 KiB in flight
+    per worker, or one part in flight): the bytes are the same, and the options travel with a pickled store."""
+    import pickle
+
+    content = pattern(3 * 2**20 + 123)
+    path = write_file(tmp_path / "big", content)
+    for budget in (8192, 1):
+        store = lsio.open(str(tmp_path), part_size=4096, max_inflight_bytes=budget, tune=False)
+        got = store.read_ranges(["big", "big", "big"], [0, 5000, -70_000], [None, 2_000_000, None])
+        assert [bytes(g) for g in got] == [content, content[5000:2_000_000], content[-70_000:]]
+        again = pickle.loads(pickle.dumps(store))
+        assert again.options["max_inflight_bytes"] == budget and again.options["part_size"] == 4096
+        assert bytes(again.read_ranges(["big"], [0])[0]) == content
