@@ -188,7 +188,7 @@ def test_in_flight_budget_and_parts(tmp_path: Path) -> None:
     import pickle
 
     content = pattern(3 * 2**20 + 123)
-    path = write_file(tmp_path / "big", content)
+    write_file(tmp_path / "big", content)
     for budget in (8192, 1):
         store = lsio.open(str(tmp_path), part_size=4096, max_inflight_bytes=budget, tune=False)
         got = store.read_ranges(["big", "big", "big"], [0, 5000, -70_000], [None, 2_000_000, None])
