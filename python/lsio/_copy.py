@@ -3,8 +3,9 @@
 The plan is rechunker's: in one pass, the destination is cut into slabs made of whole destination shards (chunks
 when unsharded) that fit the budget, aligned to the source chunks when they fit too; when they do not and source
 chunks would be decoded three times or more, two passes through an intermediate array (plan_copy). Each slab is read
-with one LSIO read (one batch, on the store's workers) and written with the array writer, which encodes every shard on the workers and stores it whole and atomically (Store.put). The next slab is
-read while the current one is written. Everything goes through lsio.Store: nothing here touches the file system.
+with one LSIO read (one batch, on the store's workers) and written with the array writer, which encodes every
+shard on the workers and stores it whole and atomically (Store.put). The next slab is read while the current one
+is written. Everything goes through lsio.Store: nothing here touches the file system.
 """
 
 from __future__ import annotations
@@ -310,8 +311,8 @@ def copy(
     An existing destination is refused (FileExistsError) unless ``overwrite=True`` (everything under the
     destination is deleted first) or ``resume=True`` (the destination must match: slabs whose shards are all
     stored are skipped; shards are stored atomically, so a stored shard is complete). ``progress(done, total)``
-    is called with bytes at the start and after each slab. Ctrl-C, or ``cancel``, stops after the reads in flight drained; the shards
-    written so far stay (each whole) and ``resume=True`` continues. Until the copy completes the destination's
+    is called with bytes at the start and after each slab. Ctrl-C, or ``cancel``, stops after the reads in flight
+    drained; the shards written so far stay (each whole) and ``resume=True`` continues. Until the copy completes the destination's
     metadata is kept under hidden names (``zarr.json.lsio-pending``; v2 ``.zarray``/``.zattrs`` likewise), so a
     copy stopped by an error, a full disk (OSError ENOSPC naming the key) or Ctrl-C is no Zarr array to any reader.
     """

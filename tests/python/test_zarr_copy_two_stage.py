@@ -189,3 +189,21 @@ def test_read_ahead_cancels_and_drains_the_pending_read_on_an_error() -> None:
     with ReadAhead([3, 4, 5], lambda i: i * 2) as stream:
         got = list(stream)
     assert got == [(3, 6), (4, 8), (5, 10)]
+
+
+def test_two_stage_memory_is_bounded(tmp_path: Path) -> None:
+    """16 MiB through an intermediate with max_memory=6MiB: numpy's peak stays near three 2 MiB slabs."""
+    import tracemalloc
+
+    data = np.random.default_rng(6).standard_normal((64, 256, 256)).astype(np.float32)
+    src = str(tmp_path / "m.zarr")
+    zarr.create_array(src, shape=data.shape, chunks=(8, 256, 256), dtype="float32", fill_value=0)[...] = data
+    assert plan_copy(data.shape, (8, 256, 256), (64, 32, 32), 4, (6 << 20) // 3).intermediate is not None
+    tracemalloc.start()
+    try:
+        out = lsio.zarr.copy(src, str(tmp_path / "o.zarr"), chunks=(64, 32, 32), shards=None, max_memory="6MiB")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 7 << 20, peak
+    np.testing.assert_array_equal(out[...], data)
