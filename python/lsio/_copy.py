@@ -215,13 +215,14 @@ def plan_intermediate(shape: Sequence[int], src_chunks: Sequence[int], unit: Seq
     """Rechunker's intermediate: chunks I such that a slab of whole source chunks and whole I-chunks (first pass)
     and a slab of whole I-chunks and whole destination units (second pass) each fit ``budget``, so every source
     chunk and every intermediate chunk is read once. Of those, chunks up to INTERMEDIATE_CHUNK_CAP bytes, then the
-    fewest chunks, then the smallest slabs. None when there are none (a source chunk or destination unit alone does
+    fewest chunks, then chunks contiguous in the second pass's slab (read without a copy), then the smallest
+    slabs. None when there are none (a source chunk or destination unit alone does
     not fit)."""
     nd = len(shape)
     if nd == 0 or 0 in shape:
         return None
     cands = [_candidates(n, a, b) for n, a, b in zip(shape, src_chunks, unit)]
-    best: Optional[tuple[tuple[int, int, int], tuple[int, ...]]] = None
+    best: Optional[tuple[tuple[int, int, bool, int], tuple[int, ...]]] = None
 
     def factor(d: int, c: int, other: int) -> int:  # what dimension d multiplies an aligned slab by
         n = shape[d]
@@ -234,7 +235,11 @@ def plan_intermediate(shape: Sequence[int], src_chunks: Sequence[int], unit: Seq
             chunk = list(reversed(chosen))
             nbytes = itemsize * math.prod(chunk)
             count = math.prod(-(-n // c) for n, c in zip(shape, chunk))
-            key = (max(0, nbytes - INTERMEDIATE_CHUNK_CAP), count, max(s1, s2))
+            head = (max(0, nbytes - INTERMEDIATE_CHUNK_CAP), count)
+            if best is not None and head > best[0][:2]:
+                return
+            slab2 = _slab_shape(shape, unit, plan_slabs(shape, unit, itemsize, budget, chunk))  # as the pass runs
+            key = (*head, not _contiguous(chunk, slab2), max(s1, s2))
             if best is None or key < best[0]:
                 best = (key, tuple(chunk))
             return
@@ -246,6 +251,15 @@ def plan_intermediate(shape: Sequence[int], src_chunks: Sequence[int], unit: Seq
 
     search(nd - 1, [], itemsize, itemsize)
     return None if best is None else best[1]
+
+
+def _contiguous(block: Sequence[int], within: Sequence[int]) -> bool:
+    """Whether a C-order block is one contiguous run of a C-order array ``within`` (ones, then one partial
+    dimension, then whole ones): a second-pass read then lands each intermediate chunk straight in the slab."""
+    d = len(block)
+    while d > 0 and block[d - 1] == within[d - 1]:
+        d -= 1
+    return all(b == 1 for b in block[: max(0, d - 1)])
 
 
 def plan_copy(shape: Sequence[int], src_chunks: Sequence[int], unit: Sequence[int], itemsize: int, budget: int,

@@ -16,7 +16,7 @@ import zarr
 
 import lsio
 import lsio.zarr
-from lsio._copy import parse_bytes, plan_copy, read_amplification
+from lsio._copy import _contiguous, parse_bytes, plan_copy, read_amplification
 from lsio._pipeline import ReadAhead
 
 GIB = 1 << 30
@@ -35,6 +35,7 @@ def test_planner_benchmark_geometry() -> None:
         assert read_amplification(shape, slab, chunks) == 1.0, (slab, chunks)  # whole chunks on both sides
     assert 4 * np.prod(slab1) <= GIB // 3 and 4 * np.prod(slab2) <= GIB // 3
     assert 4 * np.prod(inter) <= 16 << 20
+    assert _contiguous(inter, slab2)  # the second pass reads each intermediate chunk straight into its slab
     # With 3 GiB a slab of whole source chunks fits: one pass, each source chunk decoded once.
     three = plan_copy(shape, src, dst, 4, 3 * GIB // 3)
     assert three.intermediate is None and three.per == [1, 8, 8] and three.amplification == 1.0
