@@ -451,9 +451,9 @@ def _copy_data(
     from . import zarr as lz
 
     tmp_location = _temp_location(location, temp_store)
-    tmp = lz.create(tmp_location.store, a.shape, a.dtype, path=tmp_location.path, chunks=plan.intermediate,
-                    codecs=codec_list(None, 3, a.itemsize), fill_value=a.fill_value, zarr_format=3)  # fmt: skip
     try:
+        tmp = lz.create(tmp_location.store, a.shape, a.dtype, path=tmp_location.path, chunks=plan.intermediate,
+                        codecs=codec_list(None, 3, a.itemsize), fill_value=a.fill_value, zarr_format=3)  # fmt: skip
         _stream(a, tmp, todo1, token, tally)  # source -> intermediate: each source chunk decoded once
         _stream(tmp, out, [sel for sel, _ in todo], token, tally)  # intermediate -> destination
     finally:
