@@ -295,19 +295,16 @@ def _region(outer: Region, run: list[Corner], u_last: int, n_last: int) -> tuple
 
 def _stream(runs: list[tuple[Optional[Region], list[Corner]]], read: Any, arr: Any, name: str,
             progress: Optional[Any]) -> None:  # fmt: skip
-    """Writes each run while the next one is read and decoded on a helper thread (the store's workers decode)."""
-    from concurrent.futures import Future, ThreadPoolExecutor
+    """Writes each run while the next one is read and decoded on a helper thread (the store's workers decode). On
+    an error or Ctrl-C the pending read is waited for (a GRIB decode takes no cancel token) before it goes on."""
+    from ._pipeline import ReadAhead
 
     todo = [r for r, _ in runs if r is not None]
-    with ThreadPoolExecutor(1, thread_name_prefix="lsio-grib-read") as pool:
-        pending: Optional[Future[Any]] = pool.submit(read, todo[0]) if todo else None
-        n = 0
+    with ReadAhead(todo, read, name="lsio-grib-read") as stream:
+        blocks = iter(stream)
         for region, corners in runs:
             if region is not None:
-                assert pending is not None
-                block = pending.result()
-                n += 1
-                pending = pool.submit(read, todo[n]) if n < len(todo) else None
+                _, block = next(blocks)
                 arr[region] = block
                 del block
             if progress is not None:
@@ -322,14 +319,14 @@ def _stored(arr: Any, corner: tuple[int, ...], unit: tuple[int, ...], shape: tup
     of whose elements decodes, is complete)."""
     import math
 
-    from ._copy import _present
+    from ._pipeline import present
 
     lead = len(corner)
     grid = [[c // u] for c, u in zip(corner, unit[:lead])]
     grid += [list(range(-(-n // u))) for n, u in zip(shape[lead:], unit[lead:])]
     coords = [list(c) for c in itertools.product(*grid)]
     min_size = 0 if outer is None else 16 * math.prod(o // i for o, i in zip(outer, inner)) + 4
-    return bool(_present(arr, coords, min_size, unit))
+    return bool(present(arr, coords, min_size, unit))
 
 
 def _unit(dims: tuple[str, ...], shape: tuple[int, ...], spec: Optional[Mapping[str, int]], lead: int,

@@ -105,7 +105,7 @@ class _NoProgress:
     def add_task(self, description: str, total: int) -> int:
         return 0
 
-    def update(self, task: int, completed: int) -> None:
+    def update(self, task: int, completed: int, total: Optional[int] = None) -> None:
         return None
 
 
@@ -241,7 +241,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             resume=args.resume,
             temp_store=args.temp_store,
-            progress=lambda done, total: bar.update(task, completed=done),
+            progress=lambda done, total: bar.update(task, completed=done, total=total),  # a two-pass copy: 2x
             **kw,
         )
     seconds = time.perf_counter() - start
