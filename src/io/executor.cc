@@ -24,11 +24,15 @@ uint64_t sort_key(ByteRange r) { return r.begin() < 0 ? UINT64_MAX : static_cast
 void split_file(const ReadBatch& batch, uint32_t file, uint32_t first, uint32_t count, uint32_t max_requests,
                 RunState& state) {
   uint64_t bytes = 0;
-  for (uint32_t k = 0; k < count && bytes <= kMaxBytesPerJob; ++k)
-    bytes += batch.range(state.order[first + k]).length();
+  bool bounded = true;
+  for (uint32_t k = 0; k < count && bytes <= kMaxBytesPerJob; ++k) {
+    const ByteRange r = batch.range(state.order[first + k]);
+    bytes += r.length();
+    bounded = bounded && r.is_bounded();
+  }
   const bool spread = count > max_requests && bytes >= 2 * kMinPieceBytes;
   if (!spread && count <= kMaxRequestsPerJob && bytes <= kMaxBytesPerJob) {
-    state.file_jobs.push_back({file, first, count});
+    state.file_jobs.push_back({file, first, count, bounded && bytes <= kSmallJobBytes});
     return;
   }
   // Sort by offset so that each piece covers a contiguous part of the file.
@@ -78,7 +82,7 @@ void Scheduler::submit(std::shared_ptr<RunState> run) {
   cv_.notify_all();
 }
 
-bool Scheduler::take_job(RunState*& run, FileJob& job) {
+bool Scheduler::take_job(RunState*& run, FileJob& job, bool small_only) {
   if (!has_jobs()) return false;
   std::lock_guard lock(mu_);
   // Batches in turn, starting after the one served last: a small batch gets
@@ -87,6 +91,7 @@ bool Scheduler::take_job(RunState*& run, FileJob& job) {
     const size_t i = (turn_ + k) % active_.size();
     RunState* r = active_[i].get();
     if (r->next_job >= r->file_jobs.size()) continue;
+    if (small_only && !r->file_jobs[r->next_job].small) continue;
     job = r->file_jobs[r->next_job++];
     untaken_.fetch_sub(1, std::memory_order_relaxed);
     run = r;

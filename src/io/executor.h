@@ -30,7 +30,11 @@ struct FileJob {
   uint32_t file;
   uint32_t first;  // into RunState::order
   uint32_t count;
+  // Bounded ranges of at most kSmallJobBytes in all: a worker may take many
+  // such jobs at once (one ring submission for all their opens and reads).
+  bool small = false;
 };
+constexpr uint64_t kSmallJobBytes = 64u << 10;
 
 // How a batch is planned: its ReadOptions where set, else the store's defaults.
 struct PlanValues {
@@ -61,7 +65,8 @@ class Scheduler {
  public:
   void submit(std::shared_ptr<RunState> run);
   // The next FileJob, taking batches in turn; false when none is waiting.
-  bool take_job(RunState*& run, FileJob& job);
+  // small_only: only a batch's next job that is FileJob::small.
+  bool take_job(RunState*& run, FileJob& job, bool small_only = false);
   // A taken FileJob has delivered or failed every request.
   void job_done(RunState* run);
   // Drops the untaken FileJobs of a cancelled batch.

@@ -158,12 +158,15 @@ void Worker::admit_files() {
   // Take another file only when this worker is about to run out of work: no
   // opened file waiting for its reads to start, few files still opening, and
   // fewer queued requests than its queue depth. Files a worker does not take
-  // stay for the other workers.
-  while (!free_files_.empty() && ready_files_.empty() && files_in_setup_ < kMaxFilesInSetup &&
-         queued_requests_ < reads_.size()) {
+  // stay for the other workers. Small jobs (a few KiB of one file) are the
+  // exception: up to kMaxSmallFilesInSetup of them open at once, so that one
+  // ring submission carries many opens and reads instead of one file's.
+  while (!free_files_.empty() && queued_requests_ < reads_.size()) {
+    const bool any = ready_files_.empty() && files_in_setup_ < kMaxFilesInSetup;
+    if (!any && files_in_setup_ >= kMaxSmallFilesInSetup) break;
     RunState* run = nullptr;
     FileJob fj{};
-    if (!scheduler_.take_job(run, fj)) break;
+    if (!scheduler_.take_job(run, fj, /*small_only=*/!any)) break;
     const uint32_t slot = free_files_.back();
     free_files_.pop_back();
     start_file(slot, run, fj);

@@ -116,7 +116,8 @@ class Worker {
   // work on, so the files of a batch spread over all workers instead of going
   // to the first one awake.
   uint64_t queued_requests_ = 0;
-  static constexpr unsigned kMaxFilesInSetup = 2;  // files with their open in flight
+  static constexpr unsigned kMaxFilesInSetup = 2;        // files with their open in flight
+  static constexpr unsigned kMaxSmallFilesInSetup = 32;  // ... when they are small jobs
   unsigned files_in_setup_ = 0;
   // Planning memory reused file after file.
   static constexpr size_t kKeptPlanEntries = 256;  // per slot; bigger jobs amortise their allocations
