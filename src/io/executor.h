@@ -47,7 +47,10 @@ struct PlanValues {
 // One batch as the executor runs it.
 struct RunState {
   std::shared_ptr<detail::BatchState> batch;
-  std::vector<std::string> paths;   // file id -> path to open
+  // file id -> path to open: the batch's own paths (a store rooted at "" opens
+  // them as given, with no copy per file and call), or `resolved`.
+  const std::vector<std::string>* paths = nullptr;
+  std::vector<std::string> resolved;
   std::vector<Status> path_errors;  // file id -> why it cannot be opened (ok: it can)
   std::vector<uint32_t> order;      // request indices grouped by file (and split)
   std::vector<FileJob> file_jobs;

@@ -179,7 +179,7 @@ void Worker::start_file(uint32_t slot, RunState* run, const FileJob& fj) {
   f.used = true;
   f.run = run;
   f.job = fj;
-  f.path = &run->paths[fj.file];
+  f.path = &(*run->paths)[fj.file];
   f.queued = true;
   queued_requests_ += fj.count;
   if (run->batch->is_cancelled()) return finish_file_if_done(slot);
@@ -293,6 +293,7 @@ void Worker::reset_file(FileState& f) {
   f.next_read = 0;
   f.reads_in_flight = 0;
   f.queued = false;
+  f.in_ready = false;
   f.bytes_read = 0;
   plan::FilePlan& p = f.plan;
   if (p.targets.capacity() > kKeptPlanEntries || p.immediates.capacity() > kKeptPlanEntries) {
@@ -351,6 +352,7 @@ void Worker::plan_reads(uint32_t slot) {
   }
   if (!f.plan.reads.empty()) {
     ready_files_.push_back(slot);
+    f.in_ready = true;
   } else {
     finish_file_if_done(slot);
   }
@@ -374,7 +376,10 @@ void Worker::finish_file_if_done(uint32_t slot) {
   if (!f.opening && !reads_left) unqueue(f);
   if (f.closing || f.opening || f.reads_in_flight > 0 || reads_left) return;
   // A cancelled file can finish while still queued for its next read.
-  std::erase(ready_files_, slot);
+  if (f.in_ready) {  // a linear scan, so only when it is there
+    std::erase(ready_files_, slot);
+    f.in_ready = false;
+  }
   // Idle before the batch can finish: a caller that forks right after it
   // leaves the child no cached descriptor (the fork handler closes idle ones).
   if (f.fd >= 0 && f.cache_entry != FdCache::kNone) {
@@ -428,6 +433,7 @@ bool Worker::start_next_read() {
     const bool cancelled = f.run->batch->is_cancelled();
     if (cancelled || f.next_read >= f.plan.reads.size()) {
       ready_files_.pop_front();
+      f.in_ready = false;
       if (cancelled) f.next_read = f.plan.reads.size();
       finish_file_if_done(slot);
       continue;
@@ -438,6 +444,7 @@ bool Worker::start_next_read() {
     const bool last = f.next_read == f.plan.reads.size();
     if (last) {
       ready_files_.pop_front();
+      f.in_ready = false;
       unqueue(f);
     }
     const uint32_t r = free_reads_.back();

@@ -42,6 +42,7 @@ class Worker {
     size_t next_read = 0;
     unsigned reads_in_flight = 0;
     bool queued = false;      // its requests count in queued_requests_
+    bool in_ready = false;    // listed in ready_files_
     uint64_t bytes_read = 0;  // added to the batch's progress when the job is done
   };
   struct ReadState {
