@@ -101,8 +101,8 @@ bool Scheduler::take_job(RunState*& run, FileJob& job, bool small_only) {
   return false;
 }
 
-std::shared_ptr<RunState> Scheduler::retire_if_done(RunState* run) {
-  if (run->jobs_done < run->file_jobs.size()) return nullptr;
+std::shared_ptr<RunState> Scheduler::retire(RunState* run) {
+  std::lock_guard lock(mu_);
   auto it = std::find_if(active_.begin(), active_.end(), [&](const auto& r) { return r.get() == run; });
   if (it == active_.end()) return nullptr;
   std::shared_ptr<RunState> done = std::move(*it);
@@ -110,34 +110,31 @@ std::shared_ptr<RunState> Scheduler::retire_if_done(RunState* run) {
   return done;
 }
 
-void Scheduler::job_done(RunState* run) {
-  std::shared_ptr<RunState> done;
-  {
-    std::lock_guard lock(mu_);
-    ++run->jobs_done;
-    done = retire_if_done(run);
-  }
-  if (done) {
+void Scheduler::add_done(RunState* run, size_t jobs) {
+  const size_t total = run->file_jobs.size();
+  // After this add `run` may be freed by whoever completes it: read nothing of it then.
+  const size_t before = run->jobs_done.fetch_add(jobs, std::memory_order_acq_rel);
+  if (before >= total || before + jobs < total) return;
+  if (std::shared_ptr<RunState> done = retire(run)) {
     done->batch->finish();
     cv_.notify_all();  // cancel_all_and_drain waits for the active list to empty
   }
 }
 
+// A job per call, so without the lock unless it is the batch's last.
+void Scheduler::job_done(RunState* run) { add_done(run, 1); }
+
 void Scheduler::cancel(RunState* run) {
-  std::shared_ptr<RunState> done;
+  size_t skipped = 0;
   {
     std::lock_guard lock(mu_);
     if (std::none_of(active_.begin(), active_.end(), [&](const auto& r) { return r.get() == run; })) return;
-    const size_t skipped = run->file_jobs.size() - run->next_job;
+    skipped = run->file_jobs.size() - run->next_job;
     run->next_job = run->file_jobs.size();
-    run->jobs_done += skipped;
     untaken_.fetch_sub(skipped, std::memory_order_relaxed);
-    done = retire_if_done(run);
   }
-  if (done) {
-    done->batch->finish();
-    cv_.notify_all();
-  }
+  // With nothing skipped the taken jobs finish the batch (and `run` may be gone by now).
+  if (skipped > 0) add_done(run, skipped);
 }
 
 bool Scheduler::wait_for_jobs() {

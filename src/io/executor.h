@@ -55,8 +55,9 @@ struct RunState {
   std::vector<uint32_t> order;      // request indices grouped by file (and split)
   std::vector<FileJob> file_jobs;
   PlanValues plan;
-  size_t next_job = 0;   // guarded by Scheduler::mu_
-  size_t jobs_done = 0;  // guarded by Scheduler::mu_
+  size_t next_job = 0;  // guarded by Scheduler::mu_
+  // Counted without the lock: only the job that completes the batch takes it.
+  std::atomic<size_t> jobs_done{0};
 
   const ReadBatch& requests() const { return *batch->batch; }
   const ReadOptions& options() const { return batch->options; }
@@ -82,8 +83,11 @@ class Scheduler {
   void stop();
 
  private:
+  // Counts `jobs` more done jobs of `run`; the call that completes the batch
+  // removes it and finishes it.
+  void add_done(RunState* run, size_t jobs);
   // Removes a batch whose jobs are all done; returns it to be finished outside the lock.
-  std::shared_ptr<RunState> retire_if_done(RunState* run);
+  std::shared_ptr<RunState> retire(RunState* run);
 
   std::mutex mu_;
   std::condition_variable cv_;

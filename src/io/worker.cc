@@ -174,8 +174,7 @@ void Worker::admit_files() {
 }
 
 void Worker::start_file(uint32_t slot, RunState* run, const FileJob& fj) {
-  FileState& f = files_[slot];
-  reset_file(f);
+  FileState& f = files_[slot];  // reset when it was freed (reset_file)
   f.used = true;
   f.run = run;
   f.job = fj;
