@@ -91,7 +91,9 @@ bool Scheduler::take_job(RunState*& run, FileJob& job, bool small_only) {
     const size_t i = (turn_ + k) % active_.size();
     RunState* r = active_[i].get();
     if (r->next_job >= r->file_jobs.size()) continue;
-    if (small_only && !r->file_jobs[r->next_job].small) continue;
+    // Taken ahead of need only from a batch with plenty left for the other workers.
+    if (small_only && (!r->file_jobs[r->next_job].small || r->file_jobs.size() - r->next_job < kMinJobsLeftForAhead))
+      continue;
     job = r->file_jobs[r->next_job++];
     untaken_.fetch_sub(1, std::memory_order_relaxed);
     run = r;

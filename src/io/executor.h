@@ -35,6 +35,10 @@ struct FileJob {
   bool small = false;
 };
 constexpr uint64_t kSmallJobBytes = 64u << 10;
+// ... but only while their batch has at least this many jobs untaken, so that a
+// batch of a few dozen small chunks (a training crop) still spreads its decode
+// over all workers.
+constexpr size_t kMinJobsLeftForAhead = 64;
 
 // How a batch is planned: its ReadOptions where set, else the store's defaults.
 struct PlanValues {
@@ -69,7 +73,8 @@ class Scheduler {
  public:
   void submit(std::shared_ptr<RunState> run);
   // The next FileJob, taking batches in turn; false when none is waiting.
-  // small_only: only a batch's next job that is FileJob::small.
+  // small_only: only a batch's next job that is FileJob::small, from a batch
+  // with kMinJobsLeftForAhead jobs untaken.
   bool take_job(RunState*& run, FileJob& job, bool small_only = false);
   // A taken FileJob has delivered or failed every request.
   void job_done(RunState* run);
