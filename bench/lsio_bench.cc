@@ -2,7 +2,7 @@
 // and prints one JSON object with the best of --repeat timed runs.
 //
 //   lsio_bench --paths-file P --ranges-file R [--engine uring|posix|auto]
-//              [--mode read|for_each|read_into] [--direct] [--repeat 3]
+//              [--mode read|for_each|read_into] [--direct] [--repeat 3] [--warmup 0]
 //              [--batch N] [--coalesce-gap B] [--max-merged B]
 //              [--workers W] [--queue-depth Q] [--part-size B]
 //              [--max-inflight-bytes B] [--verify]
@@ -18,6 +18,9 @@
 // --request-bytes (default 4096) spread over --files (default 1500) names,
 // 2 x request-bytes apart so that none merge; no file is touched and read
 // buffers are left unwritten. "ops_per_s" is requests per second.
+//
+// --warmup N: N untimed runs first (a long-lived caller's state: buffers the
+// store's pool kept, a warm allocator), as in-process benchmarks measure.
 //
 // --verify: before timing, reads the first ranges (up to 2048 / 32 MiB) through the
 // store and compares them with pread; a mismatch is reported as "verify_error".
@@ -68,6 +71,7 @@ struct Args {
   bool direct = false;
   bool verify = false;
   int repeat = 3;
+  int warmup = 0;
   size_t batch = 0;
   uint64_t coalesce_gap = 0;
   uint64_t max_merged = 16ull << 20;
@@ -108,7 +112,7 @@ struct RunStats {
 void usage() {
   std::fprintf(stderr,
                "usage: lsio_bench --paths-file P --ranges-file R [--engine uring|posix|auto]\n"
-               "                  [--mode read|for_each|read_into] [--direct] [--repeat N]\n"
+               "                  [--mode read|for_each|read_into] [--direct] [--repeat N] [--warmup N]\n"
                "                  [--batch N] [--coalesce-gap B] [--max-merged B]\n"
                "                  [--workers W] [--queue-depth Q] [--part-size B]\n"
                "                  [--max-inflight-bytes B] [--verify]\n"
@@ -154,6 +158,8 @@ Args parse_args(int argc, char** argv) {
       a.request_bytes = parse_u64(flag, value());
     else if (flag == "--repeat")
       a.repeat = static_cast<int>(parse_u64(flag, value()));
+    else if (flag == "--warmup")
+      a.warmup = static_cast<int>(parse_u64(flag, value()));
     else if (flag == "--batch")
       a.batch = parse_u64(flag, value());
     else if (flag == "--coalesce-gap")
@@ -471,18 +477,25 @@ int main(int argc, char** argv) {
   else
     batches = build_read_batches(paths, ranges, spans);
 
-  std::vector<RunStats> runs;
-  for (int rep = 0; rep < args.repeat; ++rep) {
-    RunStats s;
-    rusage ru0{}, ru1{};
-    getrusage(RUSAGE_SELF, &ru0);
-    auto t0 = std::chrono::steady_clock::now();
+  auto run_once = [&](RunStats& s) {
     if (args.mode == "read")
       run_read(*store, batches, opts, s);
     else if (args.mode == "for_each")
       run_for_each(*store, batches, opts, s);
     else
       run_read_into(*store, into, opts, s);
+  };
+  for (int w = 0; w < args.warmup; ++w) {
+    RunStats ignored;
+    run_once(ignored);
+  }
+  std::vector<RunStats> runs;
+  for (int rep = 0; rep < args.repeat; ++rep) {
+    RunStats s;
+    rusage ru0{}, ru1{};
+    getrusage(RUSAGE_SELF, &ru0);
+    auto t0 = std::chrono::steady_clock::now();
+    run_once(s);
     auto t1 = std::chrono::steady_clock::now();
     getrusage(RUSAGE_SELF, &ru1);
     s.seconds = std::chrono::duration<double>(t1 - t0).count();

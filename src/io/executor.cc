@@ -24,11 +24,15 @@ uint64_t sort_key(ByteRange r) { return r.begin() < 0 ? UINT64_MAX : static_cast
 void split_file(const ReadBatch& batch, uint32_t file, uint32_t first, uint32_t count, uint32_t max_requests,
                 RunState& state) {
   uint64_t bytes = 0;
-  for (uint32_t k = 0; k < count && bytes <= kMaxBytesPerJob; ++k)
-    bytes += batch.range(state.order[first + k]).length();
+  bool bounded = true;
+  for (uint32_t k = 0; k < count && bytes <= kMaxBytesPerJob; ++k) {
+    const ByteRange r = batch.range(state.order[first + k]);
+    bytes += r.length();
+    bounded = bounded && r.is_bounded();
+  }
   const bool spread = count > max_requests && bytes >= 2 * kMinPieceBytes;
   if (!spread && count <= kMaxRequestsPerJob && bytes <= kMaxBytesPerJob) {
-    state.file_jobs.push_back({file, first, count});
+    state.file_jobs.push_back({file, first, count, bounded && bytes <= kSmallJobBytes});
     return;
   }
   // Sort by offset so that each piece covers a contiguous part of the file.
@@ -78,7 +82,7 @@ void Scheduler::submit(std::shared_ptr<RunState> run) {
   cv_.notify_all();
 }
 
-bool Scheduler::take_job(RunState*& run, FileJob& job) {
+bool Scheduler::take_job(RunState*& run, FileJob& job, bool small_only) {
   if (!has_jobs()) return false;
   std::lock_guard lock(mu_);
   // Batches in turn, starting after the one served last: a small batch gets
@@ -87,6 +91,9 @@ bool Scheduler::take_job(RunState*& run, FileJob& job) {
     const size_t i = (turn_ + k) % active_.size();
     RunState* r = active_[i].get();
     if (r->next_job >= r->file_jobs.size()) continue;
+    // Taken ahead of need only from a batch with plenty left for the other workers.
+    if (small_only && (!r->file_jobs[r->next_job].small || r->file_jobs.size() - r->next_job < kMinJobsLeftForAhead))
+      continue;
     job = r->file_jobs[r->next_job++];
     untaken_.fetch_sub(1, std::memory_order_relaxed);
     run = r;
@@ -96,8 +103,8 @@ bool Scheduler::take_job(RunState*& run, FileJob& job) {
   return false;
 }
 
-std::shared_ptr<RunState> Scheduler::retire_if_done(RunState* run) {
-  if (run->jobs_done < run->file_jobs.size()) return nullptr;
+std::shared_ptr<RunState> Scheduler::retire(RunState* run) {
+  std::lock_guard lock(mu_);
   auto it = std::find_if(active_.begin(), active_.end(), [&](const auto& r) { return r.get() == run; });
   if (it == active_.end()) return nullptr;
   std::shared_ptr<RunState> done = std::move(*it);
@@ -105,34 +112,31 @@ std::shared_ptr<RunState> Scheduler::retire_if_done(RunState* run) {
   return done;
 }
 
-void Scheduler::job_done(RunState* run) {
-  std::shared_ptr<RunState> done;
-  {
-    std::lock_guard lock(mu_);
-    ++run->jobs_done;
-    done = retire_if_done(run);
-  }
-  if (done) {
+void Scheduler::add_done(RunState* run, size_t jobs) {
+  const size_t total = run->file_jobs.size();
+  // After this add `run` may be freed by whoever completes it: read nothing of it then.
+  const size_t before = run->jobs_done.fetch_add(jobs, std::memory_order_acq_rel);
+  if (before >= total || before + jobs < total) return;
+  if (std::shared_ptr<RunState> done = retire(run)) {
     done->batch->finish();
     cv_.notify_all();  // cancel_all_and_drain waits for the active list to empty
   }
 }
 
+// A job per call, so without the lock unless it is the batch's last.
+void Scheduler::job_done(RunState* run) { add_done(run, 1); }
+
 void Scheduler::cancel(RunState* run) {
-  std::shared_ptr<RunState> done;
+  size_t skipped = 0;
   {
     std::lock_guard lock(mu_);
     if (std::none_of(active_.begin(), active_.end(), [&](const auto& r) { return r.get() == run; })) return;
-    const size_t skipped = run->file_jobs.size() - run->next_job;
+    skipped = run->file_jobs.size() - run->next_job;
     run->next_job = run->file_jobs.size();
-    run->jobs_done += skipped;
     untaken_.fetch_sub(skipped, std::memory_order_relaxed);
-    done = retire_if_done(run);
   }
-  if (done) {
-    done->batch->finish();
-    cv_.notify_all();
-  }
+  // With nothing skipped the taken jobs finish the batch (and `run` may be gone by now).
+  if (skipped > 0) add_done(run, skipped);
 }
 
 bool Scheduler::wait_for_jobs() {

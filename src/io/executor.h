@@ -30,7 +30,15 @@ struct FileJob {
   uint32_t file;
   uint32_t first;  // into RunState::order
   uint32_t count;
+  // Bounded ranges of at most kSmallJobBytes in all: a worker may take many
+  // such jobs at once (one ring submission for all their opens and reads).
+  bool small = false;
 };
+constexpr uint64_t kSmallJobBytes = 64u << 10;
+// ... but only while their batch has at least this many jobs untaken, so that a
+// batch of a few dozen small chunks (a training crop) still spreads its decode
+// over all workers.
+constexpr size_t kMinJobsLeftForAhead = 64;
 
 // How a batch is planned: its ReadOptions where set, else the store's defaults.
 struct PlanValues {
@@ -43,13 +51,17 @@ struct PlanValues {
 // One batch as the executor runs it.
 struct RunState {
   std::shared_ptr<detail::BatchState> batch;
-  std::vector<std::string> paths;   // file id -> path to open
+  // file id -> path to open: the batch's own paths (a store rooted at "" opens
+  // them as given, with no copy per file and call), or `resolved`.
+  const std::vector<std::string>* paths = nullptr;
+  std::vector<std::string> resolved;
   std::vector<Status> path_errors;  // file id -> why it cannot be opened (ok: it can)
   std::vector<uint32_t> order;      // request indices grouped by file (and split)
   std::vector<FileJob> file_jobs;
   PlanValues plan;
-  size_t next_job = 0;   // guarded by Scheduler::mu_
-  size_t jobs_done = 0;  // guarded by Scheduler::mu_
+  size_t next_job = 0;  // guarded by Scheduler::mu_
+  // Counted without the lock: only the job that completes the batch takes it.
+  std::atomic<size_t> jobs_done{0};
 
   const ReadBatch& requests() const { return *batch->batch; }
   const ReadOptions& options() const { return batch->options; }
@@ -61,7 +73,9 @@ class Scheduler {
  public:
   void submit(std::shared_ptr<RunState> run);
   // The next FileJob, taking batches in turn; false when none is waiting.
-  bool take_job(RunState*& run, FileJob& job);
+  // small_only: only a batch's next job that is FileJob::small, from a batch
+  // with kMinJobsLeftForAhead jobs untaken.
+  bool take_job(RunState*& run, FileJob& job, bool small_only = false);
   // A taken FileJob has delivered or failed every request.
   void job_done(RunState* run);
   // Drops the untaken FileJobs of a cancelled batch.
@@ -74,8 +88,11 @@ class Scheduler {
   void stop();
 
  private:
+  // Counts `jobs` more done jobs of `run`; the call that completes the batch
+  // removes it and finishes it.
+  void add_done(RunState* run, size_t jobs);
   // Removes a batch whose jobs are all done; returns it to be finished outside the lock.
-  std::shared_ptr<RunState> retire_if_done(RunState* run);
+  std::shared_ptr<RunState> retire(RunState* run);
 
   std::mutex mu_;
   std::condition_variable cv_;

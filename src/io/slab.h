@@ -1,14 +1,21 @@
 // Slab: carves small read buffers out of shared 1 MiB allocations, so a batch
 // of millions of tiny ranges costs millions of slices, not millions of mallocs.
-// A slab is freed when the last slice of it is dropped, or reused once every
-// slice handed out of it has been dropped (for_each steady state: no
-// allocations, no page faults).
+// Each result of such a batch is a Bytes sharing its slab: the slab lives as
+// long as any result carved from it (one 4 KiB result kept keeps its 1 MiB),
+// and goes back to the BufferPool when the last one is dropped, on whatever
+// thread drops it (within the pool's idle budget; freed beyond it). A slab of
+// this worker is reused in place once every slice handed out of it has been
+// dropped (for_each steady state: no allocations, no page faults); a slab back
+// in the pool serves the next batch of any worker already faulted in (a fresh
+// one costs a page fault per 4 KiB page, which dominated Store::read of small
+// ranges).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "lsio/bytes.h"
 
 namespace lsio::io {
@@ -17,6 +24,8 @@ class Slab {
  public:
   static constexpr uint64_t kSlabSize = 1u << 20;
   static constexpr uint64_t kMaxCarve = 64u << 10;  // larger buffers get their own allocation
+
+  explicit Slab(BufferPool& pool) : pool_(pool) {}
 
   // `size` bytes aligned to `align` (a power of two <= 4096).
   Bytes carve(uint64_t size, uint64_t align) {
@@ -46,7 +55,7 @@ class Slab {
   void next_slab() {
     retire();
     for (Bytes& old : retired_) {
-      if (old.owner().use_count() == 1) {  // nobody else holds a slice: safe to overwrite
+      if (old.owner().use_count() == 1) {                     // nobody else holds a slice: safe to overwrite
         std::atomic_thread_fence(std::memory_order_acquire);  // after the last reader's release
         current_ = std::move(old);
         old = std::move(retired_.back());
@@ -54,9 +63,10 @@ class Slab {
         return;
       }
     }
-    current_ = Bytes::allocate(kSlabSize, 4096);
+    current_ = pool_.allocate(kSlabSize);
   }
 
+  BufferPool& pool_;
   std::vector<Bytes> retired_;
   Bytes current_;
   uint64_t used_ = 0;

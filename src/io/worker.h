@@ -26,7 +26,7 @@ class Worker {
   void replace_backend(std::unique_ptr<Backend> backend);
 
  private:
-  struct FileState {
+  struct FileState {  // reset_file() resets each field: keep it in step
     bool used = false;
     RunState* run = nullptr;
     FileJob job{};
@@ -42,6 +42,7 @@ class Worker {
     size_t next_read = 0;
     unsigned reads_in_flight = 0;
     bool queued = false;      // its requests count in queued_requests_
+    bool in_ready = false;    // listed in ready_files_
     uint64_t bytes_read = 0;  // added to the batch's progress when the job is done
   };
   struct ReadState {
@@ -62,6 +63,8 @@ class Worker {
     uint32_t done = 0;
   };
 
+  // Empties a file slot, keeping its plan's memory for the next file.
+  void reset_file(FileState& f);
   bool idle() const;
   void admit_files();
   void start_file(uint32_t slot, RunState* run, const FileJob& fj);
@@ -114,8 +117,13 @@ class Worker {
   // work on, so the files of a batch spread over all workers instead of going
   // to the first one awake.
   uint64_t queued_requests_ = 0;
-  static constexpr unsigned kMaxFilesInSetup = 2;  // files with their open in flight
+  static constexpr unsigned kMaxFilesInSetup = 2;        // files with their open in flight
+  static constexpr unsigned kMaxSmallFilesInSetup = 32;  // ... when they are small jobs
   unsigned files_in_setup_ = 0;
+  // Planning memory reused file after file.
+  static constexpr size_t kKeptPlanEntries = 256;  // per slot; bigger jobs amortise their allocations
+  std::vector<plan::Request> plan_requests_;
+  plan::PlanScratch plan_scratch_;
   Slab slab_;
   BufferPool& pool_;
 };

@@ -8,12 +8,6 @@ namespace {
 
 constexpr uint64_t kMaxSyscallBytes = 1ull << 30;
 
-struct Resolved {
-  uint32_t index;
-  uint64_t begin;
-  uint64_t end;
-};
-
 // check()'s rule without building a Status (a per-request cost of the hot path).
 bool well_formed(ByteRange r) { return (r.begin() >= 0 && r.end() >= r.begin()) || r.end() == ByteRange::kToEnd; }
 
@@ -23,9 +17,9 @@ uint64_t align_down(uint64_t x, uint64_t a) { return x & ~(a - 1); }
 uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1); }
 
 // Validates and resolves; sorts the readable requests by (begin, end desc).
-std::vector<Resolved> resolve_all(std::span<const Request> requests, uint64_t size, std::string_view path,
-                                  std::vector<Immediate>& immediates) {
-  std::vector<Resolved> out;
+void resolve_all(std::span<const Request> requests, uint64_t size, std::string_view path,
+                 std::vector<Immediate>& immediates, std::vector<Resolved>& out) {
+  out.clear();
   out.reserve(requests.size());
   for (const Request& r : requests) {
     if (!well_formed(r.range)) {
@@ -44,7 +38,6 @@ std::vector<Resolved> resolve_all(std::span<const Request> requests, uint64_t si
   // Requests often come in file order already (Zarr chunks, sequential
   // scans): one pass instead of a sort then.
   if (!std::is_sorted(out.begin(), out.end(), before)) std::sort(out.begin(), out.end(), before);
-  return out;
 }
 
 }  // namespace
@@ -67,9 +60,21 @@ uint64_t part_count(uint64_t length, uint64_t part_size, uint64_t align) {
 FilePlan plan_file(std::span<const Request> requests, uint64_t file_size, const PlanOptions& options,
                    std::string_view path) {
   FilePlan plan;
-  std::vector<Resolved> sorted = resolve_all(requests, file_size, path, plan.immediates);
+  PlanScratch scratch;
+  plan_file(requests, file_size, options, path, plan, scratch);
+  return plan;
+}
+
+void plan_file(std::span<const Request> requests, uint64_t file_size, const PlanOptions& options, std::string_view path,
+               FilePlan& plan, PlanScratch& scratch) {
+  plan.reads.clear();
+  plan.targets.clear();
+  plan.immediates.clear();
+  std::vector<Resolved>& sorted = scratch.sorted;
+  resolve_all(requests, file_size, path, plan.immediates, sorted);
   const uint64_t align = std::max<uint64_t>(options.align, 1);
   plan.targets.reserve(sorted.size());
+  plan.reads.reserve(sorted.size());
 
   size_t i = 0;
   while (i < sorted.size()) {
@@ -94,7 +99,6 @@ FilePlan plan_file(std::span<const Request> requests, uint64_t file_size, const 
     }
     i = j;
   }
-  return plan;
 }
 
 }  // namespace lsio::plan

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "lsio/byte_range.h"
@@ -21,14 +22,14 @@ struct PlanOptions {
 
 // One request as the planner sees it.
 struct Request {
-  uint32_t index;   // position in the caller's batch
+  uint32_t index;  // position in the caller's batch
   ByteRange range;
 };
 
 // Where one request's bytes lie in a planned read.
 struct Target {
-  uint32_t index;          // request index
-  uint64_t offset_in_read; // bytes from the start of the read
+  uint32_t index;           // request index
+  uint64_t offset_in_read;  // bytes from the start of the read
   uint64_t length;
 };
 
@@ -54,8 +55,27 @@ struct FilePlan {
   std::vector<Immediate> immediates;
 };
 
-// Plans the requests of one file of `file_size` bytes. `path` is only used in
-// error messages. Never fails as a whole: bad requests become Immediates.
+// A request resolved against the file size (planner internals).
+struct Resolved {
+  uint32_t index;
+  uint64_t begin;
+  uint64_t end;
+};
+
+// Working memory of plan_file. A caller that plans file after file (a worker)
+// keeps one, and one FilePlan per slot, so that planning stops allocating once
+// the vectors have grown (it was the largest per-file cost of small batches).
+struct PlanScratch {
+  std::vector<Resolved> sorted;
+};
+
+// Plans the requests of one file of `file_size` bytes into `plan` (cleared
+// first; its capacity is reused). `path` is only used in error messages.
+// Never fails as a whole: bad requests become Immediates. Throws
+// std::bad_alloc only.
+void plan_file(std::span<const Request> requests, uint64_t file_size, const PlanOptions& options, std::string_view path,
+               FilePlan& plan, PlanScratch& scratch);
+// The same, into a new plan.
 FilePlan plan_file(std::span<const Request> requests, uint64_t file_size, const PlanOptions& options,
                    std::string_view path);
 

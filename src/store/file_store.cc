@@ -87,14 +87,22 @@ void FileStore::start(std::shared_ptr<detail::BatchState> state) {
   }
   auto run = std::make_shared<io::RunState>();
   const ReadBatch& batch = *state->batch;
-  run->paths.resize(batch.paths().size());
-  run->path_errors.resize(batch.paths().size());
-  for (size_t f = 0; f < batch.paths().size(); ++f) {
-    auto resolved = resolve(batch.paths()[f]);
-    if (resolved) {
-      run->paths[f] = std::move(*resolved);
-    } else {
-      run->path_errors[f] = resolved.error().with_context("read");
+  const std::vector<std::string>& keys = batch.paths();
+  run->path_errors.resize(keys.size());
+  if (root_.empty()) {
+    run->paths = &keys;  // opened as given: no copy of every path on every call
+    for (size_t f = 0; f < keys.size(); ++f)
+      if (keys[f].empty()) run->path_errors[f] = resolve(keys[f]).error().with_context("read");
+  } else {
+    run->resolved.resize(keys.size());
+    run->paths = &run->resolved;
+    for (size_t f = 0; f < keys.size(); ++f) {
+      auto resolved = resolve(keys[f]);
+      if (resolved) {
+        run->resolved[f] = std::move(*resolved);
+      } else {
+        run->path_errors[f] = resolved.error().with_context("read");
+      }
     }
   }
   const ReadOptions& o = state->options;
