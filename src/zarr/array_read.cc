@@ -338,6 +338,13 @@ class ArrayImpl::ReadPlan {
           },
           options_);
     }
+    // The batch borrows batch_ and `first`: never leave before it is done.
+    struct WaitOnExit {
+      const Batch& batch;
+      ~WaitOnExit() {
+        if (batch.valid()) batch.wait();
+      }
+    } guard{running};
     for (const Hit& h : hits_) {
       if (Status st = place_decoded(h.item, h.decoded.data(), h.item.end, h.where); !st.ok()) {
         first.set(std::move(st));

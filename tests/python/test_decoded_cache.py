@@ -52,6 +52,9 @@ def test_decoded_hits_equal_uncached_reads(tmp_path: Path, dtype: str, codec: st
         np.testing.assert_array_equal(got, ref)
         np.testing.assert_array_equal(a[...], data)
         np.testing.assert_array_equal(a[3:61, 5:44], data[3:61, 5:44])
+        stats = a.reduce_stats(axis=0)  # decoded hits handed to a reduction's sink
+        np.testing.assert_array_equal(stats.max, data.max(axis=0))
+        np.testing.assert_allclose(stats.sum, data.astype(np.float64).sum(axis=0))
     for k, (y, x) in enumerate(starts):
         np.testing.assert_array_equal(ref[k], data[y:y + 12, x:x + 12])
     st = store.cache_stats()
