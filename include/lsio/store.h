@@ -211,11 +211,18 @@ struct StoreOptions {
   // (EINVAL: procfs, sysfs, some FUSE) the file is read through the page cache.
   uint64_t direct_threshold = 0;
   // ---- every store ----
-  // A RAM cache of read results of up to this many bytes (0: none). Only
-  // reads of a pinned version (ReadBatch::expect_version; Zarr pins every
-  // inner chunk of a shard) are cached, so a replaced object is never served
-  // from it.
+  // A RAM cache of up to this many bytes (0: none) holding read results,
+  // derived values (Store::put_derived: Zarr's decoded inner chunks) and, with
+  // cache_revalidate_after, object versions. Only reads of a pinned version
+  // (ReadBatch::expect_version; Zarr pins every inner chunk of a shard) are
+  // cached: a caller pinning version V gets V's bytes, so whoever pins must
+  // re-stat to see a replaced object (Zarr does, on every read call).
   uint64_t cache_bytes = 0;
+  // With a cache: stat() answers from RAM for this long after the storage
+  // last did (0: every stat asks the storage). Within it, a replaced object
+  // may be served stale (its old version stays pinned); writes, puts and
+  // removes through this store drop their paths' entries at once.
+  std::chrono::nanoseconds cache_revalidate_after{0};
   // ---- s3:// and http(s):// stores ----
   RemoteOptions remote;
 };
@@ -227,15 +234,32 @@ struct ListEntry {
   std::string version;  // as ObjectInfo::version
 };
 
-// Counters of a store's RAM cache (StoreOptions::cache_bytes).
-struct CacheStats {
-  uint64_t capacity_bytes = 0;
+// Counters of one kind of entry of a store's RAM cache.
+struct CacheCounters {
   uint64_t bytes = 0;    // held now
   uint64_t entries = 0;  // held now
   uint64_t hits = 0;
-  uint64_t misses = 0;  // cacheable requests not found
+  uint64_t misses = 0;  // cacheable lookups not found (or expired)
   uint64_t inserts = 0;
   uint64_t evictions = 0;
+};
+
+// Counters of a store's RAM cache (StoreOptions::cache_bytes): the totals
+// over every kind, and each kind: raw read results, derived values (decoded
+// chunks) and object versions (stat results, with cache_revalidate_after).
+struct CacheStats : CacheCounters {
+  uint64_t capacity_bytes = 0;  // shared by every kind
+  CacheCounters raw, derived, versions;
+};
+
+// Names a value derived from the bytes `range` of version `version` of
+// `path` (e.g. a decoded chunk) in a store's RAM cache; `tag` says how it was
+// derived (e.g. the codec chain), so two derivations never answer for each other.
+struct DerivedKey {
+  std::string_view path;
+  std::string_view version;  // ObjectInfo::version the bytes were read at; must not be empty
+  ByteRange range;
+  std::string_view tag;
 };
 
 struct Listing {
@@ -298,6 +322,22 @@ class Store {
 
   // The RAM cache's counters, or nullopt when the store has no cache.
   virtual std::optional<CacheStats> cache_stats() const { return std::nullopt; }
+  // True when the store has a RAM cache: pinned reads may then be answered
+  // from RAM without asking the storage whether the pin is still current.
+  virtual bool has_cache() const { return false; }
+  // A derived value cached under `key`, or nullopt (always without a cache).
+  // Pure RAM operations, allowed from the store's own callbacks.
+  virtual std::optional<Bytes> get_derived(const DerivedKey& key) {
+    (void)key;
+    return std::nullopt;
+  }
+  // Caches `value` (never written again by anyone) under `key`, and drops the
+  // cached raw bytes of the same (path, version, range): the derived value
+  // replaces them rather than doubling the memory. No-op without a cache.
+  virtual void put_derived(const DerivedKey& key, Bytes value) {
+    (void)key;
+    (void)value;
+  }
 
   // kFailedPrecondition when the calling thread runs one of this store's
   // callbacks (every entry point checks this; Zarr calls go through them).

@@ -104,6 +104,7 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     queue_depth: Optional[int] = None,
     max_open_files: int = 0,
     cache: Union[int, str, None] = None,
+    revalidate_after: Union[float, str, None] = None,
     direct_threshold: Union[int, str, None] = None,
     tune: Union[bool, str, TuneProfile] = True,
     **remote: Any,
@@ -121,8 +122,14 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     ``cache`` ("2GiB", "512MB" or a number of bytes) puts a RAM cache of read
     results in front of the store; only reads of a pinned object version are
     cached (Zarr pins every inner chunk of a shard, so a second epoch of
-    random crops is served from RAM). ``store.cache_stats()`` gives its
-    counters.
+    random crops is served from RAM), and Zarr keeps decoded inner chunks
+    there, so a cached chunk is neither read nor decoded again.
+    ``store.cache_stats()`` gives its counters. Zarr confirms the version of
+    every shard a read touches on each call (a HEAD per shard for remote
+    stores), so a rewritten shard is seen by the next read;
+    ``revalidate_after`` (seconds, or "500ms", "10s", "5min", "1h") lets the
+    cache answer those version checks from RAM for that long: within it a
+    shard replaced by another writer may be served stale.
 
     ``"s3://bucket/prefix"`` opens an S3 store and ``"http(s)://host/base/"`` a
     read-only HTTP store; keys are appended to the prefix or base. Their
@@ -170,6 +177,8 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     for name in ("coalesce_gap", "max_merged", "part_size", "max_inflight_bytes", "max_inflight", "max_connections"):
         if name in settings:
             remote[name] = parse_size(settings[name]) if name not in ("max_inflight", "max_connections") else settings[name]
+    if revalidate_after is not None and cache is None:
+        raise ValueError("revalidate_after needs a cache (cache=...)")
     return _lsio.open(
         url,
         engine=settings.get("engine", "auto"),
@@ -177,6 +186,7 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
         queue_depth=settings.get("queue_depth", 128),
         max_open_files=max_open_files,
         cache_bytes=parse_size(cache) if cache is not None else 0,
+        cache_revalidate_after=parse_duration(revalidate_after) if revalidate_after is not None else 0.0,
         remote=remote,
         direct_threshold=parse_size(settings.get("direct_threshold", 0)),
         sources=sources,
@@ -205,6 +215,26 @@ def parse_size(size: Union[int, str]) -> int:
     if value < 0:
         raise ValueError(f"a size cannot be negative: {size!r}")
     return int(value * _SIZE_UNITS[unit])
+
+
+_DURATION_UNITS = {"": 1.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "min": 60.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(duration: Union[float, str]) -> float:
+    """Seconds from 1.5, "1.5", "500ms", "10s", "5min" or "1h"."""
+    if isinstance(duration, (int, float)) and not isinstance(duration, bool):
+        value = float(duration)
+    else:
+        text = str(duration).strip()
+        number = text.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ")
+        unit = text[len(number):].strip().lower()
+        try:
+            value = float(number) * _DURATION_UNITS[unit]
+        except (KeyError, ValueError):
+            raise ValueError(f"not a duration: {duration!r} (examples: 2.5, '500ms', '10s', '5min', '1h')") from None
+    if not 0 <= value <= 1e9:
+        raise ValueError(f"a duration must be between 0 and 1e9 seconds: {duration!r}")
+    return value
 
 
 REMOTE_OPTIONS: tuple[str, ...] = (

@@ -213,7 +213,8 @@ class Store:
     @overload
     def remove(self, paths: Paths, *, on_error: OnError) -> Optional[list[Optional[Exception]]]: ...
     def cache_stats(self) -> Optional[dict[str, int]]:
-        """The RAM cache's counters (capacity_bytes, bytes, entries, hits, misses, inserts, evictions), or None."""
+        """The RAM cache's counters, or None: capacity_bytes, and bytes, entries, hits, misses, inserts, evictions
+        over every kind and per kind with the prefixes raw_, decoded_ (Zarr inner chunks) and version_ (stat)."""
     def list(self, prefix: str = "") -> list[tuple[str, int]]:
         """(path, size) of every object whose path starts with prefix, sorted by path."""
     def list_dir(self, prefix: str = "") -> tuple[list[tuple[str, int]], list[str]]:
@@ -279,6 +280,7 @@ def open(
     queue_depth: int = 128,
     max_open_files: int = 0,
     cache_bytes: int = 0,
+    cache_revalidate_after: float = 0.0,
     remote: dict[str, Any] = ...,
     direct_threshold: int = 0,
     sources: dict[str, str] = ...,

@@ -453,10 +453,11 @@ void file_planning(const nb::dict& remote, StoreOptions& o) {
 }
 
 PyStore open(const std::string& url, std::string_view engine, unsigned workers, unsigned queue_depth,
-             unsigned max_open_files, uint64_t cache_bytes, const nb::dict& remote, uint64_t direct_threshold,
-             const nb::dict& sources) {
+             unsigned max_open_files, uint64_t cache_bytes, double cache_revalidate_after, const nb::dict& remote,
+             uint64_t direct_threshold, const nb::dict& sources) {
   nb::dict kwargs;
   if (cache_bytes > 0) kwargs["cache"] = cache_bytes;
+  if (cache_revalidate_after > 0) kwargs["revalidate_after"] = cache_revalidate_after;
   if (direct_threshold > 0) kwargs["direct_threshold"] = direct_threshold;
   kwargs["engine"] = engine;
   kwargs["workers"] = workers;
@@ -472,6 +473,11 @@ PyStore open(const std::string& url, std::string_view engine, unsigned workers, 
   file_planning(remote, options);
   options.direct_threshold = direct_threshold;
   options.cache_bytes = cache_bytes;
+  if (!(cache_revalidate_after >= 0) || cache_revalidate_after > 1e9) {
+    throw nb::value_error("revalidate_after must be between 0 and 1e9 seconds");
+  }
+  options.cache_revalidate_after =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(cache_revalidate_after));
   Result<std::shared_ptr<Store>> store;
   {
     nb::gil_scoped_release release;
@@ -534,16 +540,23 @@ void init_store(nb::module_& m) {
             if (!c) return nb::none();
             nb::dict d;
             d["capacity_bytes"] = c->capacity_bytes;
-            d["bytes"] = c->bytes;
-            d["entries"] = c->entries;
-            d["hits"] = c->hits;
-            d["misses"] = c->misses;
-            d["inserts"] = c->inserts;
-            d["evictions"] = c->evictions;
+            auto add = [&](const std::string& prefix, const CacheCounters& k) {
+              d[(prefix + "bytes").c_str()] = k.bytes;
+              d[(prefix + "entries").c_str()] = k.entries;
+              d[(prefix + "hits").c_str()] = k.hits;
+              d[(prefix + "misses").c_str()] = k.misses;
+              d[(prefix + "inserts").c_str()] = k.inserts;
+              d[(prefix + "evictions").c_str()] = k.evictions;
+            };
+            add("", *c);
+            add("raw_", c->raw);
+            add("decoded_", c->derived);
+            add("version_", c->versions);
             return d;
           },
-          "The RAM cache's counters (capacity_bytes, bytes, entries, hits, misses, inserts, evictions), or None\n"
-          "when the store was opened without cache=.")
+          "The RAM cache's counters, or None when the store was opened without cache=: capacity_bytes, and\n"
+          "bytes, entries, hits, misses, inserts, evictions over every kind of entry and per kind with the\n"
+          "prefixes raw_ (read results), decoded_ (decoded Zarr inner chunks) and version_ (object versions).")
       .def("read_ranges", &read_ranges, "paths"_a, "starts"_a, "ends"_a = nb::none(), nb::kw_only(),
            "on_error"_a = "raise", "coalesce_gap"_a = nb::none(), "direct"_a = false, "timeout"_a = nb::none(),
            "max_request_bytes"_a = 0, "out"_a = nb::none(),
@@ -603,7 +616,7 @@ void init_store(nb::module_& m) {
       .def_prop_ro("requests_done", [](const PyPendingRead& p) { return p.batch.requests_done(); })
       .def_prop_ro("bytes_read", [](const PyPendingRead& p) { return p.batch.bytes_read(); });
   m.def("open", &open, "url"_a = "", nb::kw_only(), "engine"_a = "auto", "workers"_a = 0, "queue_depth"_a = 128,
-        "max_open_files"_a = 0, "cache_bytes"_a = 0, "remote"_a = nb::dict(), "direct_threshold"_a = 0,
+        "max_open_files"_a = 0, "cache_bytes"_a = 0, "cache_revalidate_after"_a = 0.0, "remote"_a = nb::dict(), "direct_threshold"_a = 0,
         "sources"_a = nb::dict(), "Opens a store by URL (see lsio.open).");
 }
 

@@ -109,7 +109,7 @@ Result<std::shared_ptr<Store>> open_nop_file_store(const StoreOptions& options) 
 Result<std::shared_ptr<Store>> open_store(std::string_view url, const StoreOptions& options) {
   LSIO_ASSIGN_OR_RETURN(std::shared_ptr<Store> store, open_uncached(url, options));
   if (options.cache_bytes == 0) return store;
-  return std::make_shared<store::CachingStore>(std::move(store), options.cache_bytes);
+  return std::make_shared<store::CachingStore>(std::move(store), options.cache_bytes, options.cache_revalidate_after);
 }
 
 }  // namespace lsio

@@ -183,6 +183,7 @@ Result<ArrayImpl::ShardIndexes> ArrayImpl::shard_indexes(const std::vector<std::
       todo.push_back(k);
     }
   }
+  if (store_->has_cache()) LSIO_RETURN_IF_ERROR(revalidate_indexes(out, todo));
   // A shard replaced between its stat and its index read is read again (kAborted); a few times at most.
   for (int attempt = 0; !todo.empty(); ++attempt) {
     Status s = read_shard_indexes(todo, options, out);
@@ -191,6 +192,23 @@ Result<ArrayImpl::ShardIndexes> ArrayImpl::shard_indexes(const std::vector<std::
     std::erase_if(todo, [&](const std::string& k) { return out.contains(k); });
   }
   return out;
+}
+
+Status ArrayImpl::revalidate_indexes(ShardIndexes& held, std::vector<std::string>& todo) const {
+  if (held.empty()) return {};
+  std::vector<std::string> keys;
+  for (const auto& [k, e] : held) keys.push_back(k);
+  const auto infos = store_->stat(keys);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!infos[i] && infos[i].error().code() != StatusCode::kNotFound) {
+      return infos[i].error().with_context("revalidate shard " + keys[i]);
+    }
+    if (infos[i] && infos[i]->version == held.at(keys[i]).version) continue;
+    index_cache_.erase(keys[i]);  // replaced or removed: read anew (a removed shard reads as the fill value)
+    held.erase(keys[i]);
+    todo.push_back(keys[i]);
+  }
+  return {};
 }
 
 Status ArrayImpl::read_shard_indexes(const std::vector<std::string>& keys, const ReadOptions& options,

@@ -113,6 +113,11 @@ class ArrayImpl {
   // cache or read in one batch (and then cached).
   using ShardIndexes = std::unordered_map<std::string, ShardIndexCache::Entry>;
   Result<ShardIndexes> shard_indexes(const std::vector<std::string>& keys, const ReadOptions& options) const;
+  // With a RAM cache in the store, pinned reads no longer meet the storage, so
+  // each call confirms the versions of the indexes it holds by one stat batch
+  // (which the store may answer from RAM, StoreOptions::cache_revalidate_after);
+  // a changed shard's index moves from `held` to `todo`.
+  Status revalidate_indexes(ShardIndexes& held, std::vector<std::string>& todo) const;
   Status read_shard_indexes(const std::vector<std::string>& keys, const ReadOptions& options, ShardIndexes& out) const;
   Status write_unsharded(const Selection& sel, std::span<const std::byte> src, const ReadOptions& options);
   Status write_sharded(const Selection& sel, std::span<const std::byte> src, const ReadOptions& options);

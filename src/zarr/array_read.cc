@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <tuple>
 
 #include "zarr/array.h"
@@ -62,6 +63,18 @@ struct Item {
   uint32_t job;         // runs: the job
 };
 
+// What decodes an inner chunk, for the keys of decoded chunks in a store's
+// cache: the codecs (with the inner shape and chain), data type, chunk shape
+// and fill value. Arrays whose metadata differ never share decoded chunks.
+std::string decoded_chunk_tag(const ArrayMetadata& m) {
+  std::string tag = "zarr:" + std::to_string(static_cast<int>(m.dtype)) + ":";
+  for (uint64_t c : m.chunk_shape) tag += std::to_string(c) + ",";
+  tag += ":";
+  for (std::byte b : m.fill_value) tag += std::to_string(static_cast<int>(b)) + ",";
+  tag += ":" + m.codecs.dump();
+  return tag;
+}
+
 std::vector<std::vector<DimPart>> split_block(const ArrayImpl::Block& b, std::span<const uint64_t> grid_chunk) {
   std::vector<std::vector<DimPart>> dims;
   for (size_t d = 0; d < b.sel.size(); ++d) {
@@ -83,6 +96,9 @@ class ArrayImpl::ReadPlan {
     const codec::ShardingSpec* spec = a_.chain_->sharding();
     chain_ = spec ? spec->inner.get() : a_.chain_.get();
     chunk_shape_ = spec ? spec->inner_shape : a_.meta_.chunk_shape;
+    // Decoded inner chunks go to the store's RAM cache, keyed by the shard version the index came from.
+    cache_decoded_ = spec && !chain_->is_identity() && a_.store_->has_cache();
+    if (cache_decoded_) decoded_tag_ = decoded_chunk_tag(a_.meta_);
   }
 
   Status build() { return a_.chain_->sharding() ? add_sharded() : add_unsharded(); }
@@ -92,7 +108,7 @@ class ArrayImpl::ReadPlan {
     expect_versions();
     LSIO_RETURN_IF_ERROR(sink_error_.get());
     LSIO_RETURN_IF_ERROR(read_direct());
-    LSIO_RETURN_IF_ERROR(read_items());
+    LSIO_RETURN_IF_ERROR(read_items_and_hits());
     return sink_error_.get();
   }
 
@@ -237,13 +253,24 @@ class ArrayImpl::ReadPlan {
     return ByteRange::bounded(s.offset + begin, s.offset + end);
   }
 
-  // Sources of one chunk (same key and offset), one per job needing it.
+  // Sources of one chunk (same key and offset), one per job needing it: placed
+  // from the store's cache of decoded chunks, or read and decoded once.
   void add_whole(std::span<const Source> same) {
     const Source& s = same.front();
-    batch_.add(s.key, s.whole ? ByteRange::whole() : range_of(s, 0, s.nbytes));
+    const ByteRange range = s.whole ? ByteRange::whole() : range_of(s, 0, s.nbytes);
     const auto first = static_cast<uint32_t>(group_jobs_.size());
     for (const Source& x : same) group_jobs_.push_back(x.job);
-    items_.push_back(Item{true, first, static_cast<uint32_t>(group_jobs_.size()), 0});
+    const Item item{true, first, static_cast<uint32_t>(group_jobs_.size()), 0};
+    if (cache_decoded_ && !s.whole) {
+      std::optional<Bytes> hit =
+          a_.store_->get_derived(DerivedKey{s.key, indexes_.at(s.key).version, range, decoded_tag_});
+      if (hit && hit->size() == chain_->layout().num_bytes()) {
+        hits_.push_back(Hit{item, std::move(*hit), s.key});
+        return;
+      }
+    }
+    batch_.add(s.key, range);
+    items_.push_back(item);
   }
 
   void add_direct(const Source& s, std::span<const DimPart* const> parts) {
@@ -298,16 +325,36 @@ class ArrayImpl::ReadPlan {
   // Chunks are whole objects (a missing one reads as fill), not ranges of shards.
   bool unsharded() const { return !a_.chain_->sharding(); }
 
-  Status read_items() {
-    if (batch_.size() == 0) return {};
+  // The batch runs on the store's workers while this thread places the
+  // cached decoded chunks (a hit's only work is that copy).
+  Status read_items_and_hits() {
     FirstError first;
-    Status s = a_.store_->for_each(
-        batch_,
-        [&](size_t i, Result<Bytes> r) {
-          if (Status st = place_item(items_[i], r, i); !st.ok()) first.set(std::move(st));
-        },
-        options_);
-    LSIO_RETURN_IF_ERROR(s);
+    Batch running;
+    if (batch_.size() > 0) {
+      running = a_.store_->submit(
+          std::shared_ptr<const ReadBatch>(&batch_, [](const ReadBatch*) {}),  // outlives the batch: waited below
+          [&](size_t i, Result<Bytes> r) {
+            if (Status st = place_item(items_[i], r, i); !st.ok()) first.set(std::move(st));
+          },
+          options_);
+    }
+    // The batch borrows batch_ and `first`: never leave before it is done.
+    struct WaitOnExit {
+      const Batch& batch;
+      ~WaitOnExit() {
+        if (batch.valid()) batch.wait();
+      }
+    } guard{running};
+    for (const Hit& h : hits_) {
+      if (Status st = place_decoded(h.item, h.decoded.data(), h.item.end, h.where); !st.ok()) {
+        first.set(std::move(st));
+        break;
+      }
+    }
+    if (running.valid()) {
+      running.wait();
+      LSIO_RETURN_IF_ERROR(running.status());
+    }
     return first.get();
   }
 
@@ -342,17 +389,27 @@ class ArrayImpl::ReadPlan {
       // On error the target holds partial output; the read fails, so it is never taken as valid.
       LSIO_RETURN_IF_ERROR(chain_->decode(r->span(), dst, where, a_.meta_.fill_value));
       src = dst.data();
+      if (cache_decoded_) {
+        const DerivedKey key{batch_.path_of(i), indexes_.at(batch_.path_of(i)).version, batch_.range(i), decoded_tag_};
+        a_.store_->put_derived(key, Bytes::copy_of(dst));
+      }
     }
+    return place_decoded(item, src, decoded_in_place, batch_.path_of(i));
+  }
+
+  // Places a decoded chunk for every job of `item` but the one in group slot
+  // `skip` (decoded straight into its output), or hands it to the sink.
+  Status place_decoded(const Item& item, const std::byte* src, uint32_t skip, std::string_view where) {
     const size_t isz = a_.itemsize();
     for (uint32_t k = item.first; k < item.end; ++k) {
-      if (k == decoded_in_place) continue;
+      if (k == skip) continue;
       const Job& j = jobs_[group_jobs_[k]];
       const Placement& p = place(j);
       if (sink_) {
         LSIO_RETURN_IF_ERROR(
             sink_->chunk(src, chunk_shape_, j.part_ptrs(), p.shape())
                 .with_context(std::string(unsharded() ? "reduce chunk " : "reduce inner chunk of shard ") +
-                              batch_.path_of(i)));
+                              std::string(where)));
         continue;
       }
       for_each_joined_run(j.part_ptrs(), chunk_shape_, p.shape(),
@@ -409,6 +466,15 @@ class ArrayImpl::ReadPlan {
   FirstError sink_error_;  // from fills made while planning or from workers
   ArrayImpl::ShardIndexes indexes_;
   const codec::CodecChain* chain_;
+  bool cache_decoded_ = false;
+  std::string decoded_tag_;  // names the inner chunk codecs (with dtype, shape and fill) in cache keys
+  // Inner chunks found decoded in the store's cache, placed by the calling thread.
+  struct Hit {
+    Item item;
+    Bytes decoded;
+    std::string_view where;  // the shard key, held by sources_
+  };
+  std::vector<Hit> hits_;
   std::vector<uint64_t> chunk_shape_;
   std::vector<Job> jobs_;
   std::vector<Source> sources_;

@@ -107,5 +107,78 @@ TEST_F(CachingStoreTest, ReadIntoAndForEachGoThroughTheCache) {
   EXPECT_EQ(calls.load(), 10);
 }
 
+TEST_F(CachingStoreTest, ADerivedValueReplacesTheRawBytesOfItsRange) {
+  auto data = testing::random_bytes(1000, 5);
+  ASSERT_TRUE(store_->put("a", data).ok());
+  const std::string v = version("a");
+  ReadBatch b = pinned("a", v, 1);
+  ASSERT_TRUE(store_->read(b)[0]);
+  EXPECT_EQ(store_->cache_stats()->raw.entries, 1u);
+  const DerivedKey key{"a", v, ByteRange::bounded(0, 100), "twice"};
+  EXPECT_FALSE(store_->get_derived(key));
+  store_->put_derived(key, Bytes::copy_of(std::string_view("decoded")));
+  auto st = store_->cache_stats();
+  EXPECT_EQ(st->raw.entries, 0u) << "the raw bytes are dropped: held once, derived";
+  EXPECT_EQ(st->derived.entries, 1u);
+  auto hit = store_->get_derived(key);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->as_string_view(), "decoded");
+  // Another tag, version or range never answers.
+  EXPECT_FALSE(store_->get_derived(DerivedKey{"a", v, ByteRange::bounded(0, 100), "thrice"}));
+  EXPECT_FALSE(store_->get_derived(DerivedKey{"a", "other", ByteRange::bounded(0, 100), "twice"}));
+  EXPECT_FALSE(store_->get_derived(DerivedKey{"a", v, ByteRange::bounded(0, 101), "twice"}));
+  st = store_->cache_stats();
+  EXPECT_EQ(st->derived.hits, 1u);
+  EXPECT_EQ(st->derived.misses, 4u);
+  EXPECT_EQ(st->hits, st->raw.hits + st->derived.hits + st->versions.hits);
+}
+
+TEST_F(CachingStoreTest, DerivedValuesShareTheBudgetAndAreEvicted) {
+  const std::string big(8000, 'x');  // 16 shards of 64 KiB: at most ~8 such values per shard
+  for (int i = 0; i < 400; ++i) {
+    store_->put_derived(DerivedKey{"a", "v1", ByteRange::bounded(i * 10, i * 10 + 10), "t"},
+                        Bytes::copy_of(std::string_view(big)));
+  }
+  auto st = store_->cache_stats();
+  EXPECT_LE(st->bytes, st->capacity_bytes);
+  EXPECT_GT(st->derived.evictions, 0u);
+  EXPECT_EQ(st->derived.inserts, 400u);
+  EXPECT_EQ(st->derived.entries, 400u - st->derived.evictions);
+  EXPECT_FALSE(store_->has_cache() && store_->get_derived(DerivedKey{"a", "", ByteRange::bounded(0, 10), "t"}))
+      << "an unpinned key is never cached";
+}
+
+TEST(CachingStoreVersions, StatIsAnsweredFromRamOnlyWithinRevalidateAfter) {
+  const testing::TempDir dir;
+  for (auto after : {std::chrono::nanoseconds(0), std::chrono::nanoseconds(std::chrono::hours(1))}) {
+    StoreOptions o;
+    o.cache_bytes = 1 << 20;
+    o.cache_revalidate_after = after;
+    auto s = open_store(dir.path(), o);
+    ASSERT_TRUE(s) << s.error().to_string();
+    auto& store = **s;
+    ASSERT_TRUE(store.put("f", testing::random_bytes(10, 1)).ok());
+    const std::vector<std::string> f{"f"};
+    const std::string v1 = store.stat(f)[0]->version;
+    // Replaced behind the store's back (another writer): seen at once only without revalidate_after.
+    const auto other = open_store(dir.path());
+    ASSERT_TRUE(other);
+    ASSERT_TRUE((*other)->put("f", testing::random_bytes(20, 2)).ok());
+    auto info = store.stat(f)[0];
+    ASSERT_TRUE(info);
+    if (after.count() == 0) {
+      EXPECT_NE(info->version, v1);
+      EXPECT_EQ(info->size, 20u);
+      EXPECT_EQ(store.cache_stats()->versions.entries, 0u);
+    } else {
+      EXPECT_EQ(info->version, v1) << "within revalidate_after the remembered version answers";
+      EXPECT_EQ(store.cache_stats()->versions.hits, 1u);
+      // A put through this store forgets it at once.
+      ASSERT_TRUE(store.put("f", testing::random_bytes(30, 3)).ok());
+      EXPECT_EQ(store.stat(f)[0]->size, 30u);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace lsio
