@@ -45,9 +45,10 @@ TTL = "1h"
 
 def make_data(root: Path, shape: tuple[int, ...]) -> Path:
     path = root / "cube.zarr"
-    if (path / "zarr.json").exists():
-        return path
     import zarr
+
+    if (path / "zarr.json").exists() and tuple(zarr.open_array(str(path), mode="r").shape) == tuple(shape):
+        return path  # made before, with this shape (another shape is made again)
 
     rng = np.random.default_rng(0)
     z = zarr.create_array(str(path), shape=shape, dtype="uint16", chunks=CHUNKS, shards=(16, 4, 256, 256),
