@@ -57,6 +57,17 @@ void BufferPool::release(void* p, int cls) {
   std::free(p);
 }
 
+void BufferPool::trim() {
+  std::array<std::vector<void*>, kClasses> idle;
+  {
+    std::lock_guard lock(mu_);
+    idle.swap(free_);
+    cached_ = 0;
+  }
+  for (auto& list : idle)
+    for (void* p : list) std::free(p);
+}
+
 size_t BufferPool::cached_bytes() const {
   std::lock_guard lock(mu_);
   return cached_;

@@ -30,6 +30,8 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
   // `size` bytes aligned to 4096. Sizes outside the classes get a plain allocation.
   Bytes allocate(size_t size);
   size_t cached_bytes() const;
+  // Frees every idle buffer (the store has rested: give the memory back).
+  void trim();
 
  private:
   explicit BufferPool(size_t max_cached_bytes) : max_cached_(max_cached_bytes) {}

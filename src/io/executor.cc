@@ -145,6 +145,12 @@ bool Scheduler::wait_for_jobs() {
   return !stopping_;
 }
 
+bool Scheduler::wait_for_jobs(std::chrono::milliseconds idle, bool* expired) {
+  std::unique_lock lock(mu_);
+  *expired = !cv_.wait_for(lock, idle, [&] { return stopping_ || untaken_.load(std::memory_order_relaxed) > 0; });
+  return !stopping_;
+}
+
 void Scheduler::cancel_all_and_drain(const Status& why) {
   std::vector<std::shared_ptr<RunState>> running;
   {

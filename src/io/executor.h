@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <future>
@@ -82,6 +83,8 @@ class Scheduler {
   void cancel(RunState* run);
   // Blocks until a FileJob waits or the scheduler stops; false when stopping.
   bool wait_for_jobs();
+  // The same, but gives up after `idle` with nothing to do: *expired is set.
+  bool wait_for_jobs(std::chrono::milliseconds idle, bool* expired);
   bool has_jobs() const { return untaken_.load(std::memory_order_relaxed) > 0; }
   // Cancels every running batch with `why` and waits until none is left.
   void cancel_all_and_drain(const Status& why);

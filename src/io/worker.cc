@@ -118,7 +118,7 @@ Status Worker::run() {
     issue_reads();
     if (idle()) {
       slab_.reset();
-      if (!scheduler_.wait_for_jobs()) return {};
+      if (!wait_idle()) return {};
       continue;
     }
     Result<size_t> n = backend_->poll(completions, /*wait=*/true);
@@ -150,6 +150,17 @@ void Worker::abandon(const Status& why) {
   }
   static_cast<void>(backend_.release());
   replace_backend(make_posix_backend(options_));
+}
+
+// Waits for the next FileJob. While the buffer pool holds idle memory the
+// wait is bounded: back-to-back calls reuse the pool's buffers (already
+// faulted in), and a store that rests for kTrimAfterIdle gives them back.
+bool Worker::wait_idle() {
+  if (pool_.cached_bytes() == 0) return scheduler_.wait_for_jobs();
+  bool expired = false;
+  if (!scheduler_.wait_for_jobs(kTrimAfterIdle, &expired)) return false;
+  if (expired) pool_.trim();
+  return true;
 }
 
 // ---- files --------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <vector>
@@ -82,6 +83,7 @@ class Worker {
   bool allocate_read(FileState& f, const plan::Read& read, ReadState& rs);
   void fail_read(FileState& f, const plan::Read& read, const Status& status);
   void issue_part(uint32_t rs_index);
+  bool wait_idle();
   void submit_part(uint32_t part_index);
   void on_completion(const Completion& c);
   void on_part_done(uint32_t part_index, int64_t res);
@@ -117,6 +119,7 @@ class Worker {
   // work on, so the files of a batch spread over all workers instead of going
   // to the first one awake.
   uint64_t queued_requests_ = 0;
+  static constexpr std::chrono::milliseconds kTrimAfterIdle{1000};
   static constexpr unsigned kMaxFilesInSetup = 2;        // files with their open in flight
   static constexpr unsigned kMaxSmallFilesInSetup = 32;  // ... when they are small jobs
   unsigned files_in_setup_ = 0;
