@@ -133,7 +133,10 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
     dst = str(tmp_path / "out.zarr")
     args = [sys.executable, "-m", "lsio.cli", "copy", src, dst, "--chunks", "1,512,512", "--shards", "1,512,512",
             "--codec", "gzip:9", "--max-memory", "3MiB"]  # fmt: skip
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A test run started in the background of a non-interactive shell inherits SIGINT ignored, and so would the
+    # child (Python keeps an ignored SIGINT ignored): give it the default disposition, as a terminal would.
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     deadline = time.monotonic() + 60
     shards = Path(dst) / "c"
     while time.monotonic() < deadline and not (shards.exists() and any(shards.rglob("*"))):
