@@ -339,6 +339,13 @@ class Store {
     (void)value;
   }
 
+  // A writable buffer of `size` bytes, aligned to 4096, for results the caller
+  // fills (e.g. the output array of a Zarr read). Stores with a buffer pool
+  // hand out recycled memory, already faulted in, and take it back when the
+  // last Bytes sharing it is dropped; the others allocate. Write through
+  // Bytes::mutable_data() before sharing the buffer.
+  virtual Bytes allocate(size_t size) { return Bytes::allocate(size, 4096); }
+
   // kFailedPrecondition when the calling thread runs one of this store's
   // callbacks (every entry point checks this; Zarr calls go through them).
   Status check_not_in_callback(std::string_view what) const;

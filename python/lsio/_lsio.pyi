@@ -212,6 +212,9 @@ class Store:
         """Deletes each path; a path that does not exist is not an error."""
     @overload
     def remove(self, paths: Paths, *, on_error: OnError) -> Optional[list[Optional[Exception]]]: ...
+    def allocate(self, nbytes: int) -> npt.NDArray[np.uint8]:
+        """A writable, 4096-aligned uint8 array of nbytes to fill in: recycled, already faulted-in memory from a file
+        store's buffer pool (returned to it when the array and its views are dropped); other stores allocate."""
     def cache_stats(self) -> Optional[dict[str, int]]:
         """The RAM cache's counters, or None: capacity_bytes, and bytes, entries, hits, misses, inserts, evictions
         over every kind and per kind with the prefixes raw_, decoded_ (Zarr inner chunks) and version_ (stat)."""

@@ -733,6 +733,14 @@ class Array:
         return out if dtype is None else out.astype(dtype, copy=False)
 
     # -- reads --
+    def _empty(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> npt.NDArray[Any]:
+        """An uninitialised output array in memory from the store's buffer pool (see lsio.Store.allocate): a loop
+        of reads reuses memory already faulted in instead of zeroing fresh pages for every result."""
+        n = math.prod(shape) * dtype.itemsize
+        if n < _POOLED_OUTPUT_BYTES or dtype.hasobject:
+            return np.empty(shape, dtype=dtype)
+        return self._location.store.allocate(n).view(dtype).reshape(shape)
+
     def _read(
         self,
         sel: _Selection,
@@ -741,7 +749,7 @@ class Array:
         cancel: Optional[CancelToken] = None,
     ) -> npt.NDArray[Any]:
         if out is None:
-            buf = np.empty(sel.full_shape, dtype=self._dtype)
+            buf = self._empty(sel.full_shape, self._dtype)
             self._core.read(sel.items, buf, timeout=timeout, cancel=cancel)
             res = buf.reshape(sel.reshaped)
             return res if sel.move is None else np.ascontiguousarray(np.moveaxis(res, *sel.move))
@@ -960,7 +968,7 @@ class Array:
                 raise ValueError(f"dtype must be float32 or float64 to convert, not {out_dtype}")
         full = (st.shape[0], *box)
         if out is None:
-            out = np.empty(full, dtype=out_dtype)
+            out = self._empty(full, out_dtype)
         elif out.shape != full or out.dtype != out_dtype or not out.flags.c_contiguous or not out.flags.writeable:
             raise ValueError(f"out must be a writable C-contiguous {out_dtype} array of shape {full}, "
                              f"not {out.dtype} {out.shape}")
@@ -1016,6 +1024,8 @@ class _OIndex:
 
 
 _NODE_FILES = ("zarr.json", ".zarray", ".zgroup")
+# Outputs from this size on come from the store's buffer pool (smaller ones are cheap for numpy's allocator).
+_POOLED_OUTPUT_BYTES = 1 << 20
 
 
 class _GroupState:

@@ -515,6 +515,14 @@ std::shared_ptr<Store> store_of(nb::handle obj) {
   return nb::cast<const PyStore&>(obj).store;
 }
 
+// A writable uint8 array over store->allocate(n), which owns it (and returns it to its pool when dropped).
+nb::object allocate_array(const PyStore& self, size_t nbytes) {
+  auto owner = std::make_unique<Bytes>(self.store->allocate(nbytes));
+  auto* data = reinterpret_cast<uint8_t*>(owner->mutable_data());
+  nb::capsule keep(owner.release(), [](void* p) noexcept { delete static_cast<Bytes*>(p); });
+  return nb::cast(nb::ndarray<nb::numpy, uint8_t, nb::ndim<1>>(data, {nbytes}, keep));
+}
+
 void init_store(nb::module_& m) {
   nb::class_<PyStore>(m, "Store", "Batched reads and writes of byte ranges of many files (see lsio.open).")
       .def_prop_ro(
@@ -533,6 +541,11 @@ void init_store(nb::module_& m) {
           "Where each setting came from: 'explicit' (a keyword of lsio.open), 'default', 'profile <key> (<file>)'\n"
           "or 'preset <name>' (see lsio.tune).")
       .def("__reduce__", &reduce)
+      .def("allocate", &allocate_array, "nbytes"_a,
+           "A writable, 4096-aligned uint8 numpy array of nbytes for results to be filled in (lsio.zarr reads\n"
+           "allocate their outputs here). A file store hands out recycled memory from the buffer pool its\n"
+           "workers read into, already faulted in; the memory goes back to the pool when the array and\n"
+           "every view of it are dropped. Other stores allocate.")
       .def(
           "cache_stats",
           [](const PyStore& s) -> nb::object {
@@ -616,8 +629,8 @@ void init_store(nb::module_& m) {
       .def_prop_ro("requests_done", [](const PyPendingRead& p) { return p.batch.requests_done(); })
       .def_prop_ro("bytes_read", [](const PyPendingRead& p) { return p.batch.bytes_read(); });
   m.def("open", &open, "url"_a = "", nb::kw_only(), "engine"_a = "auto", "workers"_a = 0, "queue_depth"_a = 128,
-        "max_open_files"_a = 0, "cache_bytes"_a = 0, "cache_revalidate_after"_a = 0.0, "remote"_a = nb::dict(), "direct_threshold"_a = 0,
-        "sources"_a = nb::dict(), "Opens a store by URL (see lsio.open).");
+        "max_open_files"_a = 0, "cache_bytes"_a = 0, "cache_revalidate_after"_a = 0.0, "remote"_a = nb::dict(),
+        "direct_threshold"_a = 0, "sources"_a = nb::dict(), "Opens a store by URL (see lsio.open).");
 }
 
 }  // namespace lsio::python

@@ -1,8 +1,12 @@
 #include "core/buffer_pool.h"
 
+#include <sys/mman.h>
+
 #include <bit>
 #include <cstdlib>
 #include <new>
+
+#include "core/fork.h"
 
 namespace lsio {
 
@@ -11,6 +15,24 @@ struct BufferPool::Returner {
   int cls;
   void operator()(const void* p) const noexcept { pool->release(const_cast<void*>(p), cls); }
 };
+
+namespace {
+
+constexpr size_t kHugePage = 2u << 20;
+constexpr size_t kHugeClassBytes = 4u << 20;  // smaller classes would waste most of a huge page
+
+void* allocate_class(size_t bytes) {
+  if (bytes < kHugeClassBytes) return std::aligned_alloc(BufferPool::kAlignment, bytes);
+  void* p = std::aligned_alloc(kHugePage, bytes);
+  // Advice only: without huge pages (THP off, or no memory to spare) the buffer works as well.
+  if (p != nullptr) static_cast<void>(::madvise(p, bytes, MADV_HUGEPAGE));
+  return p;
+}
+
+}  // namespace
+
+BufferPool::BufferPool(size_t max_cached_bytes)
+    : max_cached_(max_cached_bytes), fork_generation_(detail::fork_generation()) {}
 
 BufferPool::~BufferPool() {
   for (auto& list : free_)
@@ -37,7 +59,7 @@ Bytes BufferPool::allocate(size_t size) {
     }
   }
   if (p == nullptr) {
-    p = std::aligned_alloc(kAlignment, kMinClassBytes << cls);
+    p = allocate_class(kMinClassBytes << cls);
     if (p == nullptr) throw std::bad_alloc();
   }
   std::shared_ptr<const void> owner(p, Returner{shared_from_this(), cls});
@@ -46,6 +68,10 @@ Bytes BufferPool::allocate(size_t size) {
 
 void BufferPool::release(void* p, int cls) {
   const size_t bytes = kMinClassBytes << cls;
+  if (fork_generation_ != detail::fork_generation()) {
+    std::free(p);  // the parent's pool, in a forked child: its mutex may be held forever
+    return;
+  }
   {
     std::lock_guard lock(mu_);
     if (cached_ + bytes <= max_cached_) {

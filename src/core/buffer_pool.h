@@ -3,11 +3,18 @@
 // whatever thread drops it; the next batch reuses it, already faulted in. This
 // removes the mmap/munmap (and cross-core TLB shootdown) and page-fault cost
 // that fresh multi-megabyte buffers pay on every read. Idle memory held by the
-// pool is capped (max_cached_bytes); beyond it buffers are freed.
+// pool is capped (max_cached_bytes); beyond it buffers are freed. Classes of
+// 4 MiB and more are 2 MiB aligned and advised for transparent huge pages (as
+// numpy does for its large arrays): a first touch then zeroes one huge page
+// per fault instead of 512 small ones.
+//
+// Fork: a buffer dropped in a forked child is freed, never returned to the
+// pool (its mutex may have been held by a parent thread at the fork).
 #pragma once
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -34,13 +41,14 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
   void trim();
 
  private:
-  explicit BufferPool(size_t max_cached_bytes) : max_cached_(max_cached_bytes) {}
+  explicit BufferPool(size_t max_cached_bytes);
   static constexpr int kClasses = 15;  // 64 KiB .. 1 GiB
   static int size_class(size_t size);
   void release(void* p, int cls);
 
   struct Returner;
   const size_t max_cached_;
+  const uint64_t fork_generation_;
   mutable std::mutex mu_;
   size_t cached_ = 0;
   std::array<std::vector<void*>, kClasses> free_{};

@@ -119,6 +119,8 @@ class Executor {
   static const Executor* current();
   // Starts a batch; its BatchState is finished when every request is delivered or it is cancelled and drained.
   void submit(std::shared_ptr<RunState> run);
+  // A buffer from the pool the workers read into (see Store::allocate).
+  Bytes allocate(size_t size) { return pool_->allocate(size); }
 
  private:
   Executor() = default;

@@ -82,6 +82,7 @@ class CachingStore final : public Store {
   Status put(std::string_view path, std::span<const std::byte> data, const PutOptions& options) override;
   std::optional<CacheStats> cache_stats() const override { return cache_.stats(); }
   bool has_cache() const override { return true; }
+  Bytes allocate(size_t size) override { return inner_->allocate(size); }
   std::optional<Bytes> get_derived(const DerivedKey& key) override;
   void put_derived(const DerivedKey& key, Bytes value) override;
 

@@ -55,6 +55,11 @@ bool FileStore::runs_on_current_thread() const {
   return current == executor_.get();
 }
 
+Bytes FileStore::allocate(size_t size) {
+  auto ex = executor();
+  return ex ? (*ex)->allocate(size) : Bytes::allocate(size, 4096);
+}
+
 std::string FileStore::engine_description() const {
   auto ex = executor();
   if (!ex) return ex.error().to_string();

@@ -29,6 +29,7 @@ class FileStore final : public Store {
   std::vector<Status> write(std::span<const WriteRequest> requests) override;
   std::vector<Status> remove(std::span<const std::string> paths) override;
   Status put(std::string_view path, std::span<const std::byte> data, const PutOptions& options) override;
+  Bytes allocate(size_t size) override;
 
  protected:
   void start(std::shared_ptr<detail::BatchState> state) override;
