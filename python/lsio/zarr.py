@@ -737,7 +737,7 @@ class Array:
         """An uninitialised output array in memory from the store's buffer pool (see lsio.Store.allocate): a loop
         of reads reuses memory already faulted in instead of zeroing fresh pages for every result."""
         n = math.prod(shape) * dtype.itemsize
-        if n < _POOLED_OUTPUT_BYTES or dtype.hasobject:
+        if not _POOLED_OUTPUT_BYTES[0] <= n <= _POOLED_OUTPUT_BYTES[1] or dtype.hasobject:
             return np.empty(shape, dtype=dtype)
         return self._location.store.allocate(n).view(dtype).reshape(shape)
 
@@ -1024,8 +1024,9 @@ class _OIndex:
 
 
 _NODE_FILES = ("zarr.json", ".zarray", ".zgroup")
-# Outputs from this size on come from the store's buffer pool (smaller ones are cheap for numpy's allocator).
-_POOLED_OUTPUT_BYTES = 1 << 20
+# Outputs of these sizes come from the store's buffer pool. Smaller ones are cheap for numpy's allocator; larger
+# ones would never be kept idle by the pool (256 MiB per store), so they gain nothing from it.
+_POOLED_OUTPUT_BYTES = (1 << 20, 256 << 20)
 
 
 class _GroupState:
