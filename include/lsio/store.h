@@ -313,7 +313,9 @@ class Store {
   // Writes each request's bytes at its offset (creating files as needed).
   virtual std::vector<Status> write(std::span<const WriteRequest> requests) = 0;
 
-  // Deletes each path; a path that does not exist is not an error.
+  // Deletes each path; a path that does not exist is not an error. A file
+  // store also removes the directories a deletion leaves empty, below its root
+  // (directories are implicit, as in an object store).
   virtual std::vector<Status> remove(std::span<const std::string> paths) = 0;
 
   // Replaces `path` atomically with `data` (temp file + rename): readers see

@@ -195,16 +195,12 @@ std::vector<Status> FileStore::write(std::span<const WriteRequest> requests) {
       fds.clear();
     }
     if (it == fds.end()) {
-      if (Status s = make_parent_dirs(*path); !s.ok()) {
-        out[i] = s;
+      auto fd = create_file(*path, O_WRONLY, "open for writing");
+      if (!fd) {
+        out[i] = fd.error();
         continue;
       }
-      const int fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-      if (fd < 0) {
-        out[i] = errno_status(errno, "open for writing", *path);
-        continue;
-      }
-      it = fds.emplace(*path, fd).first;
+      it = fds.emplace(*path, *fd).first;
     }
     out[i] = write_all(it->second, requests[i].data, requests[i].offset, *path);
   }
@@ -219,8 +215,8 @@ std::vector<Status> FileStore::remove(std::span<const std::string> keys) {
     auto path = resolve(keys[i]);
     if (!path) {
       out[i] = path.error().with_context("remove");
-    } else if (::unlink(path->c_str()) != 0 && errno != ENOENT) {
-      out[i] = errno_status(errno, "unlink", *path);
+    } else {
+      out[i] = remove_and_prune(*path, root_);
     }
   }
   return out;

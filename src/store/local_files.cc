@@ -4,8 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <mutex>
+#include <random>
+#include <shared_mutex>
+#include <thread>
 
 namespace lsio::store {
 namespace {
@@ -37,6 +43,48 @@ Status make_parent_dirs(const std::string& path) {
   return {};
 }
 
+// Orders this process's directory creation (mkdir -p + create, shared) against
+// its pruning (rmdir, exclusive): a writer here never loses its directory to a
+// prune here. Held across metadata calls only, never across reads or writes.
+// Another process's prune is met by retrying.
+std::shared_mutex& directories_mu() {
+  static std::shared_mutex mu;
+  return mu;
+}
+
+Result<int> create_file(const std::string& path, int flags, const char* what) {
+  constexpr int kTries = 64;  // each retry means another process pruned the directory meanwhile
+  std::minstd_rand jitter(static_cast<unsigned>(reinterpret_cast<uintptr_t>(&path)));
+  for (int attempt = 1;; ++attempt) {
+    if (attempt > 1) {
+      // A pruner looping in step with this writer would win every time: back off a random while.
+      std::this_thread::sleep_for(std::chrono::microseconds(jitter() % (20 * std::min(attempt, 16))));
+    }
+    std::shared_lock lock(directories_mu());
+    if (Status made = make_parent_dirs(path); !made.ok()) {
+      if (made.sys_errno() != ENOENT || attempt == kTries) return error(made);
+      continue;  // a parent went while its child was being made
+    }
+    const int fd = ::open(path.c_str(), flags | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0) return fd;
+    if (errno != ENOENT || attempt == kTries) return error(errno_status(errno, what, path));
+  }
+}
+
+Status remove_and_prune(const std::string& path, const std::string& root) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return errno_status(errno, "unlink", path);
+  if (root.empty() || root == "/" || path.size() <= root.size() || path.compare(0, root.size(), root) != 0) return {};
+  // Directories are implicit in an object store: one left empty by the last
+  // removal goes too. rmdir fails on a non-empty directory, which ends the walk.
+  std::unique_lock lock(directories_mu());
+  for (std::string dir = parent_of(path); dir.size() > root.size() && dir.compare(0, root.size(), root) == 0;
+       dir = parent_of(dir)) {
+    if (dir[root.size()] != '/') break;  // "/data2/x" is not below root "/data"
+    if (::rmdir(dir.c_str()) != 0) break;
+  }
+  return {};
+}
+
 Status write_all(int fd, std::span<const std::byte> data, uint64_t offset, const std::string& path) {
   size_t done = 0;
   while (done < data.size()) {
@@ -50,10 +98,10 @@ Status write_all(int fd, std::span<const std::byte> data, uint64_t offset, const
 
 Status atomic_put(const std::string& path, std::span<const std::byte> data, bool fsync) {
   static std::atomic<uint64_t> counter{0};
-  if (Status s = make_parent_dirs(path); !s.ok()) return s;
   const std::string tmp = path + ".lsio-tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_status(errno, "create", tmp);
+  auto created = create_file(tmp, O_WRONLY | O_EXCL, "create");
+  if (!created) return created.error();
+  const int fd = *created;
   Status s = write_all(fd, data, 0, tmp);
   if (s.ok() && fsync && ::fsync(fd) != 0) s = errno_status(errno, "fsync", tmp);
   if (::close(fd) != 0 && s.ok()) s = errno_status(errno, "close", tmp);

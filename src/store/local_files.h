@@ -10,6 +10,13 @@ namespace lsio::store {
 
 // mkdir -p of the directory that will hold `path`.
 Status make_parent_dirs(const std::string& path);
+// open(path, flags | O_CREAT | O_CLOEXEC, 0644) after make_parent_dirs; a
+// directory removed in between (remove_and_prune in another thread) is made
+// again. The descriptor, or the error naming `what` and the path.
+Result<int> create_file(const std::string& path, int flags, const char* what);
+// unlink(path) (a missing file is fine), then rmdir of each parent directory
+// left empty, up to but not including `root` (none when root is "").
+Status remove_and_prune(const std::string& path, const std::string& root);
 // Writes all of `data` at `offset` of the open descriptor (short writes resumed).
 Status write_all(int fd, std::span<const std::byte> data, uint64_t offset, const std::string& path);
 // Atomic replace: temp file beside `path`, write, optional fsync, rename.

@@ -1,12 +1,15 @@
 // One suite, run against every store and engine: uring, posix, memory.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "test_util.h"
 
@@ -359,6 +362,47 @@ TEST_P(FileStoreTest, PermissionDeniedNamesThePath) {
   ::waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// Directories are implicit, as in an object store: removing the last file of
+// a directory removes the directories it leaves empty, never the root.
+TEST_P(FileStoreTest, RemoveDropsDirectoriesLeftEmpty) {
+  auto store = open(dir_.path());
+  const std::vector<std::byte> one(1, std::byte{1});
+  ASSERT_TRUE(store->put("a/b/c/x", one).ok());
+  ASSERT_TRUE(store->put("a/b/y", one).ok());
+  ASSERT_TRUE(store->remove(std::vector<std::string>{"a/b/c/x"})[0].ok());
+  struct stat st;
+  EXPECT_NE(::stat(dir_.file("a/b/c").c_str(), &st), 0) << "a/b/c was left empty";
+  EXPECT_EQ(::stat(dir_.file("a/b/y").c_str(), &st), 0);
+  ASSERT_TRUE(store->remove(std::vector<std::string>{"a/b/y", "a/b/never-was"})[0].ok());
+  EXPECT_NE(::stat(dir_.file("a").c_str(), &st), 0) << "a was left empty";
+  EXPECT_EQ(::stat(dir_.path().c_str(), &st), 0) << "the root itself must stay";
+}
+
+// A writer racing a remove that prunes the writer's directory still succeeds
+// (create_file makes the directory again).
+TEST_P(FileStoreTest, WritesRaceRemovesOfTheirDirectory) {
+  auto store = open(dir_.path());
+  const std::vector<std::byte> data(100, std::byte{7});
+  std::atomic<bool> stop{false};
+  std::thread remover([&] {
+    while (!stop) {
+      store->remove(std::vector<std::string>{"d/e/victim"});
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+  });
+  Status failed;
+  for (int i = 0; i < 2000 && failed.ok(); ++i) {
+    const std::string key = "d/e/f" + std::to_string(i % 4);
+    const std::vector<WriteRequest> w{{key, 0, data}};
+    for (const Status& s : {store->put("d/e/victim", data), store->put(key, data), store->write(w)[0],
+                            store->remove(std::vector<std::string>{key})[0]})
+      if (!s.ok() && failed.ok()) failed = s;
+  }
+  stop = true;
+  remover.join();
+  EXPECT_TRUE(failed.ok()) << failed.to_string();
 }
 
 TEST(OpenStore, EngineFromEnvironmentAndUrls) {

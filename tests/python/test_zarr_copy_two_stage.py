@@ -88,6 +88,7 @@ def test_two_stage_copy_equals_the_source(tmp_path: Path, shape: Any, src_chunks
     done = [d for d, _ in seen]
     assert done == sorted(done) and seen[0] == (0, 2 * ref.nbytes) and seen[-1] == (2 * ref.nbytes,) * 2
     assert [k for k, _ in store.list("o.zarr/") if "lsio-copy-tmp" in k] == []  # the intermediate is gone
+    assert [p for p in (tmp_path / "o.zarr").rglob("*lsio-copy-tmp*")] == []  # with its directories
 
 
 def test_two_stage_forced_with_a_temp_store(tmp_path: Path) -> None:
