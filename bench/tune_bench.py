@@ -62,6 +62,7 @@ class Mode:
     pyread_files: int
     ranges_4k: int
     call_4k: int
+    passes_4k: int
     whole_files: int
     whole_passes: int
     big: int
@@ -76,10 +77,10 @@ class Mode:
 
 
 MODES = {
-    "full": Mode("full", "pyread", 1500, 200_000, 20_000, 1000, 4, 2 * GIB, 2, "zarr", 1024, 1024, 256, 3, False),
-    "quick": Mode("quick", "pyread-quick", 100, 40_000, 10_000, 1000, 1, 256 * MIB, 2, "zarr-512", 512, 256, 64, 2,
-                  True),
-    "tiny": Mode("tiny", "pyread-tiny", 20, 2_000, 1_000, 20, 1, 16 * MIB, 1, "zarr-128", 128, 16, 4, 1, True, 2),
+    "full": Mode("full", "pyread", 1500, 200_000, 20_000, 2, 1000, 4, 2 * GIB, 2, "zarr", 1024, 1024, 256, 3, False),
+    "quick": Mode("quick", "pyread-quick", 100, 40_000, 10_000, 4, 1000, 4, 256 * MIB, 8, "zarr-512", 512, 256, 64,
+                  2, True),
+    "tiny": Mode("tiny", "pyread-tiny", 20, 2_000, 1_000, 1, 20, 1, 16 * MIB, 1, "zarr-128", 128, 16, 4, 1, True, 2),
 }  # fmt: skip
 
 
@@ -189,9 +190,10 @@ def random_4k(a: argparse.Namespace, m: Mode, tmp: Path, grid: list[dict[str, An
     paths = pyread_bench.make_data(ns)  # pyread_bench's files (written once) and its ranges
     index, starts, ends = pyread_bench.make_ranges(ns, len(paths))
     keys = [Path(p).name for p in paths]
-    spec = ranges_spec(tmp, "4k", keys, index, starts, ends, m.call_4k, 1, int((ends - starts).sum()))
+    spec = ranges_spec(tmp, "4k", keys, index, starts, ends, m.call_4k, m.passes_4k, int((ends - starts).sum()))
     return Workload("4k-random", f"{m.ranges_4k:,} random 4 KiB ranges over {m.pyread_files:,} files of 512 KiB, "
-                    f"calls of {m.call_4k:,} (Store.read_batch), hot", str(ns.data), spec, grid,
+                    f"calls of {m.call_4k:,} (Store.read_batch), {m.passes_4k} pass(es), hot", str(ns.data), spec,
+                    grid,
                     warm=[Path(p) for p in paths])  # fmt: skip
 
 
