@@ -205,3 +205,25 @@ def test_zarr_array_of_a_tuned_store_pickles_and_reopens(tmp_path: Path) -> None
     b = pickle.loads(pickle.dumps(a))
     assert np.array_equal(b[...], np.arange(100, dtype=np.int32).reshape(10, 10))
     assert b.store.options["coalesce_gap"] == 1 << 20 and b.store.options["direct_threshold"] == 8 * MiB
+
+
+def test_probe_counts_only_bytes_it_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bandwidth probe asks for more reads than the file has slots: the reads it counts must all be read
+    (the planner serves a repeated or touching range once, so such reads would be counted but not read)."""
+    from lsio import _tune
+
+    size, length = 8 * MiB, MiB
+    (tmp_path / "probe.bin").write_bytes(os.urandom(size))
+    monkeypatch.setattr(_tune, "_timed", lambda fn, budget, min_runs=1: (fn(), 1.0)[1])  # one call = 1 s
+    store = lsio.open(tmp_path, tune=False, engine="posix", workers=1)
+    probe = _tune._Probe(lambda **_: store, "probe.bin", size, 0.0, __import__("numpy").random.default_rng(0))
+
+    def bytes_read() -> int:  # read(2)/pread(2) bytes of this process, its worker threads included
+        return next(int(line.split()[1]) for line in Path("/proc/self/io").read_text().splitlines()
+                    if line.startswith("rchar"))  # fmt: skip
+
+    before = bytes_read()
+    counted = probe.random_reads(store, 32, length)  # reads per (patched) second = reads counted
+    read = bytes_read() - before
+    assert read >= counted * length, f"counted {counted:.0f} reads of 1 MiB, read {read / MiB:.1f} MiB"
+    assert 1 <= counted <= size // length
