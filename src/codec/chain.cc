@@ -1,4 +1,5 @@
 // CodecChain: decoding and encoding one chunk through the parsed stages.
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -171,6 +172,37 @@ Result<Bytes> CodecChain::encode(std::span<const std::byte> decoded, std::string
   }
   if (view.data() == decoded.data()) return Bytes::copy_of(decoded);
   return cur;
+}
+
+Status CodecChain::encode_with(std::span<const std::byte> decoded, std::string_view key,
+                               const std::function<Status(std::span<const std::byte>)>& use) const {
+  if (decoded.size() != layout_.num_bytes()) {
+    return Status(StatusCode::kInvalidArgument, std::string(key) + ": input of " + std::to_string(decoded.size()) +
+                                                    " bytes for a chunk of " + std::to_string(layout_.num_bytes()));
+  }
+  const Stages& st = *stages_;
+  if (sharding_ || std::any_of(st.codecs.begin(), st.codecs.end(), [](const auto& c) { return !c->encodes_into(); })) {
+    LSIO_ASSIGN_OR_RETURN(Bytes encoded, encode(decoded, key));
+    return use(encoded.span());
+  }
+  // Apart from the decode's pair: a decode (of the chunk being rewritten) may run on this thread between encodes.
+  thread_local Scratch buffers[2];
+  const TrimOnExit trim{buffers};
+  size_t next = 0;
+  std::span<const std::byte> view = decoded;
+  if (!st.array.identity()) {
+    std::span<std::byte> out = buffers[next].get(decoded.size());
+    encode_array(decoded, out, layout_.shape, dtype_size(layout_.dtype), st.array);
+    view = out;
+    next ^= 1;
+  }
+  for (const auto& codec : st.codecs) {
+    std::span<std::byte> out = buffers[next].get(codec->max_encoded_size(view.size()));
+    LSIO_ASSIGN_OR_RETURN(const size_t n, codec->encode_into(view, out, key));
+    view = out.first(n);
+    next ^= 1;
+  }
+  return use(view);
 }
 
 }  // namespace lsio::codec
