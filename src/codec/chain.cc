@@ -49,6 +49,13 @@ Scratch* thread_scratch() {
   return buffers;
 }
 
+// The two buffers encode_with alternates between, apart from the decode's pair: a decode (of a chunk being
+// rewritten) may run on this thread between encodes.
+Scratch* thread_encode_scratch() {
+  thread_local Scratch buffers[2];
+  return buffers;
+}
+
 // Trims the thread's buffers when a decode returns, however it returns.
 struct TrimOnExit {
   Scratch* buffers;
@@ -174,6 +181,12 @@ Result<Bytes> CodecChain::encode(std::span<const std::byte> decoded, std::string
   return cur;
 }
 
+void CodecChain::release_encode_buffers() {
+  Scratch* buffers = thread_encode_scratch();
+  buffers[0] = Scratch{};
+  buffers[1] = Scratch{};
+}
+
 Status CodecChain::encode_with(std::span<const std::byte> decoded, std::string_view key,
                                const std::function<Status(std::span<const std::byte>)>& use) const {
   if (decoded.size() != layout_.num_bytes()) {
@@ -185,8 +198,7 @@ Status CodecChain::encode_with(std::span<const std::byte> decoded, std::string_v
     LSIO_ASSIGN_OR_RETURN(Bytes encoded, encode(decoded, key));
     return use(encoded.span());
   }
-  // Apart from the decode's pair: a decode (of the chunk being rewritten) may run on this thread between encodes.
-  thread_local Scratch buffers[2];
+  Scratch* buffers = thread_encode_scratch();
   const TrimOnExit trim{buffers};
   size_t next = 0;
   std::span<const std::byte> view = decoded;

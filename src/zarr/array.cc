@@ -57,15 +57,21 @@ bool overwrites_whole_chunk(std::span<const DimPart* const> parts, std::span<con
   return true;
 }
 
+void release_write_buffers();
+
 // Runs fn(i) (returning a Status) for i in [0, n) on this thread and the
 // shared encode pool (one thread per CPU in all), so that chunks are encoded in parallel. Stops handing out
-// work after the first error, which it returns; no exception leaves a thread.
+// work after the first error, which it returns; no exception leaves a thread. Each thread keeps its chunk and
+// encode buffers from one chunk to the next and frees them when it leaves the call.
 template <typename Fn>
 Status parallel_for(size_t n, Fn&& fn) {
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   FirstError first;
   auto work = [&]() noexcept {
+    struct Release {
+      ~Release() { release_write_buffers(); }
+    } release;
     while (!failed.load(std::memory_order_relaxed)) {
       const size_t i = next.fetch_add(1);
       if (i >= n) return;
@@ -292,13 +298,19 @@ namespace {
 // Chunk buffers a writer thread keeps for its next chunks up to this size (larger ones are freed after the chunk).
 constexpr size_t kKeepChunkBuffer = size_t{64} << 20;
 
-// The buffer a writer thread gathers a chunk into (uninitialised), reused by its next chunks: a fresh buffer per
-// chunk costs the kernel zeroing its pages (and the vector zeroing them again) every time.
+// The buffer a writer thread gathers a chunk into (uninitialised), reused by its next chunks of the same write
+// call (parallel_for frees it when the thread leaves the call): a fresh buffer per chunk costs the kernel zeroing
+// its pages (and the vector zeroing them again) every time.
 class ChunkBuffer {
  public:
   ChunkBuffer() : buffer_(thread_buffer()) {}
   ~ChunkBuffer() {
-    if (buffer_.capacity > kKeepChunkBuffer) buffer_.data.reset(), buffer_.capacity = 0;
+    if (buffer_.capacity > kKeepChunkBuffer) release();
+  }
+  static void release() {
+    Storage& b = thread_buffer();
+    b.data.reset();
+    b.capacity = 0;
   }
   ChunkBuffer(const ChunkBuffer&) = delete;
   ChunkBuffer& operator=(const ChunkBuffer&) = delete;
@@ -325,6 +337,11 @@ class ChunkBuffer {
   }
   Storage& buffer_;
 };
+
+void release_write_buffers() {
+  ChunkBuffer::release();
+  codec::CodecChain::release_encode_buffers();
+}
 
 // Sets every element of `out` to `fill` (one element): memset when its bytes are all equal, else the first
 // element copied, then the filled prefix doubled.
