@@ -476,13 +476,37 @@ class _Tally:
 
 def _stream(src: Any, dst: Any, sels: list[tuple[slice, ...]], token: CancelToken, tally: _Tally) -> None:
     """Copies each selection from ``src`` to ``dst`` (one read, one write), reading the next while one is
-    written; an error or Ctrl-C cancels the read in flight (ReadAhead)."""
+    written; an error or Ctrl-C cancels the read in flight (ReadAhead). The slabs alternate between two buffers
+    allocated once: a fresh slab per read would have the kernel zero every page of it again (as much memory
+    traffic as the decode's output)."""
     itemsize = src.itemsize
-    with ReadAhead(sels, lambda sel: src.read(sel, cancel=token), token, "lsio-copy-read") as stream:
-        for sel, data in stream:
+    buffers = _SlabBuffers(max((_nbytes(sel, 1) for sel in sels), default=0), src.dtype)
+
+    def read(item: tuple[int, tuple[slice, ...]]) -> Any:
+        i, sel = item
+        return src.read(sel, out=buffers.view(i % 2, [s.stop - s.start for s in sel]), cancel=token)
+
+    with ReadAhead(list(enumerate(sels)), read, token, "lsio-copy-read") as stream:
+        for (_, sel), data in stream:
             _write(dst, sel, data, token)
             del data
             tally.add(_nbytes(sel, itemsize))
+
+
+class _SlabBuffers:
+    """Two flat buffers of ``elements`` each, allocated on first use; view(k, shape) is the front of buffer k as a
+    C-contiguous array of that shape. ReadAhead reads slab i + 1 while slab i is written, and starts reading slab
+    i + 2 only after slab i's write returned: slab i uses buffer i % 2."""
+
+    def __init__(self, elements: int, dtype: Any) -> None:
+        self._elements, self._dtype = elements, dtype
+        self._flat: list[Optional[np.ndarray]] = [None, None]
+
+    def view(self, k: int, shape: Sequence[int]) -> np.ndarray:
+        flat = self._flat[k]
+        if flat is None:
+            flat = self._flat[k] = np.empty(self._elements, self._dtype)
+        return flat[: math.prod(shape)].reshape(shape)
 
 
 def _first_pass_slabs(shape: Sequence[int], inter: Sequence[int], per1: Sequence[int],

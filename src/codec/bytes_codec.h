@@ -27,6 +27,12 @@ class BytesCodec {
   virtual Result<size_t> decode(std::span<const std::byte> in, std::span<std::byte> out,
                                 std::string_view key) const = 0;
   virtual Result<Bytes> encode(std::span<const std::byte> in, std::string_view key) const = 0;
+  // Encodes `in` into the front of `out` (at least max_encoded_size(in.size()) bytes) and returns the encoded size,
+  // for codecs that can write into a caller's buffer (encodes_into()): a writer reusing its buffers pays no fresh
+  // pages per chunk. The default is kUnimplemented.
+  virtual bool encodes_into() const { return false; }
+  virtual Result<size_t> encode_into(std::span<const std::byte> in, std::span<std::byte> out,
+                                     std::string_view key) const;
 
   // Checksum codecs decode to a view of their input (no copy): strip() verifies and
   // returns the payload. Other codecs return false / kInternal.

@@ -1,4 +1,5 @@
 // CodecChain: decoding and encoding one chunk through the parsed stages.
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -44,6 +45,13 @@ struct Scratch {
 // The two buffers a non-sharded decode alternates between (one stage's input, the next one's output). Such a
 // decode never runs another decode on its thread before it returns, so one pair per thread is enough.
 Scratch* thread_scratch() {
+  thread_local Scratch buffers[2];
+  return buffers;
+}
+
+// The two buffers encode_with alternates between, apart from the decode's pair: a decode (of a chunk being
+// rewritten) may run on this thread between encodes.
+Scratch* thread_encode_scratch() {
   thread_local Scratch buffers[2];
   return buffers;
 }
@@ -171,6 +179,42 @@ Result<Bytes> CodecChain::encode(std::span<const std::byte> decoded, std::string
   }
   if (view.data() == decoded.data()) return Bytes::copy_of(decoded);
   return cur;
+}
+
+void CodecChain::release_encode_buffers() {
+  Scratch* buffers = thread_encode_scratch();
+  buffers[0] = Scratch{};
+  buffers[1] = Scratch{};
+}
+
+Status CodecChain::encode_with(std::span<const std::byte> decoded, std::string_view key,
+                               const std::function<Status(std::span<const std::byte>)>& use) const {
+  if (decoded.size() != layout_.num_bytes()) {
+    return Status(StatusCode::kInvalidArgument, std::string(key) + ": input of " + std::to_string(decoded.size()) +
+                                                    " bytes for a chunk of " + std::to_string(layout_.num_bytes()));
+  }
+  const Stages& st = *stages_;
+  if (sharding_ || std::any_of(st.codecs.begin(), st.codecs.end(), [](const auto& c) { return !c->encodes_into(); })) {
+    LSIO_ASSIGN_OR_RETURN(Bytes encoded, encode(decoded, key));
+    return use(encoded.span());
+  }
+  Scratch* buffers = thread_encode_scratch();
+  const TrimOnExit trim{buffers};
+  size_t next = 0;
+  std::span<const std::byte> view = decoded;
+  if (!st.array.identity()) {
+    std::span<std::byte> out = buffers[next].get(decoded.size());
+    encode_array(decoded, out, layout_.shape, dtype_size(layout_.dtype), st.array);
+    view = out;
+    next ^= 1;
+  }
+  for (const auto& codec : st.codecs) {
+    std::span<std::byte> out = buffers[next].get(codec->max_encoded_size(view.size()));
+    LSIO_ASSIGN_OR_RETURN(const size_t n, codec->encode_into(view, out, key));
+    view = out.first(n);
+    next ^= 1;
+  }
+  return use(view);
 }
 
 }  // namespace lsio::codec

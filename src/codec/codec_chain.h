@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -121,6 +122,14 @@ class CodecChain {
   // Encodes a decoded chunk (exactly layout().num_bytes()). A sharded chain encodes a whole shard
   // storing every inner chunk (it does not know the fill value to leave out).
   Result<Bytes> encode(std::span<const std::byte> decoded, std::string_view key) const;
+  // encode(), handing the encoded bytes to use() (valid only during that call) and returning its status. Stages
+  // that can (encodes_into: zstd; the array transform) write into buffers this thread keeps for its next chunks,
+  // so a writer storing chunk after chunk pays no fresh pages per chunk (release_encode_buffers frees them).
+  Status encode_with(std::span<const std::byte> decoded, std::string_view key,
+                     const std::function<Status(std::span<const std::byte>)>& use) const;
+  // Frees the buffers encode_with keeps on this thread: a writer calls it when its thread is done with a write, so
+  // idle threads hold no chunk-sized memory.
+  static void release_encode_buffers();
 
  private:
   struct Stages;

@@ -68,6 +68,11 @@ Result<std::span<const std::byte>> BytesCodec::strip(std::span<const std::byte>,
   return error(StatusCode::kInternal, std::string(key) + ": " + std::string(name()) + " is not a checksum codec");
 }
 
+Result<size_t> BytesCodec::encode_into(std::span<const std::byte>, std::span<std::byte>, std::string_view key) const {
+  return error(StatusCode::kUnimplemented,
+               std::string(key) + ": " + std::string(name()) + " encodes into its own buffer");
+}
+
 uint32_t crc32c(std::span<const std::byte> data) {
   constexpr size_t kStep = size_t{1} << 30;  // crc32_iscsi takes an int length
   uint32_t crc = 0xffffffffu;

@@ -49,15 +49,23 @@ class ZstdCodec final : public BytesCodec {
   }
 
   Result<Bytes> encode(std::span<const std::byte> in, std::string_view key) const override {
+    Bytes out = Bytes::allocate(ZSTD_compressBound(in.size()));
+    LSIO_ASSIGN_OR_RETURN(const size_t n, encode_into(in, {out.mutable_data(), out.size()}, key));
+    return out.slice(0, n);
+  }
+
+  bool encodes_into() const override { return true; }
+
+  Result<size_t> encode_into(std::span<const std::byte> in, std::span<std::byte> out,
+                             std::string_view key) const override {
     ZSTD_CCtx* cctx = thread_cctx();
     if (cctx == nullptr) return error(StatusCode::kResourceExhausted, std::string(key) + ": zstd: no context");
     ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level_);
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, checksum_ ? 1 : 0);
-    Bytes out = Bytes::allocate(ZSTD_compressBound(in.size()));
-    const size_t rc = ZSTD_compress2(cctx, out.mutable_data(), out.size(), in.data(), in.size());
+    const size_t rc = ZSTD_compress2(cctx, out.data(), out.size(), in.data(), in.size());
     if (ZSTD_isError(rc)) return cannot_encode(key, name(), ZSTD_getErrorName(rc));
-    return out.slice(0, rc);
+    return rc;
   }
 
  private:

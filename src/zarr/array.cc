@@ -5,6 +5,7 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <memory>
 
 #include "zarr/array_internal.h"
 #include "zarr/encode_pool.h"
@@ -26,29 +27,51 @@ Result<std::optional<Bytes>> read_optional(Store& store, const std::string& key,
 
 namespace {
 
+// Elements of `in_chunk` that are distinct (a list selection may repeat one).
+uint64_t distinct_positions(const DimPart& part, uint64_t chunk_len) {
+  std::vector<bool> seen(chunk_len, false);
+  uint64_t distinct = 0;
+  for (uint32_t p : part.in_chunk) distinct += !seen[p], seen[p] = true;
+  return distinct;
+}
+
 // True when the parts select every element of the chunk that lies inside the array.
 bool covers_chunk(std::span<const DimPart* const> parts, std::span<const uint64_t> chunk_shape,
                   std::span<const uint64_t> array_shape) {
   for (size_t d = 0; d < parts.size(); ++d) {
     const uint64_t begin = parts[d]->chunk * chunk_shape[d];
     const uint64_t inside = std::min(chunk_shape[d], array_shape[d] - std::min(array_shape[d], begin));
-    std::vector<bool> seen(chunk_shape[d], false);
-    uint64_t distinct = 0;
-    for (uint32_t p : parts[d]->in_chunk) distinct += !seen[p], seen[p] = true;
-    if (distinct < inside) return false;
+    if (parts[d]->in_chunk.size() < inside || distinct_positions(*parts[d], chunk_shape[d]) < inside) return false;
   }
   return true;
 }
 
+// True when the parts select every element of the chunk (which then lies wholly inside the array: a selection
+// never reaches past its end): the write sets every byte of the chunk buffer, and neither the chunk's old content
+// nor the fill value is needed.
+bool overwrites_whole_chunk(std::span<const DimPart* const> parts, std::span<const uint64_t> chunk_shape) {
+  for (size_t d = 0; d < parts.size(); ++d) {
+    if (parts[d]->in_chunk.size() < chunk_shape[d] || distinct_positions(*parts[d], chunk_shape[d]) < chunk_shape[d])
+      return false;
+  }
+  return true;
+}
+
+void release_write_buffers();
+
 // Runs fn(i) (returning a Status) for i in [0, n) on this thread and the
 // shared encode pool (one thread per CPU in all), so that chunks are encoded in parallel. Stops handing out
-// work after the first error, which it returns; no exception leaves a thread.
+// work after the first error, which it returns; no exception leaves a thread. Each thread keeps its chunk and
+// encode buffers from one chunk to the next and frees them when it leaves the call.
 template <typename Fn>
 Status parallel_for(size_t n, Fn&& fn) {
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   FirstError first;
   auto work = [&]() noexcept {
+    struct Release {
+      ~Release() { release_write_buffers(); }
+    } release;
     while (!failed.load(std::memory_order_relaxed)) {
       const size_t i = next.fetch_add(1);
       if (i >= n) return;
@@ -252,10 +275,10 @@ Status ArrayImpl::read_shard_indexes(const std::vector<std::string>& keys, const
 }
 
 bool ArrayImpl::is_fill(std::span<const std::byte> chunk) const {
+  // The first element is the fill value and every element equals the one before it: two memcmp, not one per element.
   const size_t n = meta_.fill_value.size();
-  for (size_t i = 0; i < chunk.size(); i += n)
-    if (std::memcmp(chunk.data() + i, meta_.fill_value.data(), n) != 0) return false;
-  return true;
+  if (chunk.size() < n || std::memcmp(chunk.data(), meta_.fill_value.data(), n) != 0) return false;
+  return std::memcmp(chunk.data(), chunk.data() + n, chunk.size() - n) == 0;
 }
 
 Status ArrayImpl::write(const Selection& sel, std::span<const std::byte> src, const ReadOptions& options) {
@@ -272,23 +295,76 @@ Status ArrayImpl::write(const Selection& sel, std::span<const std::byte> src, co
 
 namespace {
 
-// A chunk buffer holding only the fill value.
-std::vector<std::byte> filled(size_t bytes, std::span<const std::byte> fill) {
-  std::vector<std::byte> out(bytes);
-  for (size_t i = 0; i < bytes; i += fill.size()) std::memcpy(out.data() + i, fill.data(), fill.size());
-  return out;
+// Chunk buffers a writer thread keeps for its next chunks up to this size (larger ones are freed after the chunk).
+constexpr size_t kKeepChunkBuffer = size_t{64} << 20;
+
+// The buffer a writer thread gathers a chunk into (uninitialised), reused by its next chunks of the same write
+// call (parallel_for frees it when the thread leaves the call): a fresh buffer per chunk costs the kernel zeroing
+// its pages (and the vector zeroing them again) every time.
+class ChunkBuffer {
+ public:
+  ChunkBuffer() : buffer_(thread_buffer()) {}
+  ~ChunkBuffer() {
+    if (buffer_.capacity > kKeepChunkBuffer) release();
+  }
+  static void release() {
+    Storage& b = thread_buffer();
+    b.data.reset();
+    b.capacity = 0;
+  }
+  ChunkBuffer(const ChunkBuffer&) = delete;
+  ChunkBuffer& operator=(const ChunkBuffer&) = delete;
+
+  std::span<std::byte> get(size_t n) {
+    if (buffer_.capacity < n) {
+      buffer_.data.reset();
+      buffer_.capacity = 0;
+      buffer_.data = std::make_unique_for_overwrite<std::byte[]>(n);
+      buffer_.capacity = n;
+    }
+    return {buffer_.data.get(), n};
+  }
+
+ private:
+  struct Storage {
+    std::unique_ptr<std::byte[]> data;
+    size_t capacity = 0;
+  };
+  // One per thread: a writer thread gathers one chunk at a time.
+  static Storage& thread_buffer() {
+    thread_local Storage storage;
+    return storage;
+  }
+  Storage& buffer_;
+};
+
+void release_write_buffers() {
+  ChunkBuffer::release();
+  codec::CodecChain::release_encode_buffers();
+}
+
+// Sets every element of `out` to `fill` (one element): memset when its bytes are all equal, else the first
+// element copied, then the filled prefix doubled.
+void fill_with(std::span<std::byte> out, std::span<const std::byte> fill) {
+  if (out.empty()) return;
+  if (fill.empty() || std::all_of(fill.begin(), fill.end(), [&](std::byte b) { return b == fill[0]; })) {
+    std::memset(out.data(), fill.empty() ? 0 : std::to_integer<int>(fill[0]), out.size());
+    return;
+  }
+  std::memcpy(out.data(), fill.data(), std::min(fill.size(), out.size()));
+  for (size_t done = fill.size(); done < out.size(); done *= 2)
+    std::memcpy(out.data() + done, out.data(), std::min(done, out.size() - done));
+}
+
+// Prepares a chunk buffer for a write that sets only part of it: the old chunk decoded, else the fill value.
+Status prepare_chunk(const codec::CodecChain& chain, const std::optional<Bytes>& encoded,
+                     std::span<const std::byte> fill, std::span<std::byte> buf, const std::string& where) {
+  if (encoded) return chain.decode(encoded->span(), buf, where, fill);
+  fill_with(buf, fill);
+  return {};
 }
 
 }  // namespace
-
-// Decodes `encoded` (or the fill value when absent) into a fresh chunk buffer.
-static Result<std::vector<std::byte>> decode_or_fill(const codec::CodecChain& chain,
-                                                     const std::optional<Bytes>& encoded,
-                                                     std::span<const std::byte> fill, const std::string& where) {
-  std::vector<std::byte> buf = filled(chain.layout().num_bytes(), fill);
-  if (encoded) LSIO_RETURN_IF_ERROR(chain.decode(encoded->span(), buf, where, fill));
-  return buf;
-}
 
 Status ArrayImpl::write_unsharded(const Selection& sel, std::span<const std::byte> src, const ReadOptions& options) {
   std::vector<std::vector<DimPart>> storage;
@@ -318,15 +394,18 @@ Status ArrayImpl::write_unsharded(const Selection& sel, std::span<const std::byt
   LSIO_RETURN_IF_ERROR(parallel_for(tasks.size(), [&](size_t i) -> Status {
     LSIO_RETURN_IF_ERROR(cancelled(options, "write " + path_));
     const std::string key = chunk_key(tasks[i].coords);
-    LSIO_ASSIGN_OR_RETURN(auto buf, decode_or_fill(*chain_, old[i], meta_.fill_value, key));
+    ChunkBuffer chunk;
+    const std::span<std::byte> buf = chunk.get(chain_->layout().num_bytes());
+    if (!overwrites_whole_chunk(tasks[i].parts, meta_.chunk_shape)) {
+      LSIO_RETURN_IF_ERROR(prepare_chunk(*chain_, old[i], meta_.fill_value, buf, key));
+    }
     gather_chunk(buf.data(), meta_.chunk_shape, tasks[i].parts, src.data(), src_shape, itemsize());
     if (is_fill(buf)) {
       std::lock_guard lock(remove_mu);
       to_remove.push_back(key);  // zarr-python's write_empty_chunks=False
       return {};
     }
-    LSIO_ASSIGN_OR_RETURN(Bytes encoded, chain_->encode(buf, key));
-    return store_->put(key, encoded.span());
+    return chain_->encode_with(buf, key, [&](std::span<const std::byte> encoded) { return store_->put(key, encoded); });
   }));
   for (const Status& s : store_->remove(to_remove)) LSIO_RETURN_IF_ERROR(s);
   return {};
@@ -369,7 +448,11 @@ Status ArrayImpl::write_sharded(const Selection& sel, std::span<const std::byte>
       for (const DimPart* p : combo) coords.push_back(p->chunk);
       const uint64_t li = linear_index(coords, grid);
       const std::string where = key + " inner chunk " + std::to_string(li);
-      LSIO_ASSIGN_OR_RETURN(auto buf, decode_or_fill(inner, chunks[li], meta_.fill_value, where));
+      ChunkBuffer chunk;
+      const std::span<std::byte> buf = chunk.get(inner.layout().num_bytes());
+      if (!overwrites_whole_chunk(combo, spec.inner_shape)) {
+        LSIO_RETURN_IF_ERROR(prepare_chunk(inner, chunks[li], meta_.fill_value, buf, where));
+      }
       gather_chunk(buf.data(), spec.inner_shape, combo, src.data(), src_shape, itemsize());
       if (is_fill(buf)) {
         chunks[li].reset();

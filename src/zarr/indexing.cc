@@ -71,7 +71,7 @@ void scatter_chunk(const std::byte* chunk, std::span<const uint64_t> chunk_shape
 
 void gather_chunk(std::byte* chunk, std::span<const uint64_t> chunk_shape, std::span<const DimPart* const> parts,
                   const std::byte* src, std::span<const uint64_t> src_shape, size_t itemsize) {
-  for_each_run(parts, chunk_shape, src_shape, [&](uint64_t c, uint64_t o, uint64_t n) {
+  for_each_joined_run(parts, chunk_shape, src_shape, [&](uint64_t c, uint64_t o, uint64_t n) {
     std::memcpy(chunk + c * itemsize, src + o * itemsize, n * itemsize);
   });
 }

@@ -231,3 +231,28 @@ def test_create_refuses_an_existing_node_of_either_format(tmp_path: Path) -> Non
     zarr.open_group(str(tmp_path / "g2"), mode="w", zarr_format=2)
     with pytest.raises(ValueError, match="already exists"):
         lsio.zarr.create(str(tmp_path / "g2"), shape=(4,), dtype="uint8", chunks=(2,), zarr_format=2)
+
+
+@pytest.mark.parametrize("shards", [None, (8, 8)], ids=["unsharded", "sharded"])
+def test_edge_chunk_outside_the_array_holds_the_fill_value(shards: Optional[tuple[int, ...]], tmp_path: Path) -> None:
+    """A chunk cut by the array's end and written whole (every element inside the array) is stored with the fill
+    value beyond the end (bytes 00 00 c0 3f: not one repeated byte), and, when the write is all fill value, not
+    stored at all; chunks inside the array written whole need neither fill nor their old content."""
+    path = str(tmp_path / "e.zarr")
+    a = lsio.zarr.create(path, shape=(10, 7), dtype="float32", chunks=(4, 4), shards=shards, fill_value=1.5,
+                         codecs=[{"name": "bytes", "configuration": {"endian": "little"}}])  # fmt: skip
+    key = "c/2/1" if shards is None else "c/1/0"
+    a[8:10, 4:7] = 1.5
+    assert not os.path.exists(os.path.join(path, key))
+    data = np.arange(70, dtype=np.float32).reshape(10, 7)
+    a[...] = data
+    a[0:4, 0:4] = data[0:4, 0:4] + 100  # a whole inner chunk rewritten (its old content not needed)
+    ref = data.copy()
+    ref[0:4, 0:4] += 100
+    np.testing.assert_array_equal(a[...], ref)
+    np.testing.assert_array_equal(zarr.open_array(path, mode="r")[...], ref)
+    if shards is None:
+        raw = np.fromfile(os.path.join(path, key), dtype="<f4").reshape(4, 4)
+        expected = np.full((4, 4), 1.5, np.float32)
+        expected[:2, :3] = data[8:10, 4:7]
+        np.testing.assert_array_equal(raw, expected)
