@@ -385,9 +385,10 @@ class ArrayImpl::ReadPlan {
     uint32_t decoded_in_place = item.end;  // the group slot whose output the chunk was decoded into
     if (!chain_->is_identity() || r->size() != chunk_bytes) {
       const std::string where = unsharded() ? batch_.path_of(i) : batch_.path_of(i) + " " + batch_.range(i).to_string();
-      const std::span<std::byte> dst = decode_target(item, decoded_in_place);
+      const std::span<std::byte> target = decode_target(item, decoded_in_place);
+      const std::span<std::byte> dst = target.first(chunk_bytes);
       // On error the target holds partial output; the read fails, so it is never taken as valid.
-      LSIO_RETURN_IF_ERROR(chain_->decode(r->span(), dst, where, a_.meta_.fill_value));
+      LSIO_RETURN_IF_ERROR(chain_->decode_with_room(r->span(), target, where, a_.meta_.fill_value));
       src = dst.data();
       if (cache_decoded_) {
         const DerivedKey key{batch_.path_of(i), indexes_.at(batch_.path_of(i)).version, batch_.range(i), decoded_tag_};
@@ -419,8 +420,9 @@ class ArrayImpl::ReadPlan {
   }
 
   // Where a whole chunk's decode goes: straight into the output of a job that uses the chunk whole as one
-  // contiguous run of a raw (unconverted) block, setting `slot`; else this worker's scratch buffer (reused across
-  // chunks), from which every job is placed.
+  // contiguous run of a raw (unconverted) block, setting `slot` (exactly the chunk's bytes); else this worker's
+  // scratch buffer (reused across chunks), from which every job is placed, with the room past the chunk that the
+  // decoder can use (CodecChain::decode_room: zstd decodes faster with it).
   std::span<std::byte> decode_target(const Item& item, uint32_t& slot) const {
     const size_t chunk_bytes = chain_->layout().num_bytes();
     if (!sink_) {
@@ -437,13 +439,14 @@ class ArrayImpl::ReadPlan {
     // Uninitialised (the decode writes every byte) and grown only: kept for the worker's next chunks.
     thread_local std::unique_ptr<std::byte[]> scratch;
     thread_local size_t capacity = 0;
-    if (capacity < chunk_bytes) {
+    const size_t size = chunk_bytes + chain_->decode_room();
+    if (capacity < size) {
       scratch.reset();
       capacity = 0;
-      scratch = std::make_unique_for_overwrite<std::byte[]>(chunk_bytes);
-      capacity = chunk_bytes;
+      scratch = std::make_unique_for_overwrite<std::byte[]>(size);
+      capacity = size;
     }
-    return {scratch.get(), chunk_bytes};
+    return {scratch.get(), size};
   }
 
   // Inner chunks are read from the shard version their index came from: a
