@@ -413,6 +413,10 @@ class ArrayImpl::ReadPlan {
                               std::string(where)));
         continue;
       }
+      if (p.raw()) {
+        copy_box_or_runs(src, parts_of(j), chunk_shape_, p.out(), p.shape(), isz);
+        continue;
+      }
       for_each_joined_run(parts_of(j), chunk_shape_, p.shape(),
                           [&](uint64_t c, uint64_t o, uint64_t n) { p.copy(src + c * isz, o, n); });
     }
