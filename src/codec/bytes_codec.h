@@ -33,6 +33,14 @@ class BytesCodec {
   virtual bool encodes_into() const { return false; }
   virtual Result<size_t> encode_into(std::span<const std::byte> in, std::span<std::byte> out,
                                      std::string_view key) const;
+  // Bytes past the end of `out` that decode_with_room() can use as working space (0: none).
+  virtual uint64_t decode_room() const { return 0; }
+  // decode() into `out` = the front of `buffer`, whose bytes past `out` (at least decode_room() of them)
+  // may be overwritten. Same results and errors as decode(in, out, key).
+  virtual Result<size_t> decode_with_room(std::span<const std::byte> in, std::span<std::byte> buffer, size_t out_size,
+                                          std::string_view key) const {
+    return decode(in, buffer.first(out_size), key);
+  }
 
   // Checksum codecs decode to a view of their input (no copy): strip() verifies and
   // returns the payload. Other codecs return false / kInternal.

@@ -128,6 +128,28 @@ Status CodecChain::decode(std::span<const std::byte> encoded, std::span<std::byt
     return Status(StatusCode::kInvalidArgument, std::string(key) + ": output of " + std::to_string(out.size()) +
                                                     " bytes for a chunk of " + std::to_string(layout_.num_bytes()));
   }
+  return decode_into(encoded, out, key, fill);
+}
+
+uint64_t CodecChain::decode_room() const {
+  if (sharding_ || !stages_->array.identity() || stages_->codecs.empty()) return 0;
+  const BytesCodec& last = *stages_->codecs.front();  // the last to decode: it writes the chunk
+  return last.is_checksum() ? 0 : last.decode_room();
+}
+
+Status CodecChain::decode_with_room(std::span<const std::byte> encoded, std::span<std::byte> buffer,
+                                    std::string_view key, std::span<const std::byte> fill) const {
+  if (buffer.size() < layout_.num_bytes()) {
+    return Status(StatusCode::kInvalidArgument, std::string(key) + ": output of " + std::to_string(buffer.size()) +
+                                                    " bytes for a chunk of " + std::to_string(layout_.num_bytes()));
+  }
+  return decode_into(encoded, buffer, key, fill);
+}
+
+// The chunk goes to the first layout().num_bytes() of `buffer`; the last codec to decode may use the rest.
+Status CodecChain::decode_into(std::span<const std::byte> encoded, std::span<std::byte> buffer, std::string_view key,
+                               std::span<const std::byte> fill) const {
+  const std::span<std::byte> out = buffer.first(layout_.num_bytes());
   if (!fill.empty() && fill.size() != dtype_size(layout_.dtype)) {
     return Status(StatusCode::kInvalidArgument, std::string(key) + ": fill value of " + std::to_string(fill.size()) +
                                                     " bytes for elements of " +
@@ -148,9 +170,19 @@ Status CodecChain::decode(std::span<const std::byte> encoded, std::span<std::byt
       LSIO_ASSIGN_OR_RETURN(cur, codec.strip(cur, key));
       continue;
     }
-    std::span<std::byte> dst = (i == 0 && !transform) ? out : scratch[next].get(st.decode_limit[i]);
-    LSIO_ASSIGN_OR_RETURN(const size_t n, codec.decode(cur, dst, key));
-    cur = dst.first(n);
+    size_t n;
+    if (i == 0 && !transform) {
+      if (buffer.size() == out.size()) {
+        LSIO_ASSIGN_OR_RETURN(n, codec.decode(cur, out, key));
+      } else {
+        LSIO_ASSIGN_OR_RETURN(n, codec.decode_with_room(cur, buffer, out.size(), key));
+      }
+      cur = out.first(n);
+    } else {
+      std::span<std::byte> dst = scratch[next].get(st.decode_limit[i]);
+      LSIO_ASSIGN_OR_RETURN(n, codec.decode(cur, dst, key));
+      cur = dst.first(n);
+    }
     next ^= 1;
   }
   if (cur.size() != out.size()) return wrong_size(key, cur.size(), out.size());

@@ -119,6 +119,13 @@ class CodecChain {
   // read as `fill`: one element (dtype size bytes, else kInvalidArgument), or zeros when empty.
   Status decode(std::span<const std::byte> encoded, std::span<std::byte> out, std::string_view key,
                 std::span<const std::byte> fill = {}) const;
+  // Bytes past a chunk that decode_with_room() can use as working space (0 when the chain cannot use any).
+  uint64_t decode_room() const;
+  // decode() into the first layout().num_bytes() of `buffer` (at least that long: kInvalidArgument otherwise),
+  // whose bytes past the chunk may be overwritten. Same results and errors as decode(). For scratch buffers:
+  // zstd decodes faster with decode_room() bytes of room.
+  Status decode_with_room(std::span<const std::byte> encoded, std::span<std::byte> buffer, std::string_view key,
+                          std::span<const std::byte> fill = {}) const;
   // Encodes a decoded chunk (exactly layout().num_bytes()). A sharded chain encodes a whole shard
   // storing every inner chunk (it does not know the fill value to leave out).
   Result<Bytes> encode(std::span<const std::byte> decoded, std::string_view key) const;
@@ -132,6 +139,8 @@ class CodecChain {
   static void release_encode_buffers();
 
  private:
+  Status decode_into(std::span<const std::byte> encoded, std::span<std::byte> buffer, std::string_view key,
+                     std::span<const std::byte> fill) const;
   struct Stages;
   explicit CodecChain(ChunkLayout layout);
 

@@ -45,9 +45,17 @@ inline std::vector<DimPart> split_part(const DimPart& part, uint64_t inner_len) 
   for (size_t k = 0; k < part.in_chunk.size(); ++k) {
     const uint64_t c = part.in_chunk[k] / inner_len;
     auto it = std::find_if(out.begin(), out.end(), [&](const DimPart& p) { return p.chunk == c; });
-    DimPart& p = it != out.end() ? *it : out.emplace_back(DimPart{c, {}, {}});
-    p.in_chunk.push_back(static_cast<uint32_t>(part.in_chunk[k] - c * inner_len));
-    p.in_out.push_back(part.in_out[k]);
+    DimPart* p = it != out.end() ? &*it : nullptr;
+    if (!p) {
+      // Room for one inner chunk's positions (more only with repeated list indices): one allocation per inner
+      // chunk instead of a growth series, the bulk of planning a batch of crops.
+      p = &out.emplace_back(DimPart{c, {}, {}});
+      const size_t room = std::min<size_t>(part.in_chunk.size() - k, inner_len);
+      p->in_chunk.reserve(room);
+      p->in_out.reserve(room);
+    }
+    p->in_chunk.push_back(static_cast<uint32_t>(part.in_chunk[k] - c * inner_len));
+    p->in_out.push_back(part.in_out[k]);
   }
   return out;
 }

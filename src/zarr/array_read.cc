@@ -12,6 +12,7 @@
 // raw output is read by the kernel straight into the output.
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <tuple>
@@ -31,13 +32,7 @@ constexpr double kWholeFraction = 0.5;
 // One chunk (unsharded) or inner chunk (sharded) to place into one block.
 struct Job {
   uint32_t block;
-  std::vector<DimPart> parts;  // per dimension: positions in the chunk and in the block
-
-  std::vector<const DimPart*> part_ptrs() const {
-    std::vector<const DimPart*> p;
-    for (const DimPart& d : parts) p.push_back(&d);
-    return p;
-  }
+  uint32_t first;  // its parts (one per dimension: positions in the chunk and in the block) in ReadPlan::job_parts_
 };
 
 // Where a job's encoded chunk lives: a whole object, or a range of a shard.
@@ -132,16 +127,20 @@ class ArrayImpl::ReadPlan {
                         [&](uint64_t, uint64_t o, uint64_t n) { p.fill(a_.meta_.fill_value, o, n); });
   }
 
+  // The parts are pointers into block_dims_ / inner_dims_, which live as long as the plan (no copies: a crop
+  // batch makes ~1,500 jobs, planned while the workers wait).
   uint32_t add_job(uint32_t block, std::span<const DimPart* const> parts) {
-    Job j{block, {}};
-    for (const DimPart* p : parts) j.parts.push_back(*p);
-    jobs_.push_back(std::move(j));
+    jobs_.push_back(Job{block, static_cast<uint32_t>(job_parts_.size())});
+    job_parts_.insert(job_parts_.end(), parts.begin(), parts.end());
     return static_cast<uint32_t>(jobs_.size() - 1);
   }
+  std::span<const DimPart* const> parts_of(const Job& j) const { return {job_parts_.data() + j.first, ndim()}; }
+  size_t ndim() const { return a_.meta_.shape.size(); }
 
   Status add_unsharded() {
+    block_dims_.resize(blocks_.size());
     for (uint32_t b = 0; b < blocks_.size(); ++b) {
-      const auto dims = split_block(blocks_[b], a_.meta_.chunk_shape);
+      const auto& dims = block_dims_[b] = split_block(blocks_[b], a_.meta_.chunk_shape);
       for_each_combination(dims, [&](std::span<const DimPart* const> combo) {
         sources_.push_back(Source{add_job(b, combo), a_.chunk_key(coords_of(combo)), true});
       });
@@ -152,7 +151,8 @@ class ArrayImpl::ReadPlan {
   Status add_sharded() {
     const codec::ShardingSpec& spec = *a_.chain_->sharding();
     // Every shard any block touches, indexes loaded in one batch.
-    std::vector<std::vector<std::vector<DimPart>>> dims(blocks_.size());
+    std::vector<std::vector<std::vector<DimPart>>>& dims = block_dims_;
+    dims.resize(blocks_.size());
     std::vector<std::string> keys;
     for (uint32_t b = 0; b < blocks_.size(); ++b) {
       dims[b] = split_block(blocks_[b], a_.meta_.chunk_shape);
@@ -174,7 +174,7 @@ class ArrayImpl::ReadPlan {
         const ShardIndexCache::Entry& found = indexes_.at(key);
         const auto* index = &found.index;
         if (!found.index) return fill_job(b, shard);  // missing shard
-        std::vector<std::vector<DimPart>> inner;
+        std::vector<std::vector<DimPart>>& inner = inner_dims_.emplace_back();
         for (size_t d = 0; d < grid.size(); ++d) inner.push_back(split_part(*shard[d], spec.inner_shape[d]));
         for_each_combination(inner, [&](std::span<const DimPart* const> combo) {
           const codec::ShardIndexEntry& e = (**index)[linear_index(coords_of(combo), grid)];
@@ -217,7 +217,7 @@ class ArrayImpl::ReadPlan {
     RunCost cost;
     const size_t isz = a_.itemsize();
     uint64_t span_begin = 0, span_end = 0;
-    for_each_joined_run(j.part_ptrs(), chunk_shape_, place(j).shape(), [&](uint64_t c, uint64_t, uint64_t n) {
+    for_each_joined_run(parts_of(j), chunk_shape_, place(j).shape(), [&](uint64_t c, uint64_t, uint64_t n) {
       const uint64_t b = c * isz, e = b + n * isz;
       if (cost.runs++ == 0 || b < span_end || b - span_end > kRunGap) {
         cost.bytes += span_end - span_begin;
@@ -238,7 +238,7 @@ class ArrayImpl::ReadPlan {
     for (const Source& s : same) {
       const RunCost c = run_cost(jobs_[s.job]);
       if (c.runs == 1 && place(jobs_[s.job]).raw()) {
-        add_direct(s, jobs_[s.job].part_ptrs());
+        add_direct(s, parts_of(jobs_[s.job]));
         continue;
       }
       rest.push_back(s);
@@ -246,7 +246,7 @@ class ArrayImpl::ReadPlan {
     }
     if (rest.empty()) return;
     if (static_cast<double>(total) >= kWholeFraction * static_cast<double>(chunk_bytes)) return add_whole(rest);
-    for (const Source& s : rest) add_runs(s, jobs_[s.job].part_ptrs());
+    for (const Source& s : rest) add_runs(s, parts_of(jobs_[s.job]));
   }
 
   ByteRange range_of(const Source& s, uint64_t begin, uint64_t end) const {
@@ -371,7 +371,7 @@ class ArrayImpl::ReadPlan {
       }
       for (uint32_t k = item.first; k < item.end; ++k) {
         const Job& j = jobs_[group_jobs_[k]];
-        fill_job(j.block, j.part_ptrs());
+        fill_job(j.block, parts_of(j));
       }
       return {};
     }
@@ -385,9 +385,10 @@ class ArrayImpl::ReadPlan {
     uint32_t decoded_in_place = item.end;  // the group slot whose output the chunk was decoded into
     if (!chain_->is_identity() || r->size() != chunk_bytes) {
       const std::string where = unsharded() ? batch_.path_of(i) : batch_.path_of(i) + " " + batch_.range(i).to_string();
-      const std::span<std::byte> dst = decode_target(item, decoded_in_place);
+      const std::span<std::byte> target = decode_target(item, decoded_in_place);
+      const std::span<std::byte> dst = target.first(chunk_bytes);
       // On error the target holds partial output; the read fails, so it is never taken as valid.
-      LSIO_RETURN_IF_ERROR(chain_->decode(r->span(), dst, where, a_.meta_.fill_value));
+      LSIO_RETURN_IF_ERROR(chain_->decode_with_room(r->span(), target, where, a_.meta_.fill_value));
       src = dst.data();
       if (cache_decoded_) {
         const DerivedKey key{batch_.path_of(i), indexes_.at(batch_.path_of(i)).version, batch_.range(i), decoded_tag_};
@@ -407,20 +408,25 @@ class ArrayImpl::ReadPlan {
       const Placement& p = place(j);
       if (sink_) {
         LSIO_RETURN_IF_ERROR(
-            sink_->chunk(src, chunk_shape_, j.part_ptrs(), p.shape())
+            sink_->chunk(src, chunk_shape_, parts_of(j), p.shape())
                 .with_context(std::string(unsharded() ? "reduce chunk " : "reduce inner chunk of shard ") +
                               std::string(where)));
         continue;
       }
-      for_each_joined_run(j.part_ptrs(), chunk_shape_, p.shape(),
+      if (p.raw()) {
+        copy_box_or_runs(src, parts_of(j), chunk_shape_, p.out(), p.shape(), isz);
+        continue;
+      }
+      for_each_joined_run(parts_of(j), chunk_shape_, p.shape(),
                           [&](uint64_t c, uint64_t o, uint64_t n) { p.copy(src + c * isz, o, n); });
     }
     return {};
   }
 
   // Where a whole chunk's decode goes: straight into the output of a job that uses the chunk whole as one
-  // contiguous run of a raw (unconverted) block, setting `slot`; else this worker's scratch buffer (reused across
-  // chunks), from which every job is placed.
+  // contiguous run of a raw (unconverted) block, setting `slot` (exactly the chunk's bytes); else this worker's
+  // scratch buffer (reused across chunks), from which every job is placed, with the room past the chunk that the
+  // decoder can use (CodecChain::decode_room: zstd decodes faster with it).
   std::span<std::byte> decode_target(const Item& item, uint32_t& slot) const {
     const size_t chunk_bytes = chain_->layout().num_bytes();
     if (!sink_) {
@@ -428,7 +434,7 @@ class ArrayImpl::ReadPlan {
         const Job& j = jobs_[group_jobs_[k]];
         const Placement& p = place(j);
         if (!p.raw()) continue;
-        const auto at = contiguous_whole_chunk(j.part_ptrs(), chunk_shape_, p.shape());
+        const auto at = contiguous_whole_chunk(parts_of(j), chunk_shape_, p.shape());
         if (!at) continue;
         slot = k;
         return {p.out() + *at * a_.itemsize(), chunk_bytes};
@@ -437,13 +443,14 @@ class ArrayImpl::ReadPlan {
     // Uninitialised (the decode writes every byte) and grown only: kept for the worker's next chunks.
     thread_local std::unique_ptr<std::byte[]> scratch;
     thread_local size_t capacity = 0;
-    if (capacity < chunk_bytes) {
+    const size_t size = chunk_bytes + chain_->decode_room();
+    if (capacity < size) {
       scratch.reset();
       capacity = 0;
-      scratch = std::make_unique_for_overwrite<std::byte[]>(chunk_bytes);
-      capacity = chunk_bytes;
+      scratch = std::make_unique_for_overwrite<std::byte[]>(size);
+      capacity = size;
     }
-    return {scratch.get(), chunk_bytes};
+    return {scratch.get(), size};
   }
 
   // Inner chunks are read from the shard version their index came from: a
@@ -477,6 +484,9 @@ class ArrayImpl::ReadPlan {
   std::vector<Hit> hits_;
   std::vector<uint64_t> chunk_shape_;
   std::vector<Job> jobs_;
+  std::vector<const DimPart*> job_parts_;                      // ndim() per job, see add_job
+  std::vector<std::vector<std::vector<DimPart>>> block_dims_;  // per block: its parts per dimension
+  std::deque<std::vector<std::vector<DimPart>>> inner_dims_;   // per shard of a block: inner parts per dimension
   std::vector<Source> sources_;
   ReadBatch batch_;
   std::vector<Item> items_;

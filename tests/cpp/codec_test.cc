@@ -726,6 +726,64 @@ TEST(CodecCorruption, ChunkDecodingToTheWrongSizeIsDataLoss) {
   }
 }
 
+// decode_with_room: the bytes past the chunk are working space (zstd puts a block's literals there); results and
+// errors are decode()'s, byte for byte and word for word.
+void expect_same_decode(const CodecChain& chain, std::span<const std::byte> encoded, const std::string& what) {
+  SCOPED_TRACE(what);
+  const size_t n = chain.layout().num_bytes();
+  ByteVec plain(n, std::byte{0x5a});
+  const Status expected = chain.decode(encoded, plain, "c/4/2");
+  ByteVec roomy(n + chain.decode_room() + 3, std::byte{0xa5});
+  const Status got = chain.decode_with_room(encoded, roomy, "c/4/2");
+  EXPECT_EQ(got.code(), expected.code());
+  EXPECT_EQ(got.message(), expected.message());
+  if (expected.ok()) EXPECT_TRUE(std::equal(plain.begin(), plain.end(), roomy.begin()));
+}
+
+TEST(CodecChainApi, DecodeWithRoomMatchesDecode) {
+  // A 128 KiB chunk of noise-like uint16 (literals too large for zstd's own 64 KiB buffer), level 1 as Zarr
+  // writers use it, alone and under a crc32c.
+  std::vector<ChainPtr> chains = all_chains();
+  chains.push_back(v3(json::array({bytes_le(), named("zstd", {{"level", 1}})}), DataType::kUInt16, {4, 128, 128}));
+  chains.push_back(
+      v3(json::array({bytes_le(), named("zstd", {{"level", 1}}), "crc32c"}), DataType::kUInt16, {4, 128, 128}));
+  for (const ChainPtr& chain : chains) {
+    ByteVec data(chain->layout().num_bytes());
+    std::mt19937_64 rng(9);
+    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::byte>(i % 2 ? rng() % 7 : rng());
+    auto encoded = chain->encode(data, "k");
+    ASSERT_TRUE(encoded.has_value());
+    expect_same_decode(*chain, encoded->span(), "whole");
+    for (size_t keep : {size_t{0}, size_t{5}, encoded->size() / 2, encoded->size() - 1})
+      expect_same_decode(*chain, encoded->span().first(keep), "truncated to " + std::to_string(keep));
+    ByteVec flipped = to_vec(*encoded);
+    flipped[flipped.size() / 3] ^= std::byte{0x40};
+    expect_same_decode(*chain, flipped, "flipped");
+  }
+  // Room only where the codec writing the chunk can use it: zstd last to decode, no transpose, not sharded.
+  EXPECT_GT(chains.back()->decode_room(), 0u);
+  EXPECT_EQ(v3(json::array({bytes_le(), named("gzip")}), DataType::kUInt16, {8})->decode_room(), 0u);
+  EXPECT_EQ(v3(json::array({named("transpose", {{"order", json::array({1, 0})}}), bytes_le(), named("zstd")}),
+               DataType::kUInt16, {8, 8})
+                ->decode_room(),
+            0u);
+  EXPECT_EQ(v3(json::array({sharding({2}, json::array({bytes_le(), named("zstd")}), json::array({bytes_le()}))}),
+               DataType::kUInt16, {4})
+                ->decode_room(),
+            0u);
+  // Frames decoding to another size than the chunk's, into a buffer with room for them: decode()'s errors.
+  const json zstd = json::array({bytes_le(), named("zstd")});
+  ChainPtr small = v3(zstd, DataType::kUInt16, {10}), big = v3(zstd, DataType::kUInt16, {11});
+  expect_same_decode(*small, big->encode(sample(22), "k")->span(), "one element too many");
+  expect_same_decode(*big, small->encode(sample(20), "k")->span(), "one element too few");
+  ChainPtr bomb_chain = v3(zstd, DataType::kUInt8, {1 << 20});
+  expect_same_decode(*v3(zstd, DataType::kUInt8, {64}), bomb_chain->encode(ByteVec(1 << 20), "k")->span(), "bomb");
+  // A buffer shorter than the chunk.
+  ByteVec short_buffer(21);
+  EXPECT_EQ(big->decode_with_room(small->encode(sample(20), "k")->span(), short_buffer, "c/0").code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST(CodecCorruption, SizeHeadersAreNotTrusted) {
   ByteVec out(64);
   // A blosc header announcing 2 GB.

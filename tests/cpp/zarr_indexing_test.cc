@@ -1,26 +1,35 @@
-#include "zarr/indexing.h"
-
 #include <gtest/gtest.h>
 
 #include <numeric>
 #include <random>
 
+#include "zarr/indexing.h"
+
 namespace lsio::zarr {
 namespace {
 
-// Reference: element-by-element copy of a 3-d orthogonal selection through chunks.
-TEST(ZarrIndexing, ScatterMatchesElementwiseReference) {
+using CopyChunk = void (*)(const std::byte*, std::span<const uint64_t>, std::span<const DimPart* const>, std::byte*,
+                           std::span<const uint64_t>, size_t);
+
+void copy_box(const std::byte* c, std::span<const uint64_t> chunk, std::span<const DimPart* const> parts,
+              std::byte* out, std::span<const uint64_t> out_shape, size_t itemsize) {
+  copy_box_or_runs(c, parts, chunk, out, out_shape, itemsize);
+}
+
+// Reference: element-by-element copy of a 3-d orthogonal selection through chunks. `boxes`: slices of step 1
+// only (copy_box_or_runs' row loop; whole rows when a chunk spans the array's last dimension).
+void check_copy(CopyChunk copy, std::vector<uint64_t> shape, std::vector<uint64_t> chunk, bool boxes) {
   std::mt19937_64 rng(1);
-  const std::vector<uint64_t> shape{13, 7, 19}, chunk{4, 3, 5};
-  std::vector<uint32_t> array(13 * 7 * 19);
+  std::vector<uint32_t> array(shape[0] * shape[1] * shape[2]);
   std::iota(array.begin(), array.end(), 0u);
   for (int trial = 0; trial < 200; ++trial) {
     Selection sel;
     for (size_t d = 0; d < 3; ++d) {
-      if (rng() % 2) {
+      if (boxes || rng() % 2) {
         uint64_t a = rng() % shape[d], b = rng() % shape[d];
         if (a > b) std::swap(a, b);
-        sel.push_back(DimSelection::slice(a, b + 1, 1 + rng() % 3));
+        if (boxes && d == 2 && rng() % 2) a = 0, b = shape[d] - 1;
+        sel.push_back(DimSelection::slice(a, b + 1, boxes ? 1 : 1 + rng() % 3));
       } else {
         std::vector<uint64_t> idx(1 + rng() % 6);
         for (auto& i : idx) i = rng() % shape[d];
@@ -45,16 +54,26 @@ TEST(ZarrIndexing, ScatterMatchesElementwiseReference) {
                   c[(i * chunk[1] + j) * chunk[2] + k] = array[(gi * shape[1] + gj) * shape[2] + gk];
               }
           const DimPart* ps[] = {&p0, &p1, &p2};
-          scatter_chunk(reinterpret_cast<const std::byte*>(c.data()), chunk, ps, reinterpret_cast<std::byte*>(out.data()),
-                        out_shape, 4);
+          copy(reinterpret_cast<const std::byte*>(c.data()), chunk, std::span<const DimPart* const>(ps),
+               reinterpret_cast<std::byte*>(out.data()), out_shape, 4);
         }
-    auto pick = [&](size_t d, uint64_t k) { return sel[d].is_slice ? sel[d].start + k * sel[d].step : sel[d].indices[k]; };
+    auto pick = [&](size_t d, uint64_t k) {
+      return sel[d].is_slice ? sel[d].start + k * sel[d].step : sel[d].indices[k];
+    };
     for (uint64_t i = 0; i < out_shape[0]; ++i)
       for (uint64_t j = 0; j < out_shape[1]; ++j)
         for (uint64_t k = 0; k < out_shape[2]; ++k)
           ASSERT_EQ(out[(i * out_shape[1] + j) * out_shape[2] + k],
                     array[(pick(0, i) * shape[1] + pick(1, j)) * shape[2] + pick(2, k)]);
   }
+}
+
+TEST(ZarrIndexing, ScatterMatchesElementwiseReference) { check_copy(&scatter_chunk, {13, 7, 19}, {4, 3, 5}, false); }
+
+TEST(ZarrIndexing, CopyBoxOrRunsMatchesElementwiseReference) {
+  check_copy(&copy_box, {13, 7, 19}, {4, 3, 5}, false);
+  check_copy(&copy_box, {13, 7, 19}, {4, 3, 5}, true);
+  check_copy(&copy_box, {13, 7, 5}, {4, 3, 5}, true);  // whole rows: one copy per outer index
 }
 
 TEST(ZarrIndexing, FillAndBoundsErrors) {
