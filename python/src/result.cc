@@ -14,6 +14,7 @@
 #include <string>
 
 #include "bindings.h"
+#include "gil.h"
 
 namespace lsio::python {
 
@@ -156,9 +157,10 @@ Bytes adopt_writable(nb::handle out) {
   const auto* data = static_cast<const std::byte*>(view->buf);
   const auto size = static_cast<size_t>(view->len);
   std::shared_ptr<Py_buffer> owner(view.release(), [](Py_buffer* v) {
-    const PyGILState_STATE gil = PyGILState_Ensure();  // Bytes may be dropped anywhere
-    PyBuffer_Release(v);
-    PyGILState_Release(gil);
+    {
+      WorkerGil gil;  // Bytes may be dropped anywhere
+      PyBuffer_Release(v);
+    }
     delete v;
   });
   return Bytes::adopt(std::move(owner), data, size);

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "bindings.h"
+#include "gil.h"
 
 namespace lsio::python {
 
@@ -375,7 +376,7 @@ void for_each(PyStore& self, nb::handle paths, nb::handle starts, nb::handle end
   const ReadOptions options = read_options(coalesce_gap, direct);
   std::optional<nb::python_error> failure;  // guarded by the GIL
   const ChunkCallback callback = [&](size_t index, Result<Bytes> chunk) {
-    nb::gil_scoped_acquire gil;
+    WorkerGil gil;  // not nb::gil_scoped_acquire: see gil.h
     if (failure) throw CallbackFailed{};
     try {
       nb::object value = chunk ? make_buffer(std::move(*chunk)) : error_object(chunk.error());

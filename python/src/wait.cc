@@ -5,6 +5,7 @@
 // when the call returns, so no caller buffer is written afterwards).
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -14,9 +15,8 @@
 #include <string>
 #include <thread>
 
-#include <unistd.h>
-
 #include "bindings.h"
+#include "gil.h"
 
 namespace lsio::python {
 namespace {
@@ -198,15 +198,13 @@ struct Dispatcher {
         fn = queue.front();
         queue.pop_front();
       }
-      // Plain calls, not an RAII guard: nothing here may run in a destructor.
-      const PyGILState_STATE gil = PyGILState_Ensure();
+      WorkerGil gil;
       if (PyObject* result = PyObject_CallNoArgs(fn)) {
         Py_DECREF(result);
       } else {
         PyErr_WriteUnraisable(fn);
       }
       Py_DECREF(fn);
-      PyGILState_Release(gil);
     }
   }
 };

@@ -118,6 +118,58 @@ def test_forked_child_that_never_reads_exits(tmp_path: Path, engine: str) -> Non
     assert r["child"] == 0 and r["marker"] is True and r["parent"] == "ok"
 
 
+FORK_DURING_CALLBACKS = r"""
+import json, os, sys, threading, time
+import numpy as np
+
+cfg = json.loads(sys.argv[1])
+path = cfg["path"]
+store = lsio.open("", engine=cfg["engine"])
+starts = np.arange(0, 1_000_000, 512, dtype=np.int64)
+stop = threading.Event()
+
+
+def callbacks():
+    # for_each calls back on the store's workers: each call gives a worker (a thread Python did not start) the GIL
+    while not stop.is_set():
+        store.for_each(path, starts, starts + 16, lambda i, b: None)
+
+
+threads = [threading.Thread(target=callbacks) for _ in range(3)]
+for t in threads:
+    t.start()
+hung = 0
+for _ in range(cfg["forks"]):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    limit = time.monotonic() + 10
+    while not os.waitpid(pid, os.WNOHANG)[0]:
+        if time.monotonic() > limit:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            hung += 1
+            break
+        time.sleep(0.001)
+    if hung:
+        break
+stop.set()
+for t in threads:
+    t.join()
+emit(hung=hung)
+"""
+
+
+def test_fork_while_workers_call_back(tmp_path: Path, engine: str) -> None:
+    """Forks while for_each callbacks run on the store's workers never leave a child hung in Python's own fork
+    handling (CPython 3.11 hangs the child when the fork lands while another thread creates its thread state, which
+    a worker entering the GIL used to do on every callback)."""
+    require_engine(engine)
+    path = write_file(tmp_path / "data.bin", pattern(SIZE, seed=5))
+    r = merged(run_python(FORK_DURING_CALLBACKS, json.dumps(dict(path=path, engine=engine, forks=300)), timeout=240))
+    assert r["hung"] == 0
+
+
 def zarr_array(tmp_path: Path, sharded: bool) -> tuple[str, str]:
     """A Zarr v3 array written by zarr-python (sharded or v2), and the .npy file of its values."""
     ref = (np.arange(40 * 30 * 20, dtype=np.int32).reshape(40, 30, 20) * 7) % 100_003
