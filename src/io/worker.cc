@@ -7,7 +7,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
+
+#include "io/page_cache.h"
 
 namespace lsio::io {
 namespace {
@@ -19,6 +22,8 @@ uint32_t tag_index(uint64_t t) { return static_cast<uint32_t>(t); }
 
 constexpr uint64_t kDefaultDioAlign = 4096;
 constexpr unsigned kStatMask = STATX_SIZE | STATX_TYPE | STATX_INO | STATX_MTIME;
+// A file whose planned span the page cache holds at least this much of is read buffered despite direct_threshold.
+constexpr double kHotFileFraction = 0.5;
 
 bool is_into(const RunState& run) { return run.batch->kind == detail::SinkKind::kInto; }
 
@@ -76,9 +81,18 @@ bool Worker::switch_to_direct(FileState& f) {
 bool Worker::reaches_direct_threshold(const FileState& f) const {
   const uint64_t threshold = f.run->plan.direct_threshold;
   if (threshold == 0) return false;
-  for (const plan::Read& read : f.plan.reads)
-    if (read.length >= threshold) return true;
-  return false;
+  bool big = false;
+  uint64_t first = UINT64_MAX;
+  uint64_t end = 0;
+  for (const plan::Read& read : f.plan.reads) {
+    big = big || read.length >= threshold;
+    first = std::min(first, read.offset);
+    end = std::max(end, read.offset + read.length);
+  }
+  if (!big) return false;
+  // One cachestat per large file: unknown (an older kernel) counts as cold.
+  const std::optional<double> cached = page_cache_fraction(f.fd, first, end - first);
+  return !cached || *cached < kHotFileFraction;
 }
 
 Worker::Worker(std::unique_ptr<Backend> backend, const BackendOptions& options, BufferPool& pool, Scheduler& scheduler)

@@ -92,7 +92,9 @@ class Worker {
   Status check_into_length(const FileState& f, uint32_t index, uint64_t length) const;
   void deliver_targets(FileState& f, const plan::Read& read, const ReadState& rs);
   uint64_t alignment(const FileState& f) const;
-  // A planned read of `f` is at least StoreOptions::direct_threshold bytes.
+  // A planned read of `f` is at least StoreOptions::direct_threshold bytes and
+  // the page cache does not hold most of what is planned (a direct read never
+  // hits the cache: a hot file stays buffered).
   bool reaches_direct_threshold(const FileState& f) const;
   // Reads `f` with O_DIRECT from here on; false where the file system refuses.
   bool switch_to_direct(FileState& f);

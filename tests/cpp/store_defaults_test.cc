@@ -129,6 +129,37 @@ TEST_P(StoreDefaultsTest, DirectThresholdReadsLargeReadsPastThePageCache) {
   }
 }
 
+// direct_threshold keeps a file the page cache mostly holds on buffered reads (a direct read would not hit the
+// cache), and sends one it mostly does not hold past it: a quarter resident goes O_DIRECT (the rest stays out of the
+// cache), three quarters resident go buffered (the rest comes in).
+TEST_P(StoreDefaultsTest, DirectThresholdLeavesFilesThePageCacheHoldsBuffered) {
+  const size_t size = 1 << 20;
+  const auto data = testing::random_bytes(size, 5);
+  const std::string path = dir_.file("f");
+  testing::write_file(path, data);
+  StoreOptions so;
+  so.direct_threshold = 64 << 10;
+  auto store = open_with(so);
+  ReadBatch whole;
+  whole.add("f", ByteRange::whole());
+  const size_t pages = size / 4096;
+  for (const size_t warm : {size / 4, 3 * size / 4}) {
+    drop_from_page_cache(path);
+    std::vector<std::byte> head(warm);
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0) << path;
+    ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM), 0);  // no readahead past `warm`
+    ASSERT_EQ(::pread(fd, head.data(), warm, 0), static_cast<ssize_t>(warm));
+    ::close(fd);
+    ASSERT_EQ(resident_pages(path, size), warm / 4096);
+    auto r = store->read(whole);
+    ASSERT_TRUE(r[0]) << r[0].error().to_string();
+    ASSERT_EQ(r[0]->size(), size);
+    EXPECT_EQ(0, std::memcmp(r[0]->data(), data.data(), size));
+    EXPECT_EQ(resident_pages(path, size), warm < size / 2 ? warm / 4096 : pages) << warm << " bytes resident before";
+  }
+}
+
 // sysfs refuses O_DIRECT (EINVAL): with the threshold the read falls back to the page cache and succeeds,
 // while ReadOptions::direct keeps failing with the O_DIRECT error.
 TEST_P(StoreDefaultsTest, DirectThresholdFallsBackWhereTheFileSystemRefusesODirect) {
