@@ -34,15 +34,16 @@ import numpy as np
 KiB = 1 << 10
 MiB = 1 << 20
 
-FILE_SETTINGS = ("engine", "workers", "queue_depth", "coalesce_gap", "max_merged", "part_size", "direct_threshold")
+FILE_SETTINGS = ("engine", "workers", "queue_depth", "coalesce_gap", "max_merged", "part_size", "direct_threshold",
+                 "max_inflight_bytes")
 REMOTE_SETTINGS = ("max_inflight", "max_connections", "coalesce_gap", "max_merged", "part_size")
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Nominal devices: the same rules as a measurement, applied to typical numbers (see _PRESET_WHY).
     "nvme": {"engine": "uring", "workers": 0, "queue_depth": 128, "coalesce_gap": 4 * KiB, "max_merged": 16 * MiB,
-             "part_size": 8 * MiB, "direct_threshold": 0},
+             "part_size": 8 * MiB, "direct_threshold": 0, "max_inflight_bytes": 16 * MiB},
     "hdd": {"engine": "uring", "workers": 0, "queue_depth": 32, "coalesce_gap": 1 * MiB, "max_merged": 64 * MiB,
-            "part_size": 64 * MiB, "direct_threshold": 0},
+            "part_size": 64 * MiB, "direct_threshold": 0, "max_inflight_bytes": 64 * MiB},
     "s3": {"max_inflight": 64, "max_connections": 64, "coalesce_gap": 1 * MiB, "max_merged": 16 * MiB,
            "part_size": 8 * MiB},
     "http": {"max_inflight": 32, "max_connections": 32, "coalesce_gap": 256 * KiB, "max_merged": 16 * MiB,
@@ -86,7 +87,8 @@ class TuneProfile:
 
 
 def _show(name: str, value: Any) -> str:
-    if isinstance(value, int) and name in ("coalesce_gap", "max_merged", "part_size", "direct_threshold"):
+    if isinstance(value, int) and name in ("coalesce_gap", "max_merged", "part_size", "direct_threshold",
+                                           "max_inflight_bytes"):
         if value == 0:
             return "0"
         for unit, size in (("GiB", 1 << 30), ("MiB", MiB), ("KiB", KiB)):
@@ -287,6 +289,20 @@ class _Probe:
                            self.budget)  # fmt: skip
         return k / per_batch
 
+    def cold_bandwidth(self, store: Any, length: int, drop: Callable[[], None]) -> float:
+        """Bytes per second of buffered reads of `length` bytes (every other slot, up to 64 MiB) right after the
+        probe file was dropped from the page cache: what a cold file costs without O_DIRECT. Best of two."""
+        slots = max(1, self.size // length)
+        k = max(1, min((slots + 1) // 2, (64 * MiB) // length))
+        starts = self.rng.choice((slots + 1) // 2, k, replace=False).astype(np.int64) * 2 * length
+        best = 0.0
+        for _ in range(2):
+            drop()
+            t = time.perf_counter()
+            store.read_ranges(self.key, starts, starts + length, coalesce_gap=0)
+            best = max(best, k * length / (time.perf_counter() - t))
+        return best
+
     def latency(self, store: Any, direct: bool = False, n: int = 7) -> float:
         """Median seconds of one 4 KiB read on its own."""
         times = []
@@ -296,6 +312,22 @@ class _Probe:
             store.read_ranges(self.key, [start], [min(self.size, start + 4 * KiB)], direct=direct)
             times.append(time.perf_counter() - t)
         return statistics.median(times)
+
+
+def _local_path(url: str, key: str) -> Optional[str]:
+    """The file `key` of a local folder store, or None (a store of absolute paths: url "")."""
+    root = url[len("file://"):] if url.startswith("file://") else url
+    return os.path.join(root, key) if root else None
+
+
+def _drop_from_page_cache(path: str) -> None:
+    """Writes `path` back and drops its pages from the page cache (no root needed, unlike drop_caches)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
 
 
 def _smallest_within(results: dict[int, float], fraction: float) -> int:
@@ -401,11 +433,15 @@ def _tune_file(url: str, quick: bool, probe_key: Optional[str], log: Callable[[s
         m["bandwidth_by_size_hot"] = {str(s): round(v) for s, v in bw_hot.items()}
         peak = max(bw.values())
         rate = max(iops[engine].values()) if device else hot[engine]
-        # A gap is worth reading when it costs less than a request: gap = bandwidth / request rate.
+        # A gap is worth reading when it costs less than a request: gap = bandwidth / request rate. The same
+        # settings read hot files, so a gap must pay for itself on page-cache hits too: the smaller of the two.
         gap_raw = peak / rate
-        gap = 0 if gap_raw < 2 * KiB else _pow2_floor(gap_raw, 4 * KiB, 4 * MiB)
-        reasons["coalesce_gap"] = (f"bandwidth / request rate = {_size(peak)}/s / {rate:,.0f}/s = "
-                                   f"{_size(gap_raw)} ({'device' if device else 'page cache'})")  # fmt: skip
+        gap_hot = max(bw_hot.values()) / hot[engine]
+        gap_at = min(gap_raw, gap_hot)
+        gap = 0 if gap_at < 2 * KiB else _pow2_floor(gap_at, 4 * KiB, 4 * MiB)
+        reasons["coalesce_gap"] = (f"bandwidth / request rate, the smaller of {'device' if device else 'reads'} "
+                                   f"{_size(peak)}/s / {rate:,.0f}/s = {_size(gap_raw)} and page cache "
+                                   f"{_size(max(bw_hot.values()))}/s / {hot[engine]:,.0f}/s = {_size(gap_hot)}")  # fmt: skip
         part_at = _smallest_within(bw, 0.9)
         part = max(1 * MiB, part_at)
         reasons["part_size"] = (f"requests of {_size(part_at)} reach 90% of the peak {_size(peak)}/s "
@@ -413,18 +449,41 @@ def _tune_file(url: str, quick: bool, probe_key: Optional[str], log: Callable[[s
         merged = max(16 * MiB, part, 4 * gap)
         reasons["max_merged"] = f"max(16 MiB, part size, 4 x gap) = {_size(merged)}"
         threshold = 0
-        if device:
-            # O_DIRECT only where it clearly wins: direct reads >10% faster than page-cache hits of that size
-            # (a direct read never hits the cache, so a tie favours buffered reads).
-            wins = [s for s in bw_hot if bw[s] >= 1.1 * bw_hot[s]]
+        path = _local_path(url, key)
+        if device and path is not None:
+            # O_DIRECT for cold files only (the engine keeps a file the page cache mostly holds buffered), where
+            # it clearly wins: direct reads >10% faster than buffered reads of that size from a cold file.
+            log("buffered reads of a cold file against request size")
+            cold = {s: probe.cold_bandwidth(chosen, s, lambda: _drop_from_page_cache(path)) for s in bw_hot}
+            m["bandwidth_by_size_cold_buffered"] = {str(s): round(v) for s, v in cold.items()}
+            wins = [s for s in cold if bw[s] >= 1.1 * cold[s]]
             threshold = min(wins) if wins else 0
             reasons["direct_threshold"] = (
                 "off: " if threshold == 0 else f"{_size(threshold)}: ") + ", ".join(
-                f"{_size(s)} direct {_size(bw[s])}/s vs page cache {_size(bw_hot[s])}/s" for s in bw_hot)  # fmt: skip
+                f"{_size(s)} direct {_size(bw[s])}/s vs cold buffered {_size(cold[s])}/s" for s in cold)  # fmt: skip
+        elif device:
+            reasons["direct_threshold"] = f"off: {url} is not a local folder (no cold buffered reads to compare)"
         else:
             reasons["direct_threshold"] = f"off: O_DIRECT is refused here ({m.get('o_direct_error', '')})"
+        # Bytes in flight per worker for large reads: 16 MiB ranges cut in `part` pieces, hot.
+        budgets = [2 * MiB, 16 * MiB, 64 * MiB] if quick else [2 * MiB, 8 * MiB, 16 * MiB, 64 * MiB]
+        big = min(16 * MiB, size // 4)
+        starts = np.arange(0, size, big, dtype=np.int64)
+        ends = np.minimum(starts + big, size)
+        log(f"bandwidth of {_size(big)} reads in {_size(part)} parts against bytes in flight {[_size(b) for b in budgets]}")
+
+        def big_reads(budget: int) -> float:
+            store = store_for(engine=engine, queue_depth=qd, workers=workers, part_size=part, max_inflight_bytes=budget)
+            store.read_ranges(key, starts, ends)  # untimed: the whole file hot (after the cold probe), buffers made
+            return probe.random_reads(store, size // big, big) * big
+
+        by_budget = {b: big_reads(b) for b in budgets}
+        m["bandwidth_by_inflight_bytes_hot"] = {str(b): round(v) for b, v in by_budget.items()}
+        inflight = _smallest_within(by_budget, 0.9)
+        reasons["max_inflight_bytes"] = (f"smallest within 90% of the best {_size(big)}-read bandwidth (page cache): "
+                                         + ", ".join(f"{_size(b)}: {_size(v)}/s" for b, v in by_budget.items()))
         settings = {"engine": engine, "workers": workers, "queue_depth": qd, "coalesce_gap": gap, "max_merged": merged,
-                    "part_size": part, "direct_threshold": threshold}  # fmt: skip
+                    "part_size": part, "direct_threshold": threshold, "max_inflight_bytes": inflight}  # fmt: skip
     finally:
         stores.clear()
         if probe_key is None:
@@ -521,8 +580,9 @@ def tune(url: Union[str, os.PathLike[str]], *, quick: bool = False, save: bool =
     """Measure the storage at `url` through lsio.Store and pick settings for it (see the module docstring).
 
     Local files: engine (uring and posix both measured), queue_depth, workers, coalesce_gap, max_merged,
-    part_size and direct_threshold, from the latency of small reads, reads/s against queue depth, bandwidth
-    against request size, and direct (device) against buffered (page cache) reads. S3/HTTP: max_inflight,
+    part_size, direct_threshold and max_inflight_bytes, from the latency of small reads, reads/s against queue
+    depth, bandwidth against request size and bytes in flight, and direct (device) against buffered reads of a
+    cold file (dropped from the page cache with fadvise). S3/HTTP: max_inflight,
     coalesce_gap (latency x per-request bandwidth), max_merged and part_size. ``quick`` probes for a second or
     two; ``preset`` ("nvme", "hdd", "s3", "http") skips probing. ``probe_key`` names an existing object (at
     least 8 MiB for files) to probe instead of writing a scratch one: needed for HTTP and read-only folders. ``save`` stores the profile for lsio.open

@@ -47,8 +47,16 @@ def test_local_quick_probe_chooses_every_file_setting_and_cleans_up(local_profil
     assert isinstance(m["o_direct"], bool) and m["latency_hot_s"] > 0
     if m["o_direct"]:
         assert m["latency_device_s"] > 0
+        # O_DIRECT only where it beats buffered reads of a cold file (dropped with fadvise) by 10%
+        cold, direct = m["bandwidth_by_size_cold_buffered"], m["bandwidth_by_size_device"]
+        wins = [int(k) for k in cold if direct[k] >= 1.1 * cold[k]]
+        assert s["direct_threshold"] == (min(wins) if wins else 0)
+        assert "cold buffered" in p.reasons["direct_threshold"]
     else:
         assert s["direct_threshold"] == 0
+    by_budget = {int(k): v for k, v in m["bandwidth_by_inflight_bytes_hot"].items()}
+    assert sorted(by_budget) == [2 * MiB, 16 * MiB, 64 * MiB] and s["max_inflight_bytes"] in by_budget
+    assert by_budget[s["max_inflight_bytes"]] >= 0.9 * max(by_budget.values())
     assert "reads/s" in p.reasons["engine"] and "/s" in p.reasons["coalesce_gap"]
     assert list(root.iterdir()) == []  # the scratch file is gone
     assert "queue_depth" in p.explain()
