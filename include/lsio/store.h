@@ -198,7 +198,7 @@ struct StoreOptions {
   EngineKind engine = EngineKind::kAuto;   // kAuto honours LSIO_ENGINE=auto|uring|posix
   unsigned workers = 0;                    // 0: one per online CPU
   unsigned queue_depth = 128;              // reads in flight per worker
-  uint64_t max_inflight_bytes = 2u << 20;  // buffered-read bytes in flight per worker (x32 for O_DIRECT)
+  uint64_t max_inflight_bytes = 2u << 20;  // buffered-read bytes in flight per worker (O_DIRECT: at least 64 MiB)
   unsigned max_open_files = 0;             // per store, in use or kept open across batches; 0: from RLIMIT_NOFILE
   // Planning defaults of file stores (a ReadOptions field that is set wins;
   // remote stores take RemoteOptions' own). `lsio tune` measures these.

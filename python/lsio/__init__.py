@@ -153,7 +153,7 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     a planned read of at least that size with O_DIRECT (falling back to the
     page cache where the file system refuses O_DIRECT; 0: never).
     ``max_inflight_bytes`` (2 MiB) bounds a file store worker's buffered
-    read bytes in flight (O_DIRECT reads: 32 times that): small keeps hot
+    read bytes in flight (O_DIRECT reads: at least 64 MiB): small keeps hot
     page-cache copies in the CPU caches, large keeps a cold device busy.
 
     ``tune``: a profile saved by :func:`lsio.tune` for the storage of ``url``
