@@ -206,10 +206,13 @@ struct StoreOptions {
   uint64_t max_merged = 16ull << 20;  // bytes per merged read at most
   uint64_t part_size = 64ull << 20;   // split reads larger than this (at most 1 GiB per syscall anyway)
   // A file with a planned read of at least this many bytes is read with
-  // O_DIRECT (0: never; ReadOptions::direct forces it for every read). Unlike
-  // ReadOptions::direct this is a hint: where the file system refuses O_DIRECT
-  // (EINVAL: procfs, sysfs, some FUSE) the file is read through the page cache.
-  uint64_t direct_threshold = 0;
+  // O_DIRECT (0: never; ReadOptions::direct forces it for every read), unless
+  // the page cache holds half or more of its planned span (cachestat, Linux
+  // 6.5+): a hot file stays buffered. Unlike ReadOptions::direct this is a
+  // hint: where the file system refuses O_DIRECT (EINVAL: procfs, sysfs, some
+  // FUSE) the file is read through the page cache. Measured: cold mean+std of
+  // a 4 GiB array of 16 MiB chunks 3.1-3.3 s buffered, 2.3 s direct (fio 2.6 s).
+  uint64_t direct_threshold = 8ull << 20;
   // ---- every store ----
   // A RAM cache of up to this many bytes (0: none) holding read results,
   // derived values (Store::put_derived: Zarr's decoded inner chunks) and, with

@@ -150,7 +150,8 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     ``coalesce_gap``, ``max_merged`` and ``part_size`` are also the planning
     defaults of a file store (0, 16 MiB and 64 MiB unless set), and
     ``direct_threshold`` (bytes, or "8MiB") makes a file store read files with
-    a planned read of at least that size with O_DIRECT (falling back to the
+    a planned read of at least that size (default 8 MiB) with O_DIRECT unless
+    the page cache holds most of the file's planned span (falling back to the
     page cache where the file system refuses O_DIRECT; 0: never).
     ``max_inflight_bytes`` (2 MiB) bounds a file store worker's buffered
     read bytes in flight (O_DIRECT reads: at least 64 MiB): small keeps hot
@@ -188,9 +189,14 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
         cache_bytes=parse_size(cache) if cache is not None else 0,
         cache_revalidate_after=parse_duration(revalidate_after) if revalidate_after is not None else 0.0,
         remote=remote,
-        direct_threshold=parse_size(settings.get("direct_threshold", 0)),
+        direct_threshold=parse_size(settings.get("direct_threshold", DEFAULT_DIRECT_THRESHOLD)),
         sources=sources,
     )
+
+
+# StoreOptions::direct_threshold (include/lsio/store.h): O_DIRECT for planned reads this large of files the page
+# cache does not mostly hold.
+DEFAULT_DIRECT_THRESHOLD = 8 << 20
 
 
 _SIZE_UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G": 10**9, "GB": 10**9,

@@ -41,9 +41,9 @@ REMOTE_SETTINGS = ("max_inflight", "max_connections", "coalesce_gap", "max_merge
 PRESETS: dict[str, dict[str, Any]] = {
     # Nominal devices: the same rules as a measurement, applied to typical numbers (see _PRESET_WHY).
     "nvme": {"engine": "uring", "workers": 0, "queue_depth": 128, "coalesce_gap": 4 * KiB, "max_merged": 16 * MiB,
-             "part_size": 8 * MiB, "direct_threshold": 0, "max_inflight_bytes": 16 * MiB},
+             "part_size": 8 * MiB, "direct_threshold": 8 * MiB, "max_inflight_bytes": 16 * MiB},
     "hdd": {"engine": "uring", "workers": 0, "queue_depth": 32, "coalesce_gap": 1 * MiB, "max_merged": 64 * MiB,
-            "part_size": 64 * MiB, "direct_threshold": 0, "max_inflight_bytes": 64 * MiB},
+            "part_size": 64 * MiB, "direct_threshold": 8 * MiB, "max_inflight_bytes": 64 * MiB},
     "s3": {"max_inflight": 64, "max_connections": 64, "coalesce_gap": 1 * MiB, "max_merged": 16 * MiB,
            "part_size": 8 * MiB},
     "http": {"max_inflight": 32, "max_connections": 32, "coalesce_gap": 256 * KiB, "max_merged": 16 * MiB,

@@ -459,7 +459,7 @@ PyStore open(const std::string& url, std::string_view engine, unsigned workers, 
   nb::dict kwargs;
   if (cache_bytes > 0) kwargs["cache"] = cache_bytes;
   if (cache_revalidate_after > 0) kwargs["revalidate_after"] = cache_revalidate_after;
-  if (direct_threshold > 0) kwargs["direct_threshold"] = direct_threshold;
+  if (direct_threshold != StoreOptions{}.direct_threshold) kwargs["direct_threshold"] = direct_threshold;
   kwargs["engine"] = engine;
   kwargs["workers"] = workers;
   kwargs["queue_depth"] = queue_depth;
@@ -631,7 +631,8 @@ void init_store(nb::module_& m) {
       .def_prop_ro("bytes_read", [](const PyPendingRead& p) { return p.batch.bytes_read(); });
   m.def("open", &open, "url"_a = "", nb::kw_only(), "engine"_a = "auto", "workers"_a = 0, "queue_depth"_a = 128,
         "max_open_files"_a = 0, "cache_bytes"_a = 0, "cache_revalidate_after"_a = 0.0, "remote"_a = nb::dict(),
-        "direct_threshold"_a = 0, "sources"_a = nb::dict(), "Opens a store by URL (see lsio.open).");
+        "direct_threshold"_a = StoreOptions{}.direct_threshold, "sources"_a = nb::dict(),
+        "Opens a store by URL (see lsio.open).");
 }
 
 }  // namespace lsio::python

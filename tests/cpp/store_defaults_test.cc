@@ -160,6 +160,38 @@ TEST_P(StoreDefaultsTest, DirectThresholdLeavesFilesThePageCacheHoldsBuffered) {
   }
 }
 
+// The default threshold (8 MiB): a cold file read whole in one 16 MiB read goes O_DIRECT (none of its pages enter
+// the page cache), the same file hot stays buffered; a 4 MiB read stays buffered either way.
+TEST_P(StoreDefaultsTest, DefaultDirectThresholdSendsLargeColdReadsPastThePageCache) {
+  ASSERT_EQ(StoreOptions{}.direct_threshold, 8u << 20);
+  const size_t size = 16 << 20;
+  const auto data = testing::random_bytes(size, 6);
+  const std::string path = dir_.file("f");
+  testing::write_file(path, data);
+  auto store = open_with({});
+  ReadBatch whole;
+  whole.add("f", ByteRange::whole());
+  drop_from_page_cache(path);
+  auto cold = store->read(whole);
+  ASSERT_TRUE(cold[0]) << cold[0].error().to_string();
+  EXPECT_EQ(0, std::memcmp(cold[0]->data(), data.data(), size));
+  EXPECT_EQ(resident_pages(path, size), 0u) << "a cold 16 MiB read went through the page cache";
+  ReadBatch head;
+  head.add("f", ByteRange::bounded(0, 4 << 20));
+  auto small = store->read(head);
+  ASSERT_TRUE(small[0]) << small[0].error().to_string();
+  EXPECT_GE(resident_pages(path, size), (4u << 20) / 4096) << "a 4 MiB read (below the threshold) went direct";
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0) << path;
+  std::vector<std::byte> all(size);
+  ASSERT_EQ(::pread(fd, all.data(), size, 0), static_cast<ssize_t>(size));  // now hot
+  ::close(fd);
+  ASSERT_EQ(resident_pages(path, size), size / 4096);
+  auto hot = store->read(whole);
+  ASSERT_TRUE(hot[0]) << hot[0].error().to_string();
+  EXPECT_EQ(0, std::memcmp(hot[0]->data(), data.data(), size));
+}
+
 // sysfs refuses O_DIRECT (EINVAL): with the threshold the read falls back to the page cache and succeeds,
 // while ReadOptions::direct keeps failing with the O_DIRECT error.
 TEST_P(StoreDefaultsTest, DirectThresholdFallsBackWhereTheFileSystemRefusesODirect) {
