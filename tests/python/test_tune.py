@@ -207,12 +207,14 @@ def test_zarr_array_of_a_tuned_store_pickles_and_reopens(tmp_path: Path) -> None
 
     import lsio.zarr
 
-    store = lsio.open(tmp_path, tune="hdd", direct_threshold="8MiB")
+    store = lsio.open(tmp_path, tune="hdd", direct_threshold="4MiB")  # not the default (8 MiB): options list it
     a = lsio.zarr.create(store, shape=(10, 10), chunks=(5, 5), dtype="int32", path="a")
     a[...] = np.arange(100, dtype=np.int32).reshape(10, 10)
     b = pickle.loads(pickle.dumps(a))
     assert np.array_equal(b[...], np.arange(100, dtype=np.int32).reshape(10, 10))
-    assert b.store.options["coalesce_gap"] == 1 << 20 and b.store.options["direct_threshold"] == 8 * MiB
+    assert b.store.options["coalesce_gap"] == 1 << 20 and b.store.options["direct_threshold"] == 4 * MiB
+    off = pickle.loads(pickle.dumps(lsio.open(tmp_path, direct_threshold=0)))
+    assert off.options["direct_threshold"] == 0  # switching O_DIRECT off survives pickling
 
 
 def test_probe_counts_only_bytes_it_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
