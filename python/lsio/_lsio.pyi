@@ -285,7 +285,7 @@ def open(
     cache_bytes: int = 0,
     cache_revalidate_after: float = 0.0,
     remote: dict[str, Any] = ...,
-    direct_threshold: int = 0,
+    direct_threshold: int = 8388608,
     sources: dict[str, str] = ...,
 ) -> Store:
     """Opens a store by URL (see lsio.open)."""
