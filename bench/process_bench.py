@@ -306,7 +306,7 @@ def write_report(best: dict[tuple[str, str], dict[str, Any]], size: str, cold: b
         f"# Processing whole arrays{'' if size == 'full' else f' ({size})'}{' (cold)' if cold else ''}",
         "",
         f"`{cmd}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, {os.cpu_count()} CPUs "
-        f"(shared with other builds: treat as indicative). float32 {shape} = {nbytes / 2**20:.0f} MiB, page cache "
+        f"(1-minute load average at the end {os.getloadavg()[0]:.2f}; 2 means both CPUs busy). float32 {shape} = {nbytes / 2**20:.0f} MiB, page cache "
         f"{'dropped before every measurement' if cold else 'hot'}, best of {rounds} interleaved rounds, each in its "
         "own process (imports excluded). GB/s are of the array's bytes for every row, fio's too (it reads the "
         "compressed files, so only its uncompressed-layout row is a ceiling for LSIO's); time / LSIO above 1: "

@@ -4,15 +4,17 @@
     d = lsio.zarr.open("/data/era5.zarr/t2m").to_dask()    # blocks = the shard grid (or the chunk grid)
     d.mean().compute()                                     # threads, processes or a dask.distributed cluster
 
-The graph is built by hand: a layer holding the lsio.zarr.Array once (dask ships it to a worker once; it pickles
-as (store URL, options, path, mode) and reopens lazily in the worker's process), and a layer of one task per
-block calling ``Array.read`` on its region. ``dask.array.from_array`` is not used: each block is exactly one read,
-with no getter, lock or fancy-indexing layer in between.
+The graph has a layer holding the lsio.zarr.Array once (dask ships it to a worker once; it pickles as
+(store URL, options, path, mode) and reopens lazily in the worker's process), and a Blockwise layer of one task
+per block calling ``Array.read`` on its region: no getter, lock or fancy-indexing layer in between. Blockwise, not
+a plain task dict, so that dask fuses each read with what the next operation does to that block (``mean_chunk``,
+an elementwise op...): half the tasks, and no block held in worker memory between two tasks. On a 2-process
+LocalCluster, the mean of a 4 GiB float32 array in 256 zstd blocks took 2.30-2.53 s with a plain task per read
+and 1.77-2.06 s fused, against 3.87-4.47 s for dask on zarr-python (whose from_array layer is Blockwise too).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -51,18 +53,6 @@ def _token(array: Array, chunks: tuple[tuple[int, ...], ...]) -> str:
     return tokenize(where, array.shape, array.dtype.str, array.metadata, chunks)
 
 
-def _regions(chunks: tuple[tuple[int, ...], ...]) -> list[tuple[tuple[int, ...], tuple[slice, ...]]]:
-    """(block index, block region) for every block, in C order."""
-    bounds = []
-    for sizes in chunks:
-        stops = np.cumsum((0, *sizes)).tolist()
-        bounds.append([slice(a, b) for a, b in zip(stops[:-1], stops[1:])])
-    return [
-        (index, tuple(b[i] for b, i in zip(bounds, index)))
-        for index in itertools.product(*(range(len(b)) for b in bounds))
-    ]
-
-
 def from_array(array: Array, chunks: Chunks = None, *, name: Optional[str] = None) -> dask.array.Array:
     """A dask array reading ``array``, one task per block, each task one ``array.read`` (one LSIO batch).
 
@@ -73,16 +63,12 @@ def from_array(array: Array, chunks: Chunks = None, *, name: Optional[str] = Non
     pickle).
     """
     import dask.array as da
-    from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
+    from dask.array.core import graph_from_arraylike
 
     shape, dtype = array.shape, array.dtype
     wanted = _default_block_shape(array) if chunks is None else chunks
     normalized = da.core.normalize_chunks(wanted, shape, dtype=dtype)
     name = name or f"lsio-read-{_token(array, normalized)}"
-    source = f"lsio-array-{name}"
-    tasks = {(name, *index): (read_block, source, region) for index, region in _regions(normalized)}
-    graph = HighLevelGraph(
-        {source: MaterializedLayer({source: array}), name: MaterializedLayer(tasks)},
-        {source: set(), name: {source}},
-    )
+    # read_block takes no asarray/lock keywords, so dask calls it as read_block(array, region): exactly one read.
+    graph = graph_from_arraylike(array, normalized, shape, name, getitem=read_block, dtype=dtype, inline_array=False)
     return da.Array(graph, name, chunks=normalized, dtype=dtype, meta=np.empty((0,) * len(shape), dtype=dtype))

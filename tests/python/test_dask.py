@@ -1,7 +1,8 @@
 """lsio.zarr.Array.to_dask (lsio.dask): one task per block, each one LSIO read, on dask's schedulers.
 
 What is checked: the default blocks are the shard grid (sharded) or the chunk grid, other chunkings follow
-dask.array.normalize_chunks; the graph holds the array once plus exactly one task per block; values equal numpy
+dask.array.normalize_chunks; the graph holds the array once plus exactly one task per block, a Blockwise
+layer that dask fuses with the next per-block step (mean_chunk, elementwise ops); values equal numpy
 (blocks, slices, sum, mean, std) on the synchronous and threaded schedulers, for v2, v3 and v3 sharded arrays with
 missing chunks (read as the fill value); and on a dask.distributed LocalCluster of 2 worker processes (started and
 closed here, bounded timeouts): the sum of an lsio array and the mean of an xarray variable opened with
@@ -81,6 +82,17 @@ def test_reductions_on_threads(array: tuple[lsio.zarr.Array, np.ndarray]) -> Non
         assert float(d.mean().compute()) == pytest.approx(float(ref.mean()), rel=1e-12)
         assert float(d.std().compute()) == pytest.approx(float(ref.std()), rel=1e-9)
         np.testing.assert_array_equal(d.max(axis=(0, 2)).compute(), ref.max(axis=(0, 2)))
+
+
+def test_reads_fuse_with_the_next_blockwise_step(array: tuple[lsio.zarr.Array, np.ndarray]) -> None:
+    """The read layer is Blockwise: after optimisation each read is inside the task of the op on its block."""
+    a, ref = array
+    d = a.to_dask()
+    (plus,) = dask.optimize(d + 1)
+    keys = list(dict(plus.__dask_graph__()))
+    assert not any(isinstance(k, tuple) and k[0] == d.name for k in keys), "a read was left as its own task"
+    assert sum(isinstance(k, tuple) for k in keys) == d.npartitions
+    np.testing.assert_array_equal(plus.compute(scheduler="sync"), ref + 1)
 
 
 def test_names_are_deterministic(tmp_path: Path) -> None:
