@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "bindings.h"
+#include "call_threads.h"
 #include "gil.h"
 
 namespace lsio::python {
@@ -89,14 +90,14 @@ class AsideBatch final : public Waitable {
   AsideBatch(std::shared_ptr<Store> store, std::shared_ptr<const ReadBatch> batch, ReadOptions options)
       : state_(std::make_shared<State>()), cancel_(CancelSource::create()), requests_(batch) {
     options.cancel = cancel_;
-    std::thread([state = state_, store = std::move(store), batch = std::move(batch), options]() mutable {
+    run_on_call_thread([state = state_, store = std::move(store), batch = std::move(batch), options]() mutable {
       Batch submitted = store->submit(std::move(batch), options);
       {
         std::lock_guard lock(state->mu);
         state->batch = std::move(submitted);
       }
       state->cv.notify_all();
-    }).detach();
+    });
   }
   bool wait_for(std::chrono::nanoseconds d) const override {
     const auto deadline = std::chrono::steady_clock::now() + d;

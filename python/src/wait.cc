@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "bindings.h"
+#include "call_threads.h"
 #include "gil.h"
 
 namespace lsio::python {
@@ -101,7 +102,7 @@ BackgroundCall::BackgroundCall(std::function<Status(const ReadOptions&)> work, s
   }
   ReadOptions options;
   options.cancel = cancel_;
-  std::thread([state = state_, work = std::move(work), options]() {
+  run_on_call_thread([state = state_, work = std::move(work), options]() {
     Status s;
     try {
       s = work(options);
@@ -119,7 +120,7 @@ BackgroundCall::BackgroundCall(std::function<Status(const ReadOptions&)> work, s
     }
     state->cv.notify_all();
     for (auto& fn : callbacks) fn();
-  }).detach();
+  });
 }
 
 BackgroundCall::~BackgroundCall() {
