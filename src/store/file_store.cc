@@ -227,7 +227,7 @@ Status FileStore::put(std::string_view key, std::span<const std::byte> data, con
   auto path = resolve(key);
   if (!path) return path.error().with_context("put");
   // Named by the key (the temporary file it was written to is in the cause): "put K: write K.lsio-tmp...: ENOSPC".
-  return atomic_put(*path, data, options.fsync).with_context("put " + std::string(key));
+  return atomic_put(*path, data, options.fsync, defaults_.direct_threshold).with_context("put " + std::string(key));
 }
 
 }  // namespace lsio::store

@@ -19,7 +19,8 @@ Result<int> create_file(const std::string& path, int flags, const char* what);
 Status remove_and_prune(const std::string& path, const std::string& root);
 // Writes all of `data` at `offset` of the open descriptor (short writes resumed).
 Status write_all(int fd, std::span<const std::byte> data, uint64_t offset, const std::string& path);
-// Atomic replace: temp file beside `path`, write, optional fsync, rename.
-Status atomic_put(const std::string& path, std::span<const std::byte> data, bool fsync);
+// Atomic replace: temp file beside `path`, write, optional fsync, rename. Data of at least `direct_threshold`
+// bytes (0: never) is written with O_DIRECT where the file system takes it (see local_files.cc), else buffered.
+Status atomic_put(const std::string& path, std::span<const std::byte> data, bool fsync, uint64_t direct_threshold = 0);
 
 }  // namespace lsio::store

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "lsio/store.h"
 #include "test_util.h"
@@ -190,6 +191,54 @@ TEST_P(StoreDefaultsTest, DefaultDirectThresholdSendsLargeColdReadsPastThePageCa
   auto hot = store->read(whole);
   ASSERT_TRUE(hot[0]) << hot[0].error().to_string();
   EXPECT_EQ(0, std::memcmp(hot[0]->data(), data.data(), size));
+}
+
+// Puts of at least direct_threshold bytes are written O_DIRECT: none of their pages stay in the page cache, and
+// the bytes read back exact although neither the caller's pointer nor the size is block-aligned. A smaller put,
+// or any put with direct_threshold 0, goes through the page cache.
+TEST_P(StoreDefaultsTest, LargePutsAreWrittenPastThePageCache) {
+  const size_t size = (12 << 20) + 1234;
+  const auto data = testing::random_bytes(size + 1, 8);
+  const std::span<const std::byte> unaligned(data.data() + 1, size);
+  auto store = open_with({});
+  ASSERT_TRUE(store->put("big/obj", unaligned).ok());
+  ASSERT_TRUE(store->put("small", unaligned.first(1 << 20)).ok());
+  StoreOptions buffered;
+  buffered.direct_threshold = 0;
+  ASSERT_TRUE(open_with(buffered)->put("buffered", unaligned).ok());
+  EXPECT_EQ(resident_pages(dir_.file("big/obj"), size), 0u) << "a 12 MiB put went through the page cache";
+  EXPECT_EQ(resident_pages(dir_.file("small"), 1 << 20), (1u << 20) / 4096) << "a 1 MiB put went direct";
+  EXPECT_GT(resident_pages(dir_.file("buffered"), size), size / 4096 / 2) << "direct_threshold 0 wrote direct";
+  for (const auto& [key, n] :
+       {std::pair<std::string, size_t>{"big/obj", size}, {"small", 1 << 20}, {"buffered", size}}) {
+    ReadBatch b;
+    b.add(key, ByteRange::whole());
+    auto r = store->read(b);
+    ASSERT_TRUE(r[0]) << key << ": " << r[0].error().to_string();
+    ASSERT_EQ(r[0]->size(), n) << key;
+    EXPECT_EQ(0, std::memcmp(r[0]->data(), unaligned.data(), n)) << key;
+  }
+}
+
+// Where O_DIRECT is refused or not supported the large put still lands whole, through the page cache.
+TEST_P(StoreDefaultsTest, LargePutsWorkOnTmpfs) {
+  char templ[] = "/dev/shm/lsio-put-XXXXXX";
+  ASSERT_NE(::mkdtemp(templ), nullptr) << "/dev/shm: " << std::strerror(errno);
+  const std::string root = templ;
+  StoreOptions so;
+  so.engine = GetParam();
+  auto store = open_store(root, so);
+  ASSERT_TRUE(store) << store.error().to_string();
+  const auto data = testing::random_bytes((9 << 20) + 77, 9);
+  const Status put = (*store)->put("obj", data);
+  ReadBatch b;
+  b.add("obj", ByteRange::whole());
+  auto r = (*store)->read(b);
+  std::filesystem::remove_all(root);
+  ASSERT_TRUE(put.ok()) << put.to_string();
+  ASSERT_TRUE(r[0]) << r[0].error().to_string();
+  ASSERT_EQ(r[0]->size(), data.size());
+  EXPECT_EQ(0, std::memcmp(r[0]->data(), data.data(), data.size()));
 }
 
 // sysfs refuses O_DIRECT (EINVAL): with the threshold the read falls back to the page cache and succeeds,
