@@ -323,11 +323,10 @@ def extrapolation(best: dict[tuple[str, str], dict[str, Any]], nbytes: int, cold
                  if w.startswith(prefix) and m.startswith("lsio") and "seconds" in r}  # fmt: skip
         if not rates:
             continue
-        work, rate = max(rates.items(), key=lambda kv: kv[1])
-        per_core = rate / cores
-        out.append(f"- 1 TB {label} needs {need / 1e9:.1f} GB/s; the best here, {work}, ran at {rate / 1e9:.2f} GB/s "
-                   f"= {per_core / 1e9:.2f} GB/s per core: about {math.ceil(need / per_core)} such cores, and "
-                   f"storage that sustains {need / 1e9:.1f} GB/s{' read and written' if label == 'rechunk' else ''}.")
+        per = "; ".join(f"{work} {rate / 1e9:.2f} GB/s = {rate / cores / 1e9:.2f} per core, about "
+                        f"{math.ceil(need / (rate / cores))} such cores" for work, rate in rates.items())
+        out.append(f"- 1 TB {label} needs {need / 1e9:.1f} GB/s, and storage that sustains it"
+                   f"{' read and written' if label == 'rechunk' else ''}. Here: {per}.")
     fio = best.get(("mean+std uncompressed", "fio"), {})
     if "seconds" in fio:
         out.append(f"- fio read the uncompressed files at {nbytes / fio['seconds'] / 1e9:.2f} GB/s "

@@ -212,6 +212,8 @@ struct StoreOptions {
   // hint: where the file system refuses O_DIRECT (EINVAL: procfs, sysfs, some
   // FUSE) the file is read through the page cache. Measured: cold mean+std of
   // a 4 GiB array of 16 MiB chunks 3.1-3.3 s buffered, 2.3 s direct (fio 2.6 s).
+  // Store::put of at least this many bytes writes O_DIRECT too (buffered where
+  // refused): fio here writes 0.9 GB/s buffered at 89% CPU, 2.3 GB/s direct.
   uint64_t direct_threshold = 8ull << 20;
   // ---- every store ----
   // A RAM cache of up to this many bytes (0: none) holding read results,

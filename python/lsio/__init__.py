@@ -151,8 +151,10 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     defaults of a file store (0, 16 MiB and 64 MiB unless set), and
     ``direct_threshold`` (bytes, or "8MiB") makes a file store read files with
     a planned read of at least that size (default 8 MiB) with O_DIRECT unless
-    the page cache holds most of the file's planned span (falling back to the
-    page cache where the file system refuses O_DIRECT; 0: never).
+    the page cache holds most of the file's planned span, and write puts
+    (whole objects: Zarr chunks and shards) of at least that size with O_DIRECT
+    (falling back to the page cache where the file system refuses O_DIRECT;
+    0: never).
     ``max_inflight_bytes`` (2 MiB) bounds a file store worker's buffered
     read bytes in flight (O_DIRECT reads: at least 64 MiB): small keeps hot
     page-cache copies in the CPU caches, large keeps a cold device busy.
