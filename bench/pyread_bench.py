@@ -175,7 +175,7 @@ def write_results(rates: dict[str, list[float]], args: argparse.Namespace) -> No
         "LSIO merges touching and overlapping ranges; fio reads every block. C++: build/release/bench/lsio_bench",
         "--mode for_each|read on the same paths and ranges (its own timing of the batch), after one untimed call in",
         "the same process as the Python contestants have had (a fresh process's first read pays a page fault per",
-        "4 KiB of result memory; later calls reuse what the store's buffer pool kept, up to its 256 MiB idle budget).",
+        "4 KiB of result memory; later calls reuse what the store's buffer pool kept, up to its idle budget, an eighth of RAM).",
     ]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")

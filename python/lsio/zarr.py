@@ -1025,8 +1025,8 @@ class _OIndex:
 
 _NODE_FILES = ("zarr.json", ".zarray", ".zgroup")
 # Outputs of these sizes come from the store's buffer pool. Smaller ones are cheap for numpy's allocator; larger
-# ones would never be kept idle by the pool (256 MiB per store), so they gain nothing from it.
-_POOLED_OUTPUT_BYTES = (1 << 20, 256 << 20)
+# ones would never be kept idle by the pool (see lsio.Store.allocate), so they gain nothing from it.
+_POOLED_OUTPUT_BYTES = (1 << 20, 4 << 30)
 
 
 class _GroupState:

@@ -1,7 +1,10 @@
 #include "core/buffer_pool.h"
 
 #include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstdlib>
 #include <new>
@@ -29,14 +32,25 @@ void* allocate_class(size_t bytes) {
   return p;
 }
 
+void free_all(const std::vector<void*>& buffers) {
+  for (void* p : buffers) std::free(p);
+}
+
 }  // namespace
 
-BufferPool::BufferPool(size_t max_cached_bytes)
-    : max_cached_(max_cached_bytes), fork_generation_(detail::fork_generation()) {}
+size_t BufferPool::default_idle_budget() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return kKeptAnyway;
+  const size_t eighth = static_cast<size_t>(pages) / 8 * static_cast<size_t>(page);
+  return std::clamp(eighth, kKeptAnyway, size_t{4} << 30);
+}
+
+BufferPool::BufferPool(size_t max_idle_bytes)
+    : max_idle_(max_idle_bytes), fork_generation_(detail::fork_generation()) {}
 
 BufferPool::~BufferPool() {
-  for (auto& list : free_)
-    for (void* p : list) std::free(p);
+  for (auto& list : free_) free_all(list);
 }
 
 int BufferPool::size_class(size_t size) {
@@ -45,22 +59,51 @@ int BufferPool::size_class(size_t size) {
   return std::countr_zero(rounded) - std::countr_zero(kMinClassBytes);
 }
 
+int64_t BufferPool::now_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // vDSO, a few ns: called per buffer
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+void BufferPool::take_other_classes(int cls, size_t bytes, std::vector<void*>& out) {
+  size_t taken = 0;
+  for (int c = kClasses - 1; c >= 0 && taken < bytes && cached_ > kKeptAnyway; --c) {
+    if (c == cls) continue;
+    auto& list = free_[c];
+    while (!list.empty() && taken < bytes && cached_ > kKeptAnyway) {
+      out.push_back(list.back());
+      list.pop_back();
+      taken += kMinClassBytes << c;
+      cached_ -= kMinClassBytes << c;
+    }
+  }
+}
+
 Bytes BufferPool::allocate(size_t size) {
   const int cls = size_class(size);
   if (cls < 0) return Bytes::allocate(size, kAlignment);
+  const size_t bytes = kMinClassBytes << cls;
+  last_allocate_ms_.store(now_ms(), std::memory_order_relaxed);
   void* p = nullptr;
+  std::vector<void*> evicted;
   {
     std::lock_guard lock(mu_);
     auto& list = free_[cls];
     if (!list.empty()) {
       p = list.back();
       list.pop_back();
-      cached_ -= kMinClassBytes << cls;
+      cached_ -= bytes;
+    } else if (cached_ > kKeptAnyway) {
+      take_other_classes(cls, bytes, evicted);
     }
+    in_use_ += bytes;
   }
+  free_all(evicted);
+  if (p == nullptr) p = allocate_class(bytes);
   if (p == nullptr) {
-    p = allocate_class(kMinClassBytes << cls);
-    if (p == nullptr) throw std::bad_alloc();
+    std::lock_guard lock(mu_);
+    in_use_ -= bytes;
+    throw std::bad_alloc();
   }
   std::shared_ptr<const void> owner(p, Returner{shared_from_this(), cls});
   return Bytes::adopt(std::move(owner), static_cast<const std::byte*>(p), size);
@@ -72,9 +115,11 @@ void BufferPool::release(void* p, int cls) {
     std::free(p);  // the parent's pool, in a forked child: its mutex may be held forever
     return;
   }
+  const bool resting = now_ms() - last_allocate_ms_.load(std::memory_order_relaxed) > kRest.count();
   {
     std::lock_guard lock(mu_);
-    if (cached_ + bytes <= max_cached_) {
+    in_use_ -= bytes;
+    if (!resting && cached_ + bytes <= max_idle_) {
       free_[cls].push_back(p);
       cached_ += bytes;
       return;
@@ -90,13 +135,17 @@ void BufferPool::trim() {
     idle.swap(free_);
     cached_ = 0;
   }
-  for (auto& list : idle)
-    for (void* p : list) std::free(p);
+  for (auto& list : idle) free_all(list);
 }
 
 size_t BufferPool::cached_bytes() const {
   std::lock_guard lock(mu_);
   return cached_;
+}
+
+bool BufferPool::holds_memory() const {
+  std::lock_guard lock(mu_);
+  return cached_ + in_use_ > 0;
 }
 
 }  // namespace lsio

@@ -132,7 +132,7 @@ class Executor {
   std::string description_;
   std::string backend_name_;
   // Idle large read buffers kept for reuse by the next batch.
-  std::shared_ptr<BufferPool> pool_ = BufferPool::create(256u << 20);
+  std::shared_ptr<BufferPool> pool_ = BufferPool::create(BufferPool::default_idle_budget());
   std::shared_ptr<Scheduler> scheduler_ = std::make_shared<Scheduler>();
   std::vector<std::thread> threads_;
 };

@@ -170,14 +170,21 @@ void Worker::abandon(const Status& why) {
   replace_backend(make_posix_backend(options_));
 }
 
-// Waits for the next FileJob. While the buffer pool holds idle memory the
-// wait is bounded: back-to-back calls reuse the pool's buffers (already
-// faulted in), and a store that rests for kTrimAfterIdle gives them back.
+// Waits for the next FileJob. While the buffer pool holds memory (idle, or
+// in use and maybe dropped soon) the wait is bounded once: back-to-back calls
+// reuse the pool's buffers (already faulted in), and a store that rests for
+// BufferPool::kRest gives them back. Buffers dropped later are freed by the
+// pool itself (it rests too), so one trim per rest is enough.
 bool Worker::wait_idle() {
-  if (pool_.cached_bytes() == 0) return scheduler_.wait_for_jobs();
+  if (trimmed_since_last_job_ || !pool_.holds_memory()) {
+    if (!scheduler_.wait_for_jobs()) return false;
+    trimmed_since_last_job_ = false;
+    return true;
+  }
   bool expired = false;
-  if (!scheduler_.wait_for_jobs(kTrimAfterIdle, &expired)) return false;
+  if (!scheduler_.wait_for_jobs(BufferPool::kRest, &expired)) return false;
   if (expired) pool_.trim();
+  trimmed_since_last_job_ = expired;
   return true;
 }
 

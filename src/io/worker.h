@@ -121,7 +121,7 @@ class Worker {
   // work on, so the files of a batch spread over all workers instead of going
   // to the first one awake.
   uint64_t queued_requests_ = 0;
-  static constexpr std::chrono::milliseconds kTrimAfterIdle{1000};
+  bool trimmed_since_last_job_ = false;                  // the pool was trimmed since the last wait ended with a job
   static constexpr unsigned kMaxFilesInSetup = 2;        // files with their open in flight
   static constexpr unsigned kMaxSmallFilesInSetup = 32;  // ... when they are small jobs
   unsigned files_in_setup_ = 0;
