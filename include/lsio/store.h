@@ -140,8 +140,9 @@ struct ObjectInfo {
 };
 
 // Called once per request of a for_each batch, on the worker thread that
-// completed the read, in completion order, possibly concurrently from several
-// workers. The Bytes may be kept; for bounded memory, drop it promptly.
+// completed the read (or on the calling thread, for a one-request batch read
+// inline: StoreOptions::inline_reads), in completion order, possibly
+// concurrently from several workers. The Bytes may be kept; for bounded memory, drop it promptly.
 // Throwing from the callback cancels the rest of the batch. The callback must
 // not call the store that runs it (refused with kFailedPrecondition).
 using ChunkCallback = std::function<void(size_t index, Result<Bytes> chunk)>;
@@ -215,6 +216,12 @@ struct StoreOptions {
   // Store::put of at least this many bytes writes O_DIRECT too (buffered where
   // refused): fio here writes 0.9 GB/s buffered at 89% CPU, 2.3 GB/s direct.
   uint64_t direct_threshold = 8ull << 20;
+  // Small page-cache-hot batches (at most 8 requests of one file, 1 MiB in
+  // all; one request when a callback consumes them) are read on the calling
+  // thread with preadv2(RWF_NOWAIT), skipping the hand-off to a worker and
+  // back; anything not cached, or not plain, goes to the workers unchanged
+  // (src/io/inline_read.h). false: every read goes through the workers.
+  bool inline_reads = true;
   // ---- every store ----
   // A RAM cache of up to this many bytes (0: none) holding read results,
   // derived values (Store::put_derived: Zarr's decoded inner chunks) and, with

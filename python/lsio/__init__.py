@@ -106,6 +106,7 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     cache: Union[int, str, None] = None,
     revalidate_after: Union[float, str, None] = None,
     direct_threshold: Union[int, str, None] = None,
+    inline_reads: bool = True,
     tune: Union[bool, str, TuneProfile] = True,
     **remote: Any,
 ) -> Store:
@@ -155,6 +156,11 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     (whole objects: Zarr chunks and shards) of at least that size with O_DIRECT
     (falling back to the page cache where the file system refuses O_DIRECT;
     0: never).
+    ``inline_reads`` (a file store): a small batch whose bytes the page cache
+    holds (at most 8 ranges of one file, 1 MiB; one range when a callback
+    consumes it) is read on the calling thread, which saves the hand-off to a
+    worker and back; anything else goes to the workers. ``False``: every read
+    goes through the workers (e.g. to measure the engine alone).
     ``max_inflight_bytes`` (2 MiB) bounds a file store worker's buffered
     read bytes in flight (O_DIRECT reads: at least 64 MiB): small keeps hot
     page-cache copies in the CPU caches, large keeps a cold device busy.
@@ -192,6 +198,7 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
         cache_revalidate_after=parse_duration(revalidate_after) if revalidate_after is not None else 0.0,
         remote=remote,
         direct_threshold=parse_size(settings.get("direct_threshold", DEFAULT_DIRECT_THRESHOLD)),
+        inline_reads=inline_reads,
         sources=sources,
     )
 

@@ -286,6 +286,7 @@ def open(
     cache_revalidate_after: float = 0.0,
     remote: dict[str, Any] = ...,
     direct_threshold: int = 8388608,
+    inline_reads: bool = True,
     sources: dict[str, str] = ...,
 ) -> Store:
     """Opens a store by URL (see lsio.open)."""

@@ -456,11 +456,12 @@ void file_planning(const nb::dict& remote, StoreOptions& o) {
 
 PyStore open(const std::string& url, std::string_view engine, unsigned workers, unsigned queue_depth,
              unsigned max_open_files, uint64_t cache_bytes, double cache_revalidate_after, const nb::dict& remote,
-             uint64_t direct_threshold, const nb::dict& sources) {
+             uint64_t direct_threshold, bool inline_reads, const nb::dict& sources) {
   nb::dict kwargs;
   if (cache_bytes > 0) kwargs["cache"] = cache_bytes;
   if (cache_revalidate_after > 0) kwargs["revalidate_after"] = cache_revalidate_after;
   if (direct_threshold != StoreOptions{}.direct_threshold) kwargs["direct_threshold"] = direct_threshold;
+  if (!inline_reads) kwargs["inline_reads"] = false;
   kwargs["engine"] = engine;
   kwargs["workers"] = workers;
   kwargs["queue_depth"] = queue_depth;
@@ -474,6 +475,7 @@ PyStore open(const std::string& url, std::string_view engine, unsigned workers, 
   options.remote = remote_options(remote);
   file_planning(remote, options);
   options.direct_threshold = direct_threshold;
+  options.inline_reads = inline_reads;
   options.cache_bytes = cache_bytes;
   if (!(cache_revalidate_after >= 0) || cache_revalidate_after > 1e9) {
     throw nb::value_error("revalidate_after must be between 0 and 1e9 seconds");
@@ -632,7 +634,7 @@ void init_store(nb::module_& m) {
       .def_prop_ro("bytes_read", [](const PyPendingRead& p) { return p.batch.bytes_read(); });
   m.def("open", &open, "url"_a = "", nb::kw_only(), "engine"_a = "auto", "workers"_a = 0, "queue_depth"_a = 128,
         "max_open_files"_a = 0, "cache_bytes"_a = 0, "cache_revalidate_after"_a = 0.0, "remote"_a = nb::dict(),
-        "direct_threshold"_a = StoreOptions{}.direct_threshold, "sources"_a = nb::dict(),
+        "direct_threshold"_a = StoreOptions{}.direct_threshold, "inline_reads"_a = true, "sources"_a = nb::dict(),
         "Opens a store by URL (see lsio.open).");
 }
 

@@ -47,6 +47,7 @@ struct PlanValues {
   uint64_t max_merged = 16ull << 20;
   uint64_t part_size = 64ull << 20;
   uint64_t direct_threshold = 0;  // 0: only ReadOptions::direct reads O_DIRECT
+  bool inline_reads = false;      // StoreOptions::inline_reads
 };
 
 // One batch as the executor runs it.

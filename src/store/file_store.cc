@@ -10,6 +10,7 @@
 
 #include "core/fork.h"
 #include "io/backend.h"
+#include "io/inline_read.h"
 #include "store/listing.h"
 #include "store/local_files.h"
 
@@ -116,6 +117,7 @@ void FileStore::start(std::shared_ptr<detail::BatchState> state) {
   run->plan.part_size = o.part_size.value_or(defaults_.part_size);
   run->plan.direct_threshold = defaults_.direct_threshold;
   run->batch = std::move(state);
+  if (defaults_.inline_reads && io::read_inline(*run, **ex, inline_supported_)) return;
   (*ex)->submit(std::move(run));
 }
 

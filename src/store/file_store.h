@@ -1,6 +1,7 @@
 // FileStore: local files, read by an Executor (io_uring or posix workers).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -45,7 +46,8 @@ class FileStore final : public Store {
   ExecutorFactory factory_;
   std::string engine_note_;
   io::PlanValues defaults_;
-  mutable std::mutex executor_mu_;  // held only to read or swap executor_, never across I/O
+  std::atomic<bool> inline_supported_{true};  // cleared when the file system refuses RWF_NOWAIT
+  mutable std::mutex executor_mu_;            // held only to read or swap executor_, never across I/O
   mutable std::unique_ptr<io::Executor> executor_;
   mutable uint64_t fork_generation_;
 };

@@ -71,7 +71,8 @@ Result<std::shared_ptr<Store>> open_file_store(std::string root, const StoreOpti
     if (ex || chosen == io::Executor::Kind::kPosix) return ex;
     return io::Executor::create(io::Executor::Kind::kPosix, workers, bo);
   };
-  const io::PlanValues defaults{options.coalesce_gap, options.max_merged, options.part_size, options.direct_threshold};
+  const io::PlanValues defaults{options.coalesce_gap, options.max_merged, options.part_size, options.direct_threshold,
+                                options.inline_reads && !nop};
   return std::make_shared<store::FileStore>(std::move(root), std::move(executor), factory, note, defaults);
 }
 

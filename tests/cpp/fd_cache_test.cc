@@ -34,6 +34,7 @@ class FdCache : public testing::EngineTest {
     so.engine = GetParam();
     so.workers = workers;
     so.max_open_files = max_open_files;
+    so.inline_reads = false;  // the workers' descriptor cache is under test
     auto s = lsio::open_store(dir_.path(), so);
     EXPECT_TRUE(s) << s.error().to_string();
     return *s;

@@ -63,6 +63,7 @@ class EngineTest : public ::testing::TestWithParam<EngineKind> {
   std::shared_ptr<Store> open(const std::string& root) {
     StoreOptions so;
     so.engine = GetParam();
+    so.inline_reads = false;  // the engine under test reads everything (inline reads: inline_read_test.cc)
     auto s = open_store(root, so);
     EXPECT_TRUE(s) << s.error().to_string();
     return *s;
