@@ -151,7 +151,9 @@ namespace detail {
 struct BatchState;
 }  // namespace detail
 
-// A submitted batch, running on the store's workers. Copies share the batch.
+// A submitted batch, running on the store's workers (or already done: a
+// small page-cache-hot batch is read inline, StoreOptions::inline_reads).
+// Copies share the batch.
 // Dropping every handle does not cancel it: the store finishes it.
 class Batch {
  public:
@@ -293,7 +295,9 @@ class Store {
   // choice was automatic (e.g. "posix (io_uring unavailable: ...)").
   virtual std::string engine_description() const = 0;
 
-  // Starts a batch and returns at once. Results: Batch::take_results().
+  // Starts a batch and returns at once (after reading it, for a small batch
+  // the page cache holds: StoreOptions::inline_reads). Results:
+  // Batch::take_results().
   Batch submit(std::shared_ptr<const ReadBatch> batch, const ReadOptions& options = {});
   // Reads into caller spans, which must stay valid until the batch is done.
   Batch submit(std::shared_ptr<const ReadIntoBatch> batch, const ReadOptions& options = {});

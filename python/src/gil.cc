@@ -12,8 +12,6 @@ namespace {
 // thread id that locked it, and the child's thread has another id.
 std::shared_mutex* creating = new std::shared_mutex();
 
-std::shared_mutex& creating_thread_states() { return *creating; }
-
 void before_fork() { creating->lock(); }
 void in_parent() { creating->unlock(); }
 void in_child() { creating = new std::shared_mutex(); }  // the parent's copy stays locked: leaked
@@ -28,7 +26,7 @@ WorkerGil::WorkerGil() {
     return;
   }
   {
-    std::shared_lock lock(creating_thread_states());
+    std::shared_lock lock(*creating);
     created_ = PyThreadState_New(PyInterpreterState_Main());
   }
   PyEval_RestoreThread(created_);
