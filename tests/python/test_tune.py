@@ -237,3 +237,12 @@ def test_probe_counts_only_bytes_it_reads(tmp_path: Path, monkeypatch: pytest.Mo
     read = bytes_read() - before
     assert read >= counted * length, f"counted {counted:.0f} reads of 1 MiB, read {read / MiB:.1f} MiB"
     assert 1 <= counted <= size // length
+
+
+def test_io_uring_is_never_given_more_workers_than_cpus() -> None:
+    """An io_uring worker never blocks: more of them than CPUs only compete with decodes (bench/tune_bench.py)."""
+    from lsio._tune import _worker_counts
+
+    assert max(_worker_counts("uring", 2, quick=False)) == 2
+    assert max(_worker_counts("posix", 2, quick=False)) == 4  # blocking preads: more threads keep a device busy
+    assert _worker_counts("posix", 8, quick=True) == [1, 8]
