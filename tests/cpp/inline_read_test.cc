@@ -51,14 +51,6 @@ class InlineReads : public ::testing::Test {
   std::vector<std::byte> data_;
 };
 
-void drop_from_page_cache(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::fdatasync(fd), 0);
-  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-  ::close(fd);
-}
-
 TEST_F(InlineReads, ACachedSmallReadRunsOnTheCallingThread) {
   auto store = open(true);
   auto [ran, got] = callback_of(*store, ByteRange::bounded(4096, 8192));
@@ -77,7 +69,7 @@ TEST_F(InlineReads, OffMeansEveryReadGoesToAWorker) {
 }
 
 TEST_F(InlineReads, AnUncachedFileGoesToTheWorkers) {
-  drop_from_page_cache(dir_.file("f"));
+  testing::drop_from_page_cache(dir_.file("f"));
   auto store = open(true);
   auto [ran, got] = callback_of(*store, ByteRange::bounded(65536, 65536 + 4096));
   ASSERT_TRUE(got) << got.error().to_string();

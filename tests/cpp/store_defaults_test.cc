@@ -53,14 +53,6 @@ size_t resident_pages(const std::string& path, size_t size) {
   return n;
 }
 
-void drop_from_page_cache(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::fdatasync(fd), 0);
-  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-  ::close(fd);
-}
-
 TEST_P(StoreDefaultsTest, CoalesceGapDefaultAppliesWhenReadOptionsLeaveItUnset) {
   testing::write_file(dir_.file("f"), testing::random_bytes(8192, 1));
   StoreOptions so;
@@ -99,7 +91,7 @@ TEST_P(StoreDefaultsTest, DirectThresholdReadsLargeReadsPastThePageCache) {
   const auto data = testing::random_bytes(size, 4);
   const std::string path = dir_.file("f");
   testing::write_file(path, data);
-  drop_from_page_cache(path);
+  testing::drop_from_page_cache(path);
   ASSERT_EQ(resident_pages(path, size), 0u) << "the test needs the page cache dropped for " << path;
   StoreOptions so;
   so.direct_threshold = 64 << 10;
@@ -122,7 +114,7 @@ TEST_P(StoreDefaultsTest, DirectThresholdReadsLargeReadsPastThePageCache) {
     EXPECT_EQ(0, std::memcmp(s[0]->data(), data.data() + 1, 10));
     EXPECT_GT(resident_pages(path, size), 0u);
     // Again above the threshold, now with a cached buffered descriptor of the file at hand.
-    drop_from_page_cache(path);
+    testing::drop_from_page_cache(path);
     auto again = store->read(whole);
     ASSERT_TRUE(again[0]) << again[0].error().to_string();
     EXPECT_EQ(0, std::memcmp(again[0]->data(), data.data() + 1, size - 2));
@@ -145,7 +137,7 @@ TEST_P(StoreDefaultsTest, DirectThresholdLeavesFilesThePageCacheHoldsBuffered) {
   whole.add("f", ByteRange::whole());
   const size_t pages = size / 4096;
   for (const size_t warm : {size / 4, 3 * size / 4}) {
-    drop_from_page_cache(path);
+    testing::drop_from_page_cache(path);
     std::vector<std::byte> head(warm);
     const int fd = ::open(path.c_str(), O_RDONLY);
     ASSERT_GE(fd, 0) << path;
@@ -172,7 +164,7 @@ TEST_P(StoreDefaultsTest, DefaultDirectThresholdSendsLargeColdReadsPastThePageCa
   auto store = open_with({});
   ReadBatch whole;
   whole.add("f", ByteRange::whole());
-  drop_from_page_cache(path);
+  testing::drop_from_page_cache(path);
   auto cold = store->read(whole);
   ASSERT_TRUE(cold[0]) << cold[0].error().to_string();
   EXPECT_EQ(0, std::memcmp(cold[0]->data(), data.data(), size));

@@ -158,6 +158,15 @@ inline std::string engine_name(const ::testing::TestParamInfo<EngineKind>& info)
   return info.param == EngineKind::kUring ? "uring" : "posix";
 }
 
+// Writes back and evicts `path` from the page cache: its next read comes from the device.
+inline void drop_from_page_cache(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::fdatasync(fd), 0);
+  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  ::close(fd);
+}
+
 inline long peak_rss_kib() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
