@@ -443,14 +443,24 @@ void Worker::finish_file_if_done(uint32_t slot) {
 
 // ---- reads --------------------------------------------------------------
 
+uint64_t Worker::inflight_cap(const FileState& f) const {
+  return f.direct ? std::max(options_.max_inflight_bytes, kDirectInflightBytes) : options_.max_inflight_bytes;
+}
+
+// A read's buffer is taken when the read starts, so a read starts only when
+// its first part may be issued too: a buffer taken ahead, while the budget is
+// full, made each worker alternate between two buffers of a big read, and a
+// destination that falls out of the CPU cache copies slower (16 MiB reads of
+// a hot file: 23-25 GB/s rotating three buffers, 30-32 GB/s reusing one).
 void Worker::issue_reads() {
   while (!free_parts_.empty()) {
     if (!partial_reads_.empty()) {
       const ReadState& rs = reads_[partial_reads_.front()];
-      const uint64_t cap = files_[rs.file].direct ? std::max(options_.max_inflight_bytes, kDirectInflightBytes)
-                                                  : options_.max_inflight_bytes;
-      if (bytes_in_flight_ > 0 && bytes_in_flight_ >= cap) break;
+      if (bytes_in_flight_ > 0 && bytes_in_flight_ >= inflight_cap(files_[rs.file])) break;
       issue_part(partial_reads_.front());
+    } else if (bytes_in_flight_ > 0 && !ready_files_.empty() &&
+               bytes_in_flight_ >= inflight_cap(files_[ready_files_.front()])) {
+      break;
     } else if (!start_next_read()) {
       break;
     }

@@ -79,6 +79,8 @@ class Worker {
   void fail_file(FileState& f, const Status& status);
   void finish_file_if_done(uint32_t slot);
   void issue_reads();
+  // Bytes of reads this worker keeps in flight for a file like `f`.
+  uint64_t inflight_cap(const FileState& f) const;
   bool start_next_read();
   bool allocate_read(FileState& f, const plan::Read& read, ReadState& rs);
   void fail_read(FileState& f, const plan::Read& read, const Status& status);
