@@ -80,6 +80,9 @@ class Backend {
 // actually opened, never of whatever the path names by now). 0 or -errno.
 int stat_fd(int fd, unsigned mask, struct statx* out);
 
+// What the engine asks statx for: size, type, and the identity file_version needs.
+constexpr unsigned kFileStatMask = STATX_SIZE | STATX_TYPE | STATX_INO | STATX_MTIME;
+
 // "dev:ino:size:mtime" of a statx (STATX_INO | STATX_SIZE | STATX_MTIME):
 // changes whenever the file is replaced or modified. ObjectInfo::version.
 std::string file_version(const struct statx& stx);

@@ -17,8 +17,6 @@
 namespace lsio::io {
 namespace {
 
-constexpr unsigned kStatMask = STATX_SIZE | STATX_TYPE | STATX_INO | STATX_MTIME;
-
 struct Descriptor {
   int fd = -1;
   ~Descriptor() {
@@ -111,7 +109,7 @@ bool read_inline(RunState& run, Executor& executor, std::atomic<bool>& supported
   const std::string& path = (*run.paths)[*file];
   Descriptor d{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   struct statx stx{};
-  if (d.fd < 0 || stat_fd(d.fd, kStatMask, &stx) != 0 || !S_ISREG(stx.stx_mode)) return false;
+  if (d.fd < 0 || stat_fd(d.fd, kFileStatMask, &stx) != 0 || !S_ISREG(stx.stx_mode)) return false;
   const std::string_view expected = state.batch->expected_version(*file);
   if (!expected.empty() && file_version(stx) != expected) return false;
 

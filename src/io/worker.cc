@@ -21,7 +21,6 @@ Op tag_op(uint64_t t) { return static_cast<Op>(t >> 32); }
 uint32_t tag_index(uint64_t t) { return static_cast<uint32_t>(t); }
 
 constexpr uint64_t kDefaultDioAlign = 4096;
-constexpr unsigned kStatMask = STATX_SIZE | STATX_TYPE | STATX_INO | STATX_MTIME;
 // A file whose planned span the page cache holds at least this much of is read buffered despite direct_threshold.
 constexpr double kHotFileFraction = 0.5;
 // O_DIRECT reads keep a device busy with this many bytes in flight per worker (or max_inflight_bytes if larger).
@@ -289,7 +288,7 @@ void Worker::on_open(uint32_t slot, int64_t res) {
 // cannot mix in), and the version the batch expects of it.
 unsigned Worker::stat_mask(const FileState& f) const {
   const bool may_go_direct = f.direct || f.run->plan.direct_threshold > 0;
-  return kStatMask | (may_go_direct ? STATX_DIOALIGN : 0);
+  return kFileStatMask | (may_go_direct ? STATX_DIOALIGN : 0);
 }
 
 Status Worker::check_opened(FileState& f) {
