@@ -54,8 +54,8 @@ test-cpp: cpp
 test-asan: deps
 	cmake -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLSIO_SANITIZE=ON -DLSIO_TESTS=ON -DLSIO_BENCH=OFF >/dev/null
 	cmake --build $(ASAN) -j $(JOBS) --target lsio_tests lsio_remote_tests
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(ASAN)/tests/cpp/lsio_tests --gtest_filter='-*Stress.*'
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(PY) tests/servers/launch.py --moto --nginx --fault -- \
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 $(ASAN)/tests/cpp/lsio_tests --gtest_filter='-*Stress.*'
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 $(PY) tests/servers/launch.py --moto --nginx --fault -- \
 	  $(ASAN)/tests/cpp/lsio_remote_tests
 
 # ThreadSanitizer build of the concurrency tests: many threads and batches on one store, cancellation, fork.
