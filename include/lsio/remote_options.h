@@ -36,7 +36,7 @@ struct RemoteOptions {
   // Requests in flight per store; halved on 503/429, regrows slowly. As many as connections: with 20 ms
   // per request, 32 in flight gave 1.0k ranges/s, 64 gave 1.8k (fault server, coalesce_gap=0).
   unsigned max_inflight = 64;
-  bool http2 = false;             // HTTP/1.1 by default: measured several times faster for many ranges
+  bool http2 = false;  // HTTP/1.1 by default: measured several times faster for many ranges
   double connect_timeout_s = 5;
   // A transfer slower than low_speed_bytes per second for low_speed_time_s is
   // aborted (and retried). There is no total timeout: big bodies take the time they need.
@@ -50,8 +50,11 @@ struct RemoteOptions {
   // range its own GET). 1 MiB suits cloud latency (20-50 ms per request); on
   // a fast local server a gap of about latency x bandwidth (~64 KiB) reads less.
   uint64_t coalesce_gap = 1ull << 20;
-  uint64_t max_merged = 16ull << 20;  // bytes per GET at most; larger ranges are fetched in parts
-  uint64_t part_size = 8ull << 20;    // the parts of a large range, fetched in parallel
+  // Ranges are merged into fetches of at most max_merged bytes; no GET is
+  // longer than part_size: a longer fetch, merged or not, goes out in
+  // parallel parts.
+  uint64_t max_merged = 16ull << 20;
+  uint64_t part_size = 8ull << 20;
 
   // ---- retries: full-jitter exponential backoff ----
   unsigned max_attempts = 10;

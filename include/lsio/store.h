@@ -114,7 +114,8 @@ struct ReadOptions {
   // Never merge beyond this many bytes in one read or request.
   std::optional<uint64_t> max_merged;
   // Split reads larger than this into parts (always at most 1 GiB per
-  // syscall); remote stores fetch the parts of one range in parallel.
+  // syscall); remote stores fetch the parts of one read (one range, or ranges
+  // merged) in parallel, so no GET is longer than this.
   std::optional<uint64_t> part_size;
   // Bypass the page cache (O_DIRECT); reads the DIO-aligned superset of each
   // range and returns the exact slice. File stores only.

@@ -224,6 +224,18 @@ def test_latency_many_ranges(fs: FaultServer, data: bytes) -> None:
     assert time.monotonic() - t0 < 5  # concurrent: 200 x 20 ms one by one would take 4 s
 
 
+def test_merged_fetch_goes_out_in_part_size_gets(fs: FaultServer, data: bytes) -> None:
+    """Touching ranges merge into one fetch, but no GET is longer than part_size: a merged fetch is cut into parts."""
+    starts, ends = [0, 30_000, 60_000], [30_000, 60_000, 90_000]
+    bufs = store(fs, "ok", part_size=40_000).read_ranges(["f.bin"] * 3, starts, ends, coalesce_gap=1000, timeout=T)
+    assert [bytes(b) for b in bufs] == [data[s:e] for s, e in zip(starts, ends)]
+    assert sorted(r["range"] for r in reqs(fs, "ok")) == ["bytes=0-39999", "bytes=40000-79999", "bytes=80000-89999"]
+    fs.reset()
+    bufs = store(fs, "ok", part_size=1 << 20).read_ranges(["f.bin"] * 3, starts, ends, coalesce_gap=1000, timeout=T)
+    assert [bytes(b) for b in bufs] == [data[s:e] for s, e in zip(starts, ends)]
+    assert [r["range"] for r in reqs(fs, "ok")] == ["bytes=0-89999"]
+
+
 def test_sizes_and_faulted_sizes(fs: FaultServer) -> None:
     assert list(store(fs, "503:1").sizes(["f.bin"])) == [SIZE]
     with pytest.raises(FileNotFoundError):

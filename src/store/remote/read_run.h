@@ -65,9 +65,9 @@ class ReadRun : public std::enable_shared_from_this<ReadRun> {
   std::shared_ptr<detail::BatchState> state_;
   const ReadBatch& batch_;
   const bool into_;
-  const uint64_t part_;   // parts of a big range
-  const uint64_t split_;  // ranges above this are fetched in parts
-  const size_t window_;   // units of this batch in flight at most
+  const uint64_t part_;        // the longest GET: longer fetches go out as parts of this size
+  const uint64_t max_merged_;  // merged fetches are at most this long
+  const size_t window_;        // units of this batch in flight at most
 
   // Set up by plan() before any request is sent.
   std::vector<FileCtx> files_;
