@@ -1,8 +1,18 @@
 #!/usr/bin/env python3
 """LSIO core benchmark: fio vs LSIO (C++ and Python) vs obstore vs Python pread.
 
-    python bench/run.py            # full scale (~10 min on 2 cores), bench/results/core.{md,png}
-    python bench/run.py --quick    # small demo (~2 min), bench/results/core-quick.{md,png}
+    python bench/run.py            # full scale, bench/results/core.{md,png}
+    python bench/run.py --quick    # small demo, bench/results/core-quick.{md,png}
+
+Method, per workload: fio tries each of its configs once and keeps the
+fastest; then --repeats rounds each run fio's chosen config once and every
+contestant once, in an order rotated by one place per round (fio is one of the
+rotated entries). Every row's figure is its best round. The host is shared and
+drifts 10-20% in speed within minutes; measured in sequence, fio and LSIO
+minutes apart gave ratios that moved by +-10%, interleaved they see the same
+machine. Each contestant is a fresh process per round that runs the workload
+--process-runs times (default 2: the first run pays a fresh process's
+first-touch costs, see lsiobench/contestants.py) and reports its fastest.
 
 See bench/README.md for the workloads and how each contestant is run.
 """
@@ -17,6 +27,8 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -24,7 +36,7 @@ REPO = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from lsiobench import contestants, data, fio, report  # noqa: E402
-from lsiobench.results import Measurement, failed  # noqa: E402
+from lsiobench.results import Measurement, best_of_rounds, failed  # noqa: E402
 from lsiobench.workloads import Inputs, Sizes, Workload, workloads, write_inputs  # noqa: E402
 
 
@@ -35,7 +47,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--data-dir", type=Path, default=BENCH_DIR / "data", help="where the input files live")
     p.add_argument("--out-dir", type=Path, default=BENCH_DIR / "results")
     p.add_argument("--name", help="report base name (default: core, or core-quick with --quick)")
-    p.add_argument("--repeats", type=int, default=3, help="runs per contestant; the best counts")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="interleaved rounds (fio and every contestant once per round); the best round counts")
+    p.add_argument("--process-runs", type=int, default=2,
+                   help="runs of the workload inside each contestant process per round; the fastest is the "
+                        "round's figure (1: no warm-up, a fresh process's first run)")
     p.add_argument("--fio-runtime", type=int, help="seconds per fio run (default 3, quick 1)")
     p.add_argument("--workloads", help="comma-separated subset, e.g. W1,W3")
     p.add_argument("--contestants", help="comma-separated substrings of contestant names, e.g. 'uring,pread'")
@@ -44,7 +60,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--lsio-bench", type=Path, help="lsio_bench binary (default: <build-dir>/bench/lsio_bench)")
     p.add_argument("--no-build", action="store_true", help="do not (re)build lsio_bench")
     p.add_argument("--timeout", type=float, default=300, help="seconds before a contestant is killed")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.repeats < 1 or args.process_runs < 1:
+        p.error("--repeats and --process-runs must be >= 1")
+    return args
 
 
 def log(msg: str) -> None:
@@ -93,19 +112,65 @@ def prepare(w: Workload, work_dir: Path) -> Inputs:
     return write_inputs(w, work_dir)
 
 
-def run_contestant(c: contestants.Contestant, w: Workload, inputs: Inputs, ctx: contestants.RunContext
-                   ) -> Measurement:
+@dataclass
+class Entrant:
+    """One row of a workload: fio or a contestant, measured once per round."""
+
+    name: str
+    measure: Callable[[int], Measurement]  # round index -> one measurement
+    rounds: list[Measurement] = field(default_factory=list)
+    settled: Measurement | None = None  # a result no further round can change (n/a, fio unusable)
+
+    def result(self) -> Measurement:
+        return self.settled or best_of_rounds(self.rounds)
+
+
+def log_measurement(m: Measurement, prefix: str, wall_s: float | None = None) -> None:
+    if m.ok:
+        took = f"  ({wall_s:.0f} s)" if wall_s is not None else ""
+        log(f"  {prefix}{m.contestant:<28} {m.chunks_per_s:>12,.0f} chunks/s {m.gb_per_s:7.2f} GB/s"
+            f"  cpu {m.cpu_seconds:6.2f} s{took}")
+    else:
+        log(f"  {prefix}{m.contestant:<28} {'n/a' if m.skipped else 'FAILED'}: {m.error}")
+
+
+def measure_once(e: Entrant, round_index: int, workload: str) -> None:
     t0 = time.monotonic()
     try:
-        m = contestants.run(c, w, inputs, ctx)
-    except Exception as e:  # a broken contestant must not stop the others
-        m = failed(w.key, c.name, f"{type(e).__name__}: {e}")
-    if m.ok:
-        log(f"  {c.name:<28} {m.chunks_per_s:>12,.0f} chunks/s {m.gb_per_s:7.2f} GB/s  cpu {m.cpu_seconds:6.2f} s"
-            f"  ({time.monotonic() - t0:.0f} s)")
+        m = e.measure(round_index)
+    except Exception as ex:  # a broken contestant must not stop the others, nor its later rounds
+        m = failed(workload, e.name, f"{type(ex).__name__}: {ex}")
+    log_measurement(m, f"r{round_index + 1} ", time.monotonic() - t0)
+    if m.skipped:
+        e.settled = m  # "not applicable" (e.g. obstore with O_DIRECT) will not change: skip its other rounds
     else:
-        log(f"  {c.name:<28} {'n/a' if m.skipped else 'FAILED'}: {m.error}")
-    return m
+        e.rounds.append(m)
+
+
+def rotated(entrants: list[Entrant], round_index: int) -> list[Entrant]:
+    """The order of one round: starts at entrant round_index mod n, so no row is always first or last."""
+    k = round_index % len(entrants) if entrants else 0
+    return entrants[k:] + entrants[:k]
+
+
+def settled_entrant(m: Measurement) -> Entrant:
+    return Entrant(m.contestant, lambda _r: m, settled=m)
+
+
+def fio_entrant(w: Workload, fio_settings: fio.FioSettings) -> tuple[Entrant, list[Measurement]]:
+    """Sweeps fio's configs once; the entrant then runs only the fastest, once per round."""
+    why = fio.available()
+    if why:
+        return settled_entrant(failed(w.key, "fio", why)), []
+    config, sweep = fio.sweep(w, fio_settings, log)
+    if config is None:  # every config failed: the row shows the first failure, as before
+        return settled_entrant(sweep[0]), sweep
+    return Entrant("fio", lambda _r: fio.run_config(w, config, fio_settings)[0]), sweep
+
+
+def contestant_entrant(c: contestants.Contestant, w: Workload, inputs: Inputs,
+                       ctx: contestants.RunContext) -> Entrant:
+    return Entrant(c.name, lambda r: contestants.run(c, w, inputs, ctx, r))
 
 
 def run_workload(w: Workload, args: argparse.Namespace, ctx: contestants.RunContext,
@@ -113,17 +178,21 @@ def run_workload(w: Workload, args: argparse.Namespace, ctx: contestants.RunCont
                  ) -> tuple[list[Measurement], list[Measurement]]:
     log(f"\n{w.key}: {w.title} ({w.total_ranges:,} ranges, calls of {w.batch_ranges:,})")
     inputs = prepare(w, args.data_dir / "inputs")
-    results: list[Measurement] = []
+    entrants: list[Entrant] = []
     sweep: list[Measurement] = []
     if fio_settings is not None:
-        why = fio.available()
-        if why:
-            results.append(failed(w.key, "fio", why))
-        else:
-            best, sweep = fio.best_of(w, fio_settings, args.repeats, log)
-            results.append(best)
-    for c in chosen:
-        results.append(run_contestant(c, w, inputs, ctx))
+        fio_e, sweep = fio_entrant(w, fio_settings)
+        entrants.append(fio_e)
+    entrants += [contestant_entrant(c, w, inputs, ctx) for c in chosen]
+    for r in range(args.repeats):
+        log(f"  round {r + 1}/{args.repeats}")
+        for e in rotated(entrants, r):
+            if e.settled is None:
+                measure_once(e, r, w.key)
+    results = [e.result() for e in entrants]  # table order stays fio first, then CONTESTANTS order
+    log("  best of the rounds:")
+    for m in results:
+        log_measurement(m, "")
     return results, sweep
 
 
@@ -163,7 +232,8 @@ def main(argv: list[str]) -> int:
     log(f"lsio_bench: {binary or missing}")
     threads = os.cpu_count() or 1
     ctx = contestants.RunContext(lsio_bench=binary, lsio_bench_missing=missing, python=sys.executable,
-                                 repeats=args.repeats, threads=threads, raw_dir=raw_dir, timeout_s=args.timeout)
+                                 runs_per_process=args.process_runs, threads=threads, raw_dir=raw_dir,
+                                 timeout_s=args.timeout)
     runtime = args.fio_runtime or (1 if args.quick else 3)
     fio_settings = None if args.no_fio else fio.default_settings(BENCH_DIR / "fio" / name, runtime)
 
@@ -179,11 +249,13 @@ def main(argv: list[str]) -> int:
     notes += [f"lsio_bench was not available: {missing}"] if missing else []
     md = args.out_dir / f"{name}.md"
     report.write_markdown(md, command=command, date=date, machine=machine, wls=wls, by_wl=by_wl, sweeps=sweeps,
-                          repeats=args.repeats, notes=notes, elapsed_s=time.monotonic() - started)
+                          rounds=args.repeats, runs_per_process=args.process_runs, notes=notes,
+                          elapsed_s=time.monotonic() - started)
     report.write_chart(md.with_suffix(".png"), wls, by_wl,
                        f"LSIO vs fio and peers, {machine.nproc} CPUs, kernel {machine.kernel} ({name})")
     report.write_json(raw_dir / "measurements.json", {
         "command": command, "date": date, "machine": machine.__dict__,
+        "method": report.method(args.repeats), "rounds": args.repeats, "runs_per_process": args.process_runs,
         "workloads": {w.key: [m.to_json() for m in by_wl[w.key]] for w in wls},
         "fio_sweeps": {k: [m.to_json() for m in v] for k, v in sweeps.items()},
     })

@@ -1,4 +1,21 @@
-"""Contestants that read a workload's ranges file: lsio_bench and the Python readers."""
+"""Contestants that read a workload's ranges file: lsio_bench and the Python readers.
+
+run.py measures in interleaved rounds: every round starts one fresh process per
+contestant (`run`), and the best round counts. Each process runs the workload
+`RunContext.runs_per_process` times (`--repeat` of lsio_bench and of
+lsiobench.readers) and reports its fastest run.
+
+Why 2 runs per process by default rather than 1: neither lsio_bench (run
+without --warmup) nor the Python readers make an untimed warm-up run, and a
+fresh process's first run pays first-touch costs (buffers and the store's pool
+faulted in, thread pools started): in the results of 2026-12-01 it was up to
+2.6x slower than the process's later runs at full scale (W4a, LSIO uring read
+with merging) and up to 10x in --quick. With 1 run per process every round
+would measure that cold start instead of the reader, in every round alike, so
+the best round would not remove it. The cost: 3 rounds of 2 runs read twice as
+much as the old 3 in-process repeats (an estimated 2-3 more minutes for a full
+run); `run.py --process-runs 1` saves that and accepts the cold-start bias.
+"""
 
 from __future__ import annotations
 
@@ -54,7 +71,7 @@ class RunContext:
     lsio_bench: Path | None  # None: not built (the reason is in lsio_bench_missing)
     lsio_bench_missing: str
     python: str
-    repeats: int
+    runs_per_process: int  # --repeat of each contestant process; it reports its fastest run
     threads: int
     raw_dir: Path
     timeout_s: float
@@ -69,7 +86,7 @@ def lsio_bench_cmd(c: Contestant, w: Workload, inputs: Inputs, ctx: RunContext) 
     cmd = [
         str(ctx.lsio_bench), "--engine", c.engine, "--mode", c.mode,
         "--paths-file", str(inputs.paths_file), "--ranges-file", str(inputs.ranges_file),
-        "--batch", str(w.batch_ranges), "--repeat", str(ctx.repeats), "--workers", str(ctx.threads),
+        "--batch", str(w.batch_ranges), "--repeat", str(ctx.runs_per_process), "--workers", str(ctx.threads),
         "--coalesce-gap", "0", "--verify",
     ]
     if not c.merge:
@@ -81,7 +98,7 @@ def python_cmd(c: Contestant, w: Workload, inputs: Inputs, ctx: RunContext) -> l
     cmd = [
         ctx.python, "-m", "lsiobench.readers", "--impl", c.impl,
         "--paths-file", str(inputs.paths_file), "--ranges-file", str(inputs.ranges_file),
-        "--batch", str(w.batch_ranges), "--repeat", str(ctx.repeats), "--threads", str(ctx.threads),
+        "--batch", str(w.batch_ranges), "--repeat", str(ctx.runs_per_process), "--threads", str(ctx.threads),
     ]
     if c.max_ranges:
         cmd += ["--limit", str(c.max_ranges)]
@@ -100,13 +117,14 @@ def expected_chunks(c: Contestant, w: Workload, inputs: Inputs) -> int:
     return max(w.batch_ranges, c.max_ranges // w.batch_ranges * w.batch_ranges)
 
 
-def run(c: Contestant, w: Workload, inputs: Inputs, ctx: RunContext) -> Measurement:
+def run(c: Contestant, w: Workload, inputs: Inputs, ctx: RunContext, round_index: int = 0) -> Measurement:
+    """Runs `c` once (one process) on `w`; its output goes to <raw_dir>/<workload>-<contestant>-r<round>.json."""
     if c.kind == "lsio_bench" and ctx.lsio_bench is None:
         return failed(w.key, c.name, ctx.lsio_bench_missing)
     cmd = lsio_bench_cmd(c, w, inputs, ctx) if c.kind == "lsio_bench" else python_cmd(c, w, inputs, ctx)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")])))
     r = proc.run(cmd, timeout=ctx.timeout_s, env=env, cwd=BENCH_DIR)
-    (ctx.raw_dir / f"{w.key}-{c.key}.json").write_text(
+    (ctx.raw_dir / f"{w.key}-{c.key}-r{round_index + 1}.json").write_text(
         json.dumps({"cmd": cmd, "returncode": r.returncode, "stdout": r.stdout, "stderr": r.stderr[-4000:]}, indent=1))
     if r.returncode == 3 and c.kind == "python":
         return failed(w.key, c.name, r.tail(1), skipped=True)
@@ -127,7 +145,6 @@ def to_measurement(c: Contestant, w: Workload, doc: dict[str, Any], peak_rss_kib
         workload=w.key, contestant=c.name, config=_config_label(c, doc),
         chunks=int(doc["chunks"]), nbytes=int(doc["bytes"]), seconds=float(doc["seconds"]),
         cpu_seconds=float(doc["cpu_user"]) + float(doc["cpu_sys"]), peak_rss_kib=peak_rss_kib,
-        runs=[float(r["seconds"]) for r in doc.get("runs", [])],
     )
     problems = []
     if doc.get("errors"):
@@ -139,6 +156,8 @@ def to_measurement(c: Contestant, w: Workload, doc: dict[str, Any], peak_rss_kib
                         f"{want_chunks * w.block:,}")
     if problems:
         m.error = "; ".join(problems)
+    # The process's fastest run is this round's figure (its other runs stay in the raw file).
+    m.runs = [m.chunks_per_s] if m.ok else []
     return m
 
 

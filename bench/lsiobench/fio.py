@@ -1,9 +1,13 @@
 """fio: the machine's limit, on the same files, block size and concurrency.
 
 One job file per (workload, config) is written to bench/fio/<report name>/ (so
-a run can be repeated by hand: `fio bench/fio/core/W1-psync.fio`). Jobs are separate sections,
-one per CPU, rather than numjobs=N: with filename_format and numjobs, fio 3.33
-runs only the first clone when the clones share files.
+a run can be repeated by hand: `fio bench/fio/core/W1-psync.fio`). `sweep` tries
+every config of a workload once to pick the fastest; run.py then runs that one
+config once per round (`run_config`), interleaved with the other contestants.
+
+Jobs are separate sections, one per CPU, rather than numjobs=N: with
+filename_format and numjobs, fio 3.33 runs only the first clone when the clones
+share files.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,32 +138,22 @@ def parse(doc: dict, workload: str, label: str) -> Measurement:
     )
 
 
-def best_of(w: Workload, s: FioSettings, repeats: int, log) -> tuple[Measurement, list[Measurement]]:
-    """Tries every config of `w` once, then repeats the fastest; best run wins.
+def sweep(w: Workload, s: FioSettings, log: Callable[[str], None]) -> tuple[str | None, list[Measurement]]:
+    """Runs every config of `w` once; returns the fastest config's name and the sweep.
 
-    Returns (best, the sweep). If every config failed, best is the first failure.
+    The sweep only picks the config: run.py then measures that config once per
+    round, interleaved with the contestants, so that fio and LSIO see the same
+    machine speed. The name is None if every config failed.
     """
-    sweep: list[Measurement] = []
-    raw: dict[str, dict] = {}
+    results: list[Measurement] = []
     for config in w.fio_configs:
-        m, doc = run_config(w, config, s)
+        m, _doc = run_config(w, config, s)
         log(f"  fio {m.config:<40} " + (f"{m.chunks_per_s:>12,.0f} chunks/s" if m.ok else f"FAILED {m.error}"))
-        sweep.append(m)
-        if doc is not None:
-            raw[config] = doc
-    ok = [(m, c) for m, c in zip(sweep, w.fio_configs) if m.ok]
+        results.append(m)
+    ok = [(m, c) for m, c in zip(results, w.fio_configs) if m.ok]
     if not ok:
-        return sweep[0], sweep
-    best, best_config = max(ok, key=lambda mc: mc[0].chunks_per_s)
-    runs = [best.chunks_per_s]
-    for _ in range(repeats - 1):
-        m, _doc = run_config(w, best_config, s)
-        if m.ok:
-            runs.append(m.chunks_per_s)
-            if m.chunks_per_s > best.chunks_per_s:
-                best = m
-    best.runs = runs
-    return best, sweep
+        return None, results
+    return max(ok, key=lambda mc: mc[0].chunks_per_s)[1], results
 
 
 def default_settings(job_dir: Path, runtime_s: int) -> FioSettings:

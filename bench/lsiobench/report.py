@@ -82,39 +82,57 @@ def _ratio(m: Measurement, fio: Measurement | None, attr: str) -> str:
     return f"{getattr(m, attr) / getattr(fio, attr):.2f}"
 
 
+def _cell_text(text: str, limit: int = 300) -> str:
+    text = text.replace("|", "/").replace("\n", " ")
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
 def _status(m: Measurement) -> str:
     if m.ok:
-        return "ok"
-    text = (m.error or "no result").replace("|", "/").replace("\n", " ")
-    text = text[:300] + ("…" if len(text) > 300 else "")
+        # A round that failed does not hide the others' result, but it is shown.
+        return "ok" + (f"; failed {_cell_text('; '.join(m.round_errors))}" if m.round_errors else "")
+    text = _cell_text(m.error or "no result")
     return f"n/a: {text}" if m.skipped else f"**FAILED**: {text}"
+
+
+def _rounds(m: Measurement) -> str:
+    """Each round's chunks/s as % of the best, in round order (× = that round failed)."""
+    if not m.ok or not m.runs:
+        return "–"
+    best = max(m.runs)
+    return " / ".join(f"{r / best * 100:.0f}" if r > 0 else "×" for r in m.runs)
 
 
 def _row(m: Measurement, w: Workload, fio: Measurement | None) -> str:
     if not m.ok:
-        cells = [m.contestant, m.config or "", "–", "–", "–", "–", "–", "–", "–", _status(m)]
+        cells = [m.contestant, m.config or "", "–", "–", "–", "–", "–", "–", "–", "–", _status(m)]
     else:
         cpu_fixed = m.cpu_us_per_chunk * w.total_ranges / 1e6  # fio: scaled to the same work
         rss = f"{m.peak_rss_kib / 1024:,.0f}" if m.peak_rss_kib else "–"
         cells = [m.contestant, m.config, f"{m.chunks_per_s:,.0f}", f"{m.gb_per_s:.2f}", f"{cpu_fixed:.2f}",
                  f"{m.cpu_us_per_chunk:.2f}", rss, _ratio(m, fio, "chunks_per_s"), _ratio(m, fio, "gb_per_s"),
-                 _status(m)]
+                 _rounds(m), _status(m)]
     return "| " + " | ".join(cells) + " |"
 
 
 HEADER = ("| contestant | config | chunks/s | GB/s | CPU s | CPU µs/chunk | peak RSS MiB | × fio chunks/s "
-          "| × fio GB/s | status |\n|---|---|--:|--:|--:|--:|--:|--:|--:|---|")
+          "| × fio GB/s | rounds, % of best | status |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")
 
 
-def workload_section(w: Workload, ms: list[Measurement], repeats: int) -> str:
+def method(rounds: int) -> str:
+    """How the figures were taken, in the words every section repeats."""
+    return f"best of {rounds} interleaved rounds, order rotated; fio's config chosen by one sweep first"
+
+
+def workload_section(w: Workload, ms: list[Measurement], rounds: int) -> str:
     fio = _fio_best(ms)
     what = "whole files" if w.pattern == "whole" else f"{w.block // 1024:,} KiB ranges ({w.pattern})"
     lines = [
         f"### {w.key}: {w.title}",
         "",
         f"{w.total_ranges:,} reads of {what} = {w.total_bytes / 2**30:.2f} GiB per run, "
-        f"in calls of {w.batch_ranges:,} ranges; best of {repeats} runs"
-        + (f"; fio: best config ({fio.config}), time-based" if fio else "") + "."
+        f"in calls of {w.batch_ranges:,} ranges; {method(rounds)}"
+        + (f" (fio: {fio.config}, time-based)" if fio else "") + "."
         + (" O_DIRECT: every run re-reads the same blocks from the device; on a virtual disk the host "
            "may still cache them." if w.direct else ""),
         "",
@@ -151,23 +169,41 @@ def fio_sweep_section(wls: list[Workload], sweeps: dict[str, list[Measurement]])
     return "\n".join(lines) + "\n"
 
 
+def method_paragraph(rounds: int, runs_per_process: int) -> str:
+    process = ("which runs the workload once" if runs_per_process == 1 else
+               f"which runs the workload {runs_per_process} times and reports its fastest run (there is no "
+               "untimed warm-up, and a fresh process's first run pays first-touch costs)")
+    return (
+        f"Method: {method(rounds)}. Per workload, fio first tries each of its configurations once (last table) "
+        f"and keeps the fastest. Then come {rounds} rounds; each runs fio's chosen configuration once and every "
+        "contestant once, in an order rotated by one place per round (round 1 starts with the first row, "
+        "round 2 with the second, and so on; fio is one of the rows), so that a machine whose speed drifts "
+        f"touches every row alike. Each contestant is a fresh process per round, {process}. A row's figure is "
+        "its best round; the ratios are that best over fio's best of the same rounds. `rounds, % of best` "
+        "lists each round's chunks/s in round order: their spread is the machine's noise."
+    )
+
+
 def write_markdown(path: Path, *, command: str, date: str, machine: Machine, wls: list[Workload],
-                   by_wl: dict[str, list[Measurement]], sweeps: dict[str, list[Measurement]], repeats: int,
-                   notes: list[str], elapsed_s: float) -> None:
+                   by_wl: dict[str, list[Measurement]], sweeps: dict[str, list[Measurement]], rounds: int,
+                   runs_per_process: int, notes: list[str], elapsed_s: float) -> None:
     parts = [
         "# LSIO core benchmark\n",
         f"- command: `{command}`",
         f"- date: {date} (total run time {elapsed_s / 60:.1f} min)",
         f"- machine: {machine.line()}",
+        f"- method: {method(rounds)}",
         f"- chart: [{path.with_suffix('.png').name}]({path.with_suffix('.png').name})",
         "",
+        method_paragraph(rounds, runs_per_process),
+        "",
         "How to read it: every contestant but fio reads the same fixed list of ranges (same files, same order, "
-        "same calls of at most 256 MiB) and the best of the repeats counts. fio reads the same files with the "
-        f"same block size and pattern for a fixed time with {machine.nproc} jobs (one per CPU), trying several "
+        "same calls of at most 256 MiB). fio reads the same files with the same block size and pattern for a "
+        f"fixed time with {machine.nproc} jobs (one per CPU), trying several "
         "engines and queue depths; its best is the reference (× fio = 1.00). LSIO and the Python readers also "
         f"use {machine.nproc} workers/threads. `CPU s` is user+system CPU for the workload's fixed work (fio's, "
-        "from its own usr/sys figures, scaled to that work). Peak RSS is the contestant process's own (GNU "
-        "time; fio: its largest process).",
+        "from its own usr/sys figures, scaled to that work), both of the best round. Peak RSS is the contestant "
+        "process's own (GNU time; fio: its largest process), the largest of its rounds.",
         "",
         "Merging: the C++ LSIO rows run with `coalesce_gap=0, max_merged=<range size>`, so each range is its "
         "own read, as in fio. `LSIO uring read (merging)` keeps the default `max_merged` (16 MiB), and so "
@@ -179,8 +215,9 @@ def write_markdown(path: Path, *, command: str, date: str, machine: Machine, wls
         summary_table(wls, by_wl),
         "## Workloads\n",
     ]
-    parts += [workload_section(w, by_wl[w.key], repeats) for w in wls]
-    parts += ["## fio configurations tried (one run each)\n", fio_sweep_section(wls, sweeps)]
+    parts += [workload_section(w, by_wl[w.key], rounds) for w in wls]
+    parts += ["## fio configurations tried (one run each, before the rounds; the fastest is fio's row)\n",
+              fio_sweep_section(wls, sweeps)]
     if notes:
         parts += ["## Notes\n", "\n".join(f"- {n}" for n in notes) + "\n"]
     path.write_text("\n".join(parts))
