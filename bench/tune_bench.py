@@ -77,7 +77,7 @@ class Mode:
 
 
 MODES = {
-    "full": Mode("full", "pyread", 1500, 200_000, 20_000, 2, 1000, 4, 2 * GIB, 2, "zarr", 1024, 1024, 256, 3, False),
+    "full": Mode("full", "pyread", 1500, 200_000, 20_000, 2, 1000, 4, 2 * GIB, 2, "zarr-1024", 1024, 1024, 256, 3, False),
     "quick": Mode("quick", "pyread-quick", 100, 40_000, 10_000, 4, 1000, 4, 256 * MIB, 8, "zarr-512", 512, 256, 64,
                   2, True),
     "tiny": Mode("tiny", "pyread-tiny", 20, 2_000, 1_000, 1, 20, 1, 16 * MIB, 1, "zarr-128", 128, 16, 4, 1, True, 2),

@@ -50,8 +50,9 @@ def create_data(root: Path, size: int) -> None:
 
     for name, spec in layouts(size).items():
         path = root / f"{name}.zarr"
-        if (path / "zarr.json").exists():
-            continue
+        meta = path / "zarr.json"
+        if meta.exists() and json.loads(meta.read_text()).get("shape") == [size] * 3:
+            continue  # made earlier at this size (another size is rewritten: its selections would not match)
         comp = ZstdCodec(level=1) if spec["compressors"] else None
         a = zarr.create_array(str(path), shape=(size,) * 3, dtype="uint16", chunks=spec["chunks"],
                               shards=spec["shards"], compressors=comp, overwrite=True)
@@ -103,9 +104,10 @@ def open_reader(contestant: str, path: str):
 FIO_ENGINES = {"psync": "ioengine=psync", "io_uring qd8": "ioengine=io_uring\niodepth=8"}
 
 
-def fio_read_all(path: Path, cold: bool) -> dict:
+def fio_read_all(path: Path, cold: bool, runs: int = 1) -> dict:
     """fio reading every chunk/shard file of a layout once, sequentially in 1 MiB blocks, 2 jobs (half the files
-    each): the machine's limit for "read all". Best of 3 over psync and io_uring qd8; same cache state as LSIO."""
+    each): the machine's limit for "read all". Best of `runs` over psync and io_uring qd8; same cache state as LSIO.
+    main() calls it once per round, interleaved with the libraries like any contestant."""
     files = sorted(str(f.relative_to(path)) for f in path.rglob("*") if f.is_file() and f.name != "zarr.json")
     total = sum((path / f).stat().st_size for f in files)
     best: dict = {"error": "fio not run"}
@@ -115,7 +117,7 @@ def fio_read_all(path: Path, cold: bool) -> dict:
                "file_service_type=sequential\n" + "\n".join(sections) + "\n")
         job_file = Path("/tmp") / f"lsio-zarr-fio-{path.name}.fio"
         job_file.write_text(job)
-        for _ in range(3):
+        for _ in range(runs):
             if cold:
                 drop_page_cache()
             t0 = time.perf_counter()
@@ -187,7 +189,8 @@ def report(results: dict, size: int, cold: bool, rounds: int, out: Path, command
         f"{min(256, size)}^3 chunks, and {min(256, size)}^3 shards of 64^3 zstd(1) inner chunks (written by zarr-python)",
         "- ratio = LSIO speed / that contestant's speed; fio (raw read all only): every chunk file read once, "
         "sequentially, 1 MiB blocks, 2 jobs, best of psync and io_uring qd8 (the machine's limit for that job; "
-        "its GB/s are file bytes, equal to decoded bytes for raw chunks)", "",
+        "its GB/s are file bytes, equal to decoded bytes for raw chunks), both engines once per round, in the "
+        "rotation with the libraries", "",
         "| layout | workload | contestant | seconds | GB/s decoded | peak RSS MiB | LSIO × |",
         "|---|---|---|--:|--:|--:|--:|",
     ]
@@ -244,7 +247,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--crops", type=int, default=1000)
-    p.add_argument("--data-dir", default=str(HERE / "data" / "zarr"))
+    p.add_argument("--data-dir", help="where the arrays live (default bench/data/zarr-SIZE)")
     p.add_argument("--cold", action="store_true", help="drop the page cache before every timed read (root)")
     p.add_argument("--only", default="", help="comma-separated contestants/layouts/workloads to run (default all)")
     p.add_argument("--out", default="zarr", help="results file stem under bench/results/")
@@ -258,7 +261,7 @@ def main() -> None:
     if a.child:
         c, path, workload, size, crops, layout, cold = a.child
         return child(c, path, workload, int(size), int(crops), layout, cold == "cold")
-    root = Path(a.data_dir)
+    root = Path(a.data_dir) if a.data_dir else HERE / "data" / f"zarr-{a.size}"
     root.mkdir(parents=True, exist_ok=True)
     create_data(root, a.size)
     if not a.cold:
@@ -271,10 +274,8 @@ def main() -> None:
                 continue
             chosen = [c for c in CONTESTANTS if not only or only & {c, layout_name, w}]
             per = results.setdefault((layout_name, w), {})
-            if "fio" in chosen and w == "read all" and layout_name == "raw":
-                per["fio"] = r = fio_read_all(root / "raw.zarr", a.cold)
-                print(f"{layout_name:8} {w:28} {'fio':18} {r}", flush=True)
-            libs = [c for c in chosen if c != "fio"]
+            with_fio = w == "read all" and layout_name == "raw"  # fio is the reference of raw read-all only
+            libs = [c for c in chosen if c != "fio" or with_fio]
             if libs and not a.cold:
                 # Again before each workload: this VM's DAMON pages out file pages idle for a minute.
                 warm(root / f"{layout_name}.zarr")
@@ -282,8 +283,11 @@ def main() -> None:
             # different contestant each time; each contestant's best over all its rounds counts.
             for rnd in range(a.rounds):
                 for c in libs[rnd % len(libs):] + libs[:rnd % len(libs)] if libs else []:
-                    r = run_child([c, str(root / f"{layout_name}.zarr"), w, str(a.size), str(a.crops), layout_name,
-                                   "cold" if a.cold else "hot"])
+                    if c == "fio":
+                        r = fio_read_all(root / "raw.zarr", a.cold)
+                    else:
+                        r = run_child([c, str(root / f"{layout_name}.zarr"), w, str(a.size), str(a.crops),
+                                       layout_name, "cold" if a.cold else "hot"])
                     print(f"{layout_name:8} {w:28} {c:18} round {rnd} {r}", flush=True)
                     if "seconds" in r and r["seconds"] < per.get(c, {}).get("seconds", float("inf")):
                         per[c] = r
