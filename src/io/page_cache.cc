@@ -46,4 +46,18 @@ std::optional<double> page_cache_fraction(int fd, uint64_t offset, uint64_t leng
   return std::min(1.0, static_cast<double>(stat.nr_cache) / static_cast<double>(pages));
 }
 
+std::optional<double> estimated_page_cache_fraction(int fd, uint64_t offset, uint64_t length) {
+  if (length <= kSampleWindows * kSampleBytes) return page_cache_fraction(fd, offset, length);
+  constexpr uint64_t kPage = 4096;  // windows start on a page (the last one ends where the range does)
+  double sum = 0;
+  for (uint64_t k = 0; k < kSampleWindows; ++k) {
+    uint64_t at = offset + k * (length - kSampleBytes) / (kSampleWindows - 1);
+    at = std::max(offset, at - at % kPage);
+    const std::optional<double> f = page_cache_fraction(fd, at, kSampleBytes);
+    if (!f) return std::nullopt;
+    sum += *f;
+  }
+  return sum / static_cast<double>(kSampleWindows);
+}
+
 }  // namespace lsio::io

@@ -93,8 +93,8 @@ bool Worker::reaches_direct_threshold(const FileState& f) const {
     end = std::max(end, read.offset + read.length);
   }
   if (!big) return false;
-  // One cachestat per large file: unknown (an older kernel) counts as cold.
-  const std::optional<double> cached = page_cache_fraction(f.fd, first, end - first);
+  // Sampled once per large file: unknown (an older kernel) counts as cold.
+  const std::optional<double> cached = estimated_page_cache_fraction(f.fd, first, end - first);
   return !cached || *cached < kHotFileFraction;
 }
 
