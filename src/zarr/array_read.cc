@@ -28,6 +28,11 @@ namespace {
 constexpr uint64_t kRunGap = 4096;
 // Identity chunks needing at least this fraction of their bytes are read whole.
 constexpr double kWholeFraction = 0.5;
+// ... and, when one job uses such a chunk, in slabs of about this many bytes
+// along its first dimension, each placed as it lands: the worker's buffer is
+// reused while still in the CPU cache, where a chunk-sized one (a raw 256^3
+// uint16 chunk is 32 MiB) is written to memory and read back for the copy.
+constexpr uint64_t kSlabBytes = 1u << 20;
 
 // One chunk (unsharded) or inner chunk (sharded) to place into one block.
 struct Job {
@@ -51,11 +56,20 @@ struct Run {
 };
 
 // One request of the for_each batch: a whole chunk decoded once and placed
-// for every job that needs it, or byte runs of one job's identity chunk.
+// for every job that needs it, byte runs of one job's identity chunk, or a
+// slab (rows of the first dimension) of one job's identity chunk.
 struct Item {
-  bool whole;
-  uint32_t first, end;  // whole: into the group_jobs table; else into the runs table
-  uint32_t job;         // runs: the job
+  enum Kind : uint8_t { kWhole, kRuns, kSlab } kind;
+  uint32_t first, end;  // kWhole: into the group_jobs table; kRuns: into the runs table; kSlab: first = the slab
+  uint32_t job;         // kRuns: the job
+};
+
+// Rows [row, row + rows) of an identity chunk, placed by `job` (a job of its
+// own: the first dimension's positions are relative to `row`).
+struct Slab {
+  uint32_t job;
+  uint64_t row, rows;
+  bool to_end;  // read from `row` to the end of the object (whose size must be a chunk's)
 };
 
 // What decodes an inner chunk, for the keys of decoded chunks in a store's
@@ -245,8 +259,45 @@ class ArrayImpl::ReadPlan {
       total += c.bytes;
     }
     if (rest.empty()) return;
-    if (static_cast<double>(total) >= kWholeFraction * static_cast<double>(chunk_bytes)) return add_whole(rest);
+    if (static_cast<double>(total) >= kWholeFraction * static_cast<double>(chunk_bytes)) {
+      if (rest.size() == 1 && add_slabs(rest.front(), chunk_bytes)) return;
+      return add_whole(rest);
+    }
     for (const Source& s : rest) add_runs(s, parts_of(jobs_[s.job]));
+  }
+
+  // One job's identity chunk read in slabs of about kSlabBytes (false: the
+  // chunk is too small to gain from it, or its first dimension is not
+  // selected in order). An unsharded chunk's last slab reads to the end of
+  // the object, so that a chunk file of the wrong size is still refused.
+  bool add_slabs(const Source& s, uint64_t chunk_bytes) {
+    const uint64_t row_bytes = chunk_bytes / chunk_shape_[0];
+    const uint64_t rows = std::max<uint64_t>(1, kSlabBytes / std::max<uint64_t>(row_bytes, 1));
+    if (ndim() < 2 || 2 * rows > chunk_shape_[0]) return false;
+    const Job job = jobs_[s.job];  // copied: add_job grows jobs_ and job_parts_
+    const std::span<const DimPart* const> held = parts_of(job);
+    std::vector<const DimPart*> parts(held.begin(), held.end());
+    const DimPart& outer = *parts[0];
+    if (!std::is_sorted(outer.in_chunk.begin(), outer.in_chunk.end())) return false;
+    for (size_t k = 0; k < outer.in_chunk.size();) {
+      const uint64_t row = outer.in_chunk[k] - outer.in_chunk[k] % rows;
+      const uint64_t end_row = std::min<uint64_t>(row + rows, chunk_shape_[0]);
+      DimPart& sub = slab_parts_.emplace_back(DimPart{outer.chunk, {}, {}});
+      for (; k < outer.in_chunk.size() && outer.in_chunk[k] < end_row; ++k) {
+        sub.in_chunk.push_back(static_cast<uint32_t>(outer.in_chunk[k] - row));
+        sub.in_out.push_back(outer.in_out[k]);
+      }
+      parts[0] = &sub;
+      const uint32_t slab = static_cast<uint32_t>(slabs_.size());
+      const bool to_end = s.whole && k == outer.in_chunk.size();
+      slabs_.push_back(Slab{add_job(job.block, parts), row, end_row - row, to_end});
+      const uint64_t begin = row * row_bytes, end = end_row * row_bytes;
+      batch_.add(s.key, !s.whole ? range_of(s, begin, end)
+                        : to_end ? ByteRange::from(begin)
+                                 : ByteRange::bounded(begin, end));
+      items_.push_back(Item{Item::kSlab, slab, slab + 1, 0});
+    }
+    return true;
   }
 
   ByteRange range_of(const Source& s, uint64_t begin, uint64_t end) const {
@@ -260,7 +311,7 @@ class ArrayImpl::ReadPlan {
     const ByteRange range = s.whole ? ByteRange::whole() : range_of(s, 0, s.nbytes);
     const auto first = static_cast<uint32_t>(group_jobs_.size());
     for (const Source& x : same) group_jobs_.push_back(x.job);
-    const Item item{true, first, static_cast<uint32_t>(group_jobs_.size()), 0};
+    const Item item{Item::kWhole, first, static_cast<uint32_t>(group_jobs_.size()), 0};
     if (cache_decoded_ && !s.whole) {
       std::optional<Bytes> hit =
           a_.store_->get_derived(DerivedKey{s.key, indexes_.at(s.key).version, range, decoded_tag_});
@@ -291,7 +342,7 @@ class ArrayImpl::ReadPlan {
       if (runs_.size() == first) return;
       for (size_t r = first; r < runs_.size(); ++r) runs_[r].src -= span_begin;
       batch_.add(s.key, range_of(s, span_begin, span_end));
-      items_.push_back(Item{false, static_cast<uint32_t>(first), static_cast<uint32_t>(runs_.size()), s.job});
+      items_.push_back(Item{Item::kRuns, static_cast<uint32_t>(first), static_cast<uint32_t>(runs_.size()), s.job});
       first = runs_.size();
     };
     for_each_joined_run(parts, chunk_shape_, place(j).shape(), [&](uint64_t c, uint64_t o, uint64_t n) {
@@ -322,6 +373,13 @@ class ArrayImpl::ReadPlan {
     return {};
   }
 
+  // Slabs are read one by one: the store would merge them back into chunk-sized reads.
+  ReadOptions batch_options() const {
+    ReadOptions o = options_;
+    if (!slabs_.empty() && !o.max_merged) o.max_merged = kSlabBytes;
+    return o;
+  }
+
   // Chunks are whole objects (a missing one reads as fill), not ranges of shards.
   bool unsharded() const { return !a_.chain_->sharding(); }
 
@@ -336,7 +394,7 @@ class ArrayImpl::ReadPlan {
           [&](size_t i, Result<Bytes> r) {
             if (Status st = place_item(items_[i], r, i); !st.ok()) first.set(std::move(st));
           },
-          options_);
+          batch_options());
     }
     // The batch borrows batch_ and `first`: never leave before it is done.
     struct WaitOnExit {
@@ -359,12 +417,13 @@ class ArrayImpl::ReadPlan {
   }
 
   Status place_item(const Item& item, Result<Bytes>& r, size_t i) {
+    if (item.kind == Item::kSlab) return place_slab(slabs_[item.first], r, i);
     if (!r) {
       if (r.error().code() != StatusCode::kNotFound || !unsharded()) {
         return r.error().with_context(std::string(unsharded() ? "read chunk " : "read inner chunk of shard ") +
                                       batch_.path_of(i));
       }
-      if (!item.whole) {
+      if (item.kind == Item::kRuns) {
         const Placement& p = place(jobs_[item.job]);
         for (uint32_t k = item.first; k < item.end; ++k) p.fill(a_.meta_.fill_value, runs_[k].out, runs_[k].n);
         return {};
@@ -375,7 +434,7 @@ class ArrayImpl::ReadPlan {
       }
       return {};
     }
-    if (!item.whole) {
+    if (item.kind == Item::kRuns) {
       const Placement& p = place(jobs_[item.job]);
       for (uint32_t k = item.first; k < item.end; ++k) p.copy(r->data() + runs_[k].src, runs_[k].out, runs_[k].n);
       return {};
@@ -396,6 +455,45 @@ class ArrayImpl::ReadPlan {
       }
     }
     return place_decoded(item, src, decoded_in_place, batch_.path_of(i));
+  }
+
+  // A slab of an identity chunk: placed for its job; a missing chunk (unsharded)
+  // fills it; an object shorter or longer than a chunk is refused.
+  Status place_slab(const Slab& slab, Result<Bytes>& r, size_t i) {
+    const Job& j = jobs_[slab.job];
+    const std::string_view where = batch_.path_of(i);
+    const uint64_t chunk_bytes = chain_->layout().num_bytes();
+    const uint64_t row_bytes = chunk_bytes / chunk_shape_[0];
+    const uint64_t want = slab.to_end ? chunk_bytes - slab.row * row_bytes : slab.rows * row_bytes;
+    if (!r) {
+      if (r.error().code() == StatusCode::kNotFound && unsharded()) {
+        fill_job(j.block, parts_of(j));
+        return {};
+      }
+      if (r.error().code() == StatusCode::kOutOfRange && unsharded()) {
+        return Status(StatusCode::kDataLoss, "read chunk " + std::string(where) + ": shorter than the " +
+                                                 std::to_string(chunk_bytes) + " bytes of a chunk (" +
+                                                 std::string(r.error().message()) + ")");
+      }
+      return r.error().with_context(std::string(unsharded() ? "read chunk " : "read inner chunk of shard ") +
+                                    std::string(where));
+    }
+    if (r->size() != want) {
+      return Status(StatusCode::kDataLoss, "read chunk " + std::string(where) + ": " +
+                                               std::to_string(slab.row * row_bytes + r->size()) +
+                                               " bytes, expected a chunk of " + std::to_string(chunk_bytes));
+    }
+    std::vector<uint64_t> shape = chunk_shape_;
+    shape[0] = slab.rows;
+    const Placement& p = place(j);
+    if (p.raw()) {
+      copy_box_or_runs(r->data(), parts_of(j), shape, p.out(), p.shape(), a_.itemsize());
+    } else {
+      const size_t isz = a_.itemsize();
+      for_each_joined_run(parts_of(j), shape, p.shape(),
+                          [&](uint64_t c, uint64_t o, uint64_t n) { p.copy(r->data() + c * isz, o, n); });
+    }
+    return {};
   }
 
   // Places a decoded chunk for every job of `item` but the one in group slot
@@ -487,6 +585,8 @@ class ArrayImpl::ReadPlan {
   std::vector<const DimPart*> job_parts_;                      // ndim() per job, see add_job
   std::vector<std::vector<std::vector<DimPart>>> block_dims_;  // per block: its parts per dimension
   std::deque<std::vector<std::vector<DimPart>>> inner_dims_;   // per shard of a block: inner parts per dimension
+  std::deque<DimPart> slab_parts_;                             // the first dimension's part of each slab job
+  std::vector<Slab> slabs_;
   std::vector<Source> sources_;
   ReadBatch batch_;
   std::vector<Item> items_;
