@@ -20,9 +20,25 @@ constexpr uint64_t kMinPieceBytes = 1ull << 20;
 
 uint64_t sort_key(ByteRange r) { return r.begin() < 0 ? UINT64_MAX : static_cast<uint64_t>(r.begin()); }
 
+// Whether order[first, first+count) (one file) covers most of a span of at
+// least `threshold` bytes with bounded ranges (see FileJob::dense).
+bool dense_span(const ReadBatch& batch, uint32_t first, uint32_t count, uint64_t threshold, const RunState& state) {
+  if (threshold == 0) return false;
+  uint64_t total = 0, begin = UINT64_MAX, end = 0;
+  for (uint32_t k = 0; k < count; ++k) {
+    const ByteRange r = batch.range(state.order[first + k]);
+    if (!r.is_bounded()) continue;
+    total += r.length();
+    begin = std::min(begin, static_cast<uint64_t>(r.begin()));
+    end = std::max(end, static_cast<uint64_t>(r.end()));
+  }
+  return total >= threshold && 2 * total >= end - begin;
+}
+
 // Appends FileJobs for order[first, first+count), all of one file.
 void split_file(const ReadBatch& batch, uint32_t file, uint32_t first, uint32_t count, uint32_t max_requests,
                 RunState& state) {
+  const bool dense = dense_span(batch, first, count, state.plan.direct_threshold, state);
   uint64_t bytes = 0;
   bool bounded = true;
   for (uint32_t k = 0; k < count && bytes <= kMaxBytesPerJob; ++k) {
@@ -32,7 +48,7 @@ void split_file(const ReadBatch& batch, uint32_t file, uint32_t first, uint32_t 
   }
   const bool spread = count > max_requests && bytes >= 2 * kMinPieceBytes;
   if (!spread && count <= kMaxRequestsPerJob && bytes <= kMaxBytesPerJob) {
-    state.file_jobs.push_back({file, first, count, bounded && bytes <= kSmallJobBytes});
+    state.file_jobs.push_back({file, first, count, bounded && bytes <= kSmallJobBytes, dense});
     return;
   }
   // Sort by offset so that each piece covers a contiguous part of the file.
@@ -46,7 +62,7 @@ void split_file(const ReadBatch& batch, uint32_t file, uint32_t first, uint32_t 
     const uint32_t n = k + 1 - start;
     if (n >= kMaxRequestsPerJob || piece_bytes >= kMaxBytesPerJob ||
         (n >= max_requests && piece_bytes >= kMinPieceBytes) || k + 1 == count) {
-      state.file_jobs.push_back({file, first + start, k + 1 - start});
+      state.file_jobs.push_back({file, first + start, k + 1 - start, false, dense});
       start = k + 1;
       piece_bytes = 0;
     }

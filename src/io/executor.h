@@ -34,6 +34,10 @@ struct FileJob {
   // Bounded ranges of at most kSmallJobBytes in all: a worker may take many
   // such jobs at once (one ring submission for all their opens and reads).
   bool small = false;
+  // The file's bounded requests in the batch cover most of a span of at
+  // least direct_threshold bytes (a chunk read in slabs): the job counts as
+  // one big read for the direct threshold, however the file was split.
+  bool dense = false;
 };
 constexpr uint64_t kSmallJobBytes = 64u << 10;
 // ... but only while their batch has at least this many jobs untaken, so that a

@@ -185,6 +185,33 @@ TEST_P(StoreDefaultsTest, DefaultDirectThresholdSendsLargeColdReadsPastThePageCa
   EXPECT_EQ(0, std::memcmp(hot[0]->data(), data.data(), size));
 }
 
+// Many touching reads of one cold file that together cover most of a span of at least the threshold go O_DIRECT
+// like one big read (a chunk read in slabs); as many small reads scattered over the file stay buffered.
+TEST_P(StoreDefaultsTest, DenseColdReadsOfABigSpanGoDirectScatteredOnesDoNot) {
+  const size_t size = 16 << 20, mib = 1 << 20;
+  const auto data = testing::random_bytes(size, 9);
+  const std::string path = dir_.file("f");
+  testing::write_file(path, data);
+  StoreOptions so;
+  so.max_merged = mib;  // the touching reads are not merged into one
+  auto store = open_with(so);
+  ReadBatch dense, scattered;
+  for (size_t k = 0; k < 16; ++k) {
+    dense.add("f", ByteRange::bounded(k * mib, (k + 1) * mib));
+    scattered.add("f", ByteRange::bounded(k * mib, k * mib + 4096));
+  }
+  testing::drop_from_page_cache(path);
+  auto r = store->read(dense);
+  for (size_t k = 0; k < 16; ++k) {
+    ASSERT_TRUE(r[k]) << r[k].error().to_string();
+    ASSERT_EQ(0, std::memcmp(r[k]->data(), data.data() + k * mib, mib)) << k;
+  }
+  EXPECT_EQ(resident_pages(path, size), 0u) << "16 touching cold reads of 1 MiB went through the page cache";
+  auto s = store->read(scattered);
+  for (size_t k = 0; k < 16; ++k) ASSERT_TRUE(s[k]) << s[k].error().to_string();
+  EXPECT_GE(resident_pages(path, size), 16u) << "scattered small reads went past the page cache";
+}
+
 // Puts of at least direct_threshold bytes are written O_DIRECT: none of their pages stay in the page cache, and
 // the bytes read back exact although neither the caller's pointer nor the size is block-aligned. A smaller put,
 // or any put with direct_threshold 0, goes through the page cache.
