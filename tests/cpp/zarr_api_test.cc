@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/batch_state.h"
+#include "forwarding_store.h"
 #include "lsio/zarr.h"
 #include "test_util.h"
 
@@ -176,9 +177,9 @@ TEST(ZarrApi, OpenNodeFindsArraysAndGroupsOfBothFormats) {
 }
 
 // A store that checks every read it serves carries the options of the Zarr call that caused it.
-class OptionsCheckingStore : public Store {
+class OptionsCheckingStore : public testing::ForwardingStore {
  public:
-  explicit OptionsCheckingStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
+  using ForwardingStore::ForwardingStore;
 
   void expect_gap(uint64_t gap) { gap_ = gap; }
   int reads() const { return reads_; }
@@ -187,39 +188,12 @@ class OptionsCheckingStore : public Store {
     return mismatches_;
   }
 
-  std::string engine_description() const override { return inner_->engine_description(); }
-  std::vector<Result<ObjectInfo>> stat(std::span<const std::string> paths) override { return inner_->stat(paths); }
-  std::vector<Status> write(std::span<const WriteRequest> requests) override { return inner_->write(requests); }
-  std::vector<Status> remove(std::span<const std::string> paths) override { return inner_->remove(paths); }
-  Status put(std::string_view path, std::span<const std::byte> data, const PutOptions& options) override {
-    return inner_->put(path, data, options);
-  }
-  Result<Listing> list(std::string_view prefix, bool recursive) override { return inner_->list(prefix, recursive); }
-
  protected:
-  // Checks the options, then serves the batch through the inner store's blocking calls.
+  // Checks the options, then serves the batch through the inner store.
   void start(std::shared_ptr<detail::BatchState> state) override {
-    const ReadOptions& options = state->options;
-    switch (state->kind) {
-      case detail::SinkKind::kCollect: {
-        check("read", *state->batch, options);
-        auto results = inner_->read(*state->batch, options);
-        for (size_t i = 0; i < results.size(); ++i) state->deliver(i, std::move(results[i]));
-        break;
-      }
-      case detail::SinkKind::kInto: {
-        check("read_into", *state->batch, options);
-        auto statuses = inner_->read_into(*state->into, options);
-        for (size_t i = 0; i < statuses.size(); ++i)
-          state->deliver(i, statuses[i].ok() ? Result<Bytes>(Bytes()) : error(statuses[i]));
-        break;
-      }
-      case detail::SinkKind::kCallback:
-        check("for_each", *state->batch, options);
-        inner_->for_each(*state->batch, [&](size_t i, Result<Bytes> r) { state->deliver(i, std::move(r)); }, options);
-        break;
-    }
-    state->finish();
+    static constexpr const char* kOps[] = {"read", "read_into", "for_each"};
+    check(kOps[static_cast<int>(state->kind)], *state->batch, state->options);
+    forward(*state);
   }
 
  private:
@@ -231,7 +205,6 @@ class OptionsCheckingStore : public Store {
                           std::to_string(options.coalesce_gap.value_or(0)) + ", expected " + std::to_string(gap_));
   }
 
-  std::shared_ptr<Store> inner_;
   std::atomic<uint64_t> gap_{0};
   std::atomic<int> reads_{0};
   mutable std::mutex mu_;

@@ -7,7 +7,7 @@
 #include <optional>
 #include <random>
 
-#include "core/batch_state.h"
+#include "forwarding_store.h"
 #include "lsio/zarr.h"
 #include "test_util.h"
 #include "zarr/metadata.h"
@@ -105,38 +105,21 @@ TEST_P(Slabs, ConvertedCropsMatch) {
 }
 
 // Serves reads through another store and records the longest bounded range asked for and the max_merged option.
-class RecordingStore : public Store {
+class RecordingStore : public testing::ForwardingStore {
  public:
-  explicit RecordingStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
+  using ForwardingStore::ForwardingStore;
   uint64_t longest = 0, max_merged = 0;
-
-  std::string engine_description() const override { return inner_->engine_description(); }
-  std::vector<Result<ObjectInfo>> stat(std::span<const std::string> paths) override { return inner_->stat(paths); }
-  std::vector<Status> write(std::span<const WriteRequest> requests) override { return inner_->write(requests); }
-  std::vector<Status> remove(std::span<const std::string> paths) override { return inner_->remove(paths); }
-  Status put(std::string_view path, std::span<const std::byte> data, const PutOptions& options) override {
-    return inner_->put(path, data, options);
-  }
-  Result<Listing> list(std::string_view prefix, bool recursive) override { return inner_->list(prefix, recursive); }
 
  protected:
   void start(std::shared_ptr<detail::BatchState> state) override {
-    const ReadBatch& batch = *state->batch;
-    if (state->kind != detail::SinkKind::kCallback) {  // metadata and shard indexes
-      auto results = inner_->read(batch, state->options);
-      for (size_t i = 0; i < results.size(); ++i) state->deliver(i, std::move(results[i]));
-      state->finish();
-      return;
+    if (state->kind == detail::SinkKind::kCallback) {  // the chunks (metadata and shard indexes are read otherwise)
+      const ReadBatch& batch = *state->batch;
+      for (size_t i = 0; i < batch.size(); ++i)
+        if (batch.range(i).is_bounded()) longest = std::max<uint64_t>(longest, batch.range(i).length());
+      max_merged = state->options.max_merged.value_or(0);
     }
-    for (size_t i = 0; i < batch.size(); ++i)
-      if (batch.range(i).is_bounded()) longest = std::max<uint64_t>(longest, batch.range(i).length());
-    max_merged = state->options.max_merged.value_or(0);
-    inner_->for_each(batch, [&](size_t i, Result<Bytes> r) { state->deliver(i, std::move(r)); }, state->options);
-    state->finish();
+    forward(*state);
   }
-
- private:
-  std::shared_ptr<Store> inner_;
 };
 
 TEST_P(Slabs, ChunksAreReadInSlabsOfAtMostAMebibyte) {
