@@ -145,8 +145,10 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     ``backoff_max`` (15 s), ``retry_after_cap`` (60 s),
     ``multipart_threshold`` and ``multipart_part_size`` (8 MiB), and the
     store's planning defaults ``coalesce_gap`` (1 MiB: right for cloud
-    latency; ~64 KiB suits a fast server nearby), ``max_merged`` (16 MiB) and
-    ``part_size`` (8 MiB). Secrets never appear in any message or repr.
+    latency; ~64 KiB suits a fast server nearby), ``max_merged`` (16 MiB: the
+    longest merged fetch) and ``part_size`` (8 MiB: the longest GET; a longer
+    fetch, merged or not, goes out as parallel parts). Secrets never appear in
+    any message or repr.
 
     ``coalesce_gap``, ``max_merged`` and ``part_size`` are also the planning
     defaults of a file store (0, 16 MiB and 64 MiB unless set), and
