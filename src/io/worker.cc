@@ -89,20 +89,17 @@ bool Worker::switch_to_direct(FileState& f) {
 bool Worker::reaches_direct_threshold(const FileState& f) const {
   const uint64_t threshold = f.run->plan.direct_threshold;
   if (threshold == 0) return false;
-  bool big = false;
+  // A dense file (FileJob::dense: a chunk read in slabs) counts as one big
+  // read. Scattered small reads (crops of a shard) stay buffered, so that the
+  // next epoch finds them cached.
+  bool big = f.job.dense;
   uint64_t first = UINT64_MAX;
   uint64_t end = 0;
-  uint64_t total = 0;
   for (const plan::Read& read : f.plan.reads) {
     big = big || read.length >= threshold;
     first = std::min(first, read.offset);
     end = std::max(end, read.offset + read.length);
-    total += read.length;
   }
-  // Reads that together cover most of a big span count as one big read: a
-  // chunk read in slabs is read as it would be whole. Scattered small reads
-  // (crops of a shard) stay buffered, so that the next epoch finds them cached.
-  big = big || f.job.dense || (total >= threshold && 2 * total >= end - first);
   if (!big) return false;
   // Sampled once per large file: unknown (an older kernel) counts as cold.
   const std::optional<double> cached = estimated_page_cache_fraction(f.fd, first, end - first);
