@@ -139,6 +139,9 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     ``profile``, ``anonymous`` (else the ``AWS_*`` variables and the shared
     credentials file), ``addressing`` ("auto", "path", "virtual"),
     ``max_connections`` (64 per host), ``max_inflight`` (64 requests),
+    ``max_inflight_bytes`` (body bytes of the requests in flight; 0, the
+    default: no limit; a budget keeps many small requests in flight but few
+    big ones, and one request larger than it still goes, alone),
     ``http2``, ``connect_timeout`` (5 s), ``low_speed_limit`` (1024 B/s) over
     ``low_speed_time`` (30 s), ``verify_tls``, ``ca_bundle``, ``max_attempts``
     (10), ``max_retry_time`` (180 s), ``backoff_initial`` (0.1 s),
@@ -163,7 +166,7 @@ def open(  # noqa: A001 - lsio.open, like gzip.open
     consumes it) is read on the calling thread, which saves the hand-off to a
     worker and back; anything else goes to the workers. ``False``: every read
     goes through the workers (e.g. to measure the engine alone).
-    ``max_inflight_bytes`` (2 MiB) bounds a file store worker's buffered
+    For a file store, ``max_inflight_bytes`` (2 MiB) bounds a worker's buffered
     read bytes in flight (O_DIRECT reads: at least 64 MiB): small keeps hot
     page-cache copies in the CPU caches, large keeps a cold device busy.
 

@@ -36,7 +36,7 @@ MiB = 1 << 20
 
 FILE_SETTINGS = ("engine", "workers", "queue_depth", "coalesce_gap", "max_merged", "part_size", "direct_threshold",
                  "max_inflight_bytes")
-REMOTE_SETTINGS = ("max_inflight", "max_connections", "coalesce_gap", "max_merged", "part_size")
+REMOTE_SETTINGS = ("max_inflight", "max_connections", "coalesce_gap", "max_merged", "part_size", "max_inflight_bytes")
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Nominal devices: the same rules as a measurement, applied to typical numbers (see _PRESET_WHY).
@@ -574,14 +574,48 @@ def _tune_remote(url: str, quick: bool, probe_key: Optional[str], remote: dict[s
         reasons["part_size"] = f"2 x latency x bandwidth = {_size(2 * raw)}, within 1-64 MiB"
         merged = max(16 * MiB, 2 * gap, part)
         reasons["max_merged"] = f"max(16 MiB, 2 x gap, part size) = {_size(merged)}"
+        budget, reasons["max_inflight_bytes"], m["bandwidth_by_parts_in_flight"] = _remote_byte_budget(
+            probe, store_for, part, quick, log)
         settings = {"max_inflight": inflight, "max_connections": inflight, "coalesce_gap": gap, "max_merged": merged,
-                    "part_size": part}  # fmt: skip
+                    "part_size": part, "max_inflight_bytes": budget}  # fmt: skip
     finally:
         stores.clear()
         if scratch is not None:
             base.remove([scratch])
     return TuneProfile(key=storage_key(url, remote) or url, kind=kind, source="measured", settings=settings,
                        reasons=reasons, measurements=m, created=_now(), target=url)  # fmt: skip
+
+
+def _remote_byte_budget(probe: _Probe, store_for: Callable[..., Any], part: int, quick: bool,
+                        log: Callable[[str], None]) -> tuple[int, str, dict[str, int]]:
+    """max_inflight_bytes of a remote store: bandwidth of random part-sized GETs by how many are in flight; the
+    largest count within 90% of the best, times the part size. Big responses in flight can slow each other
+    (a link, not the latency, is the limit), while small requests still want many in flight: a byte budget
+    gives both. The largest, not the smallest: the bandwidth is flat over a range of counts, where the
+    smallest is the noisiest pick and a budget of one part would serialise. No limit (0) when that is the
+    most probed (more may help) or the object is too small to probe."""
+    slots = (probe.size // part + 1) // 2  # distinct, non-touching part-sized reads the object holds
+    levels = [n for n in ([1, 4, 16] if quick else [1, 2, 4, 8, 16]) if 2 * n <= slots]
+    if len(levels) < 2:
+        return 0, f"no limit: the object ({_size(probe.size)}) holds too few {_size(part)} parts to probe", {}
+    reads = (16 if quick else 64) * MiB // part  # per level: a few ms of a fast link are all noise
+    bw: dict[int, float] = {}
+    for n in levels:
+        s = store_for(max_inflight=n, max_connections=n, part_size=part, coalesce_gap=0)
+        bw[n] = probe.random_reads(s, min(slots, max(4 * n, reads)), part) * part
+        log(f"{n} GETs of {_size(part)} in flight: {_size(bw[n])}/s")
+    shown = ", ".join(f"{n}: {_size(v)}/s" for n, v in bw.items())
+    best = max(bw.values())
+    n = max(k for k, v in bw.items() if v >= 0.9 * best)
+    if n == levels[-1]:
+        return 0, f"no limit: {n} GETs of {_size(part)} in flight, the most probed, keep the bandwidth ({shown})", \
+            _ints(bw)
+    return (n * part, f"{n} x part size: the most GETs of {_size(part)} in flight within 90% of the best "
+            f"bandwidth; more lose it ({shown})", _ints(bw))  # fmt: skip
+
+
+def _ints(d: dict[int, float]) -> dict[str, int]:
+    return {str(k): round(v) for k, v in d.items()}
 
 
 def tune(url: Union[str, os.PathLike[str]], *, quick: bool = False, save: bool = True, preset: Optional[str] = None,

@@ -418,6 +418,7 @@ RemoteOptions remote_options(const nb::dict& remote) {
   num("verify_tls", o.verify_tls);
   num("max_connections", o.max_connections);
   num("max_inflight", o.max_inflight);
+  num("max_inflight_bytes", o.max_inflight_bytes);
   num("connect_timeout", o.connect_timeout_s);
   num("low_speed_limit", o.low_speed_bytes);
   num("low_speed_time", o.low_speed_time_s);

@@ -236,6 +236,21 @@ def test_merged_fetch_goes_out_in_part_size_gets(fs: FaultServer, data: bytes) -
     assert [r["range"] for r in reqs(fs, "ok")] == ["bytes=0-89999"]
 
 
+def test_byte_budget_limits_big_gets_in_flight_not_small_ones(fs: FaultServer, data: bytes) -> None:
+    """max_inflight_bytes: 8 GETs of 10 kB with a 20 kB budget are answered at most 2 at a time; 8 GETs of 100 B
+    under the same budget all at once; without a budget the big ones all at once too (latency 300 ms each)."""
+    starts = [i * 12_000 for i in range(8)]  # 8 ranges that neither overlap nor touch
+    for length, budget, most in [(10_000, 20_000, 2), (100, 20_000, 8), (10_000, 0, 8)]:
+        fs.reset()
+        s = store(fs, "latency:300", max_inflight=8, max_connections=8, max_inflight_bytes=budget)
+        ends = [b + length for b in starts]
+        bufs = s.read_ranges(["f.bin"] * 8, starts, ends, coalesce_gap=0, timeout=T)
+        assert [bytes(b) for b in bufs] == [data[b:e] for b, e in zip(starts, ends)]
+        got = reqs(fs, "latency:300")
+        assert len(got) == 8
+        assert max(r["concurrent"] for r in got) == most, (length, budget, [r["concurrent"] for r in got])
+
+
 def test_sizes_and_faulted_sizes(fs: FaultServer) -> None:
     assert list(store(fs, "503:1").sizes(["f.bin"])) == [SIZE]
     with pytest.raises(FileNotFoundError):

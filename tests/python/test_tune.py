@@ -11,11 +11,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import lsio
-from lsio._tune import FILE_SETTINGS, REMOTE_SETTINGS, TuneProfile, storage_key
+from lsio._tune import FILE_SETTINGS, REMOTE_SETTINGS, TuneProfile, _remote_byte_budget, storage_key
 from remote_servers import S3Bucket
 from tests.servers.launch import FaultServer
 
@@ -151,6 +152,35 @@ def test_slow_server_gets_a_larger_gap_and_more_requests_in_flight(
     store = lsio.open(slow.target.rsplit("/", 1)[0] + "/", tune=slow)
     assert store.options["coalesce_gap"] == slow.settings["coalesce_gap"]
     assert store.option_sources["max_inflight"].startswith("profile")
+
+
+class _FakeLink:
+    """A remote object whose part-sized GETs reach a bandwidth set per count in flight (the shape of a link
+    that big responses share), for the byte-budget rule of the remote tuner; no network, no timing."""
+
+    def __init__(self, size: int, bandwidth: dict[int, float]) -> None:
+        self.size, self.bandwidth, self.asked = size, bandwidth, []
+
+    def store_for(self, **settings: Any) -> dict[str, Any]:
+        return settings
+
+    def random_reads(self, store: dict[str, Any], n: int, length: int) -> float:
+        self.asked.append((store["max_inflight"], n))
+        assert store["part_size"] == length and store["coalesce_gap"] == 0 and n >= 2 * store["max_inflight"]
+        return self.bandwidth[store["max_inflight"]] / length
+
+
+def test_remote_byte_budget_is_the_fewest_parts_in_flight_near_the_best_bandwidth() -> None:
+    part = 1 * MiB
+    link = _FakeLink(1 << 30, {1: 300e6, 2: 950e6, 4: 1000e6, 8: 920e6, 16: 700e6})  # flat from 2 to 8
+    budget, why, seen = _remote_byte_budget(link, link.store_for, part, False, lambda _m: None)  # type: ignore[arg-type]
+    assert budget == 8 * part and "8 x part size" in why and seen["16"] == 700_000_000
+    assert [n for n, _ in link.asked] == [1, 2, 4, 8, 16]
+    climbing = _FakeLink(1 << 30, {1: 1e8, 2: 2e8, 4: 4e8, 8: 8e8, 16: 16e8})  # a far link: more is better
+    assert _remote_byte_budget(climbing, climbing.store_for, part, False, lambda _m: None)[0] == 0  # type: ignore[arg-type]
+    tiny = _FakeLink(3 * MiB, {})  # two non-touching parts: nothing to compare
+    budget, why, _ = _remote_byte_budget(tiny, tiny.store_for, part, True, lambda _m: None)  # type: ignore[arg-type]
+    assert budget == 0 and "too few" in why and tiny.asked == []
 
 
 def test_a_read_only_folder_is_probed_through_an_existing_file(tmp_path: Path) -> None:

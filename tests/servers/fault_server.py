@@ -401,6 +401,7 @@ class FaultServer:
         self.fault_counts: dict[tuple[str, str, str, str], int] = {}
         self.counts: dict[str, int] = {}
         self.requests: list[dict[str, object]] = []
+        self.in_progress = 0  # object requests between arrival and the end of their delay
         self.etag_serial = itertools.count(1)
         self.conn_ids = itertools.count(1)
 
@@ -462,14 +463,19 @@ class FaultServer:
         if not key:
             return s3_error(400, "InvalidArgument", "no object key after the mode segment", key)
         active = self.count(req, mode, key)
-        if mode.name == "latency":
-            await asyncio.sleep((20 if mode.number is None else mode.number) / 1000)
-        if active and mode.name == "slow-first-byte":
-            await asyncio.sleep(self.delay(req, mode, 2.0))
+        self.in_progress += 1
+        concurrent = self.in_progress  # object requests being answered now, this one included
+        try:
+            if mode.name == "latency":
+                await asyncio.sleep((20 if mode.number is None else mode.number) / 1000)
+            if active and mode.name == "slow-first-byte":
+                await asyncio.sleep(self.delay(req, mode, 2.0))
+        finally:
+            self.in_progress -= 1
         reply = self.object_reply(req, mode, active, key)
         if mode.name == "close-after" and conn.requests % max(1, mode.number or 1) == 0:
             reply.close, reply.announce_close = True, False
-        self.record(req, conn, mode, key, reply.status, active and mode.name != "ok")
+        self.record(req, conn, mode, key, reply.status, active and mode.name != "ok", concurrent)
         return reply
 
     def count(self, req: Request, mode: Mode, key: str) -> bool:
@@ -483,11 +489,12 @@ class FaultServer:
         n = self.fault_counts[counter] = self.fault_counts.get(counter, 0) + 1
         return mode.number is None or n <= mode.number
 
-    def record(self, req: Request, conn: Connection, mode: Mode, key: str, status: int, fault: bool) -> None:
+    def record(self, req: Request, conn: Connection, mode: Mode, key: str, status: int, fault: bool,
+               concurrent: int) -> None:
         self.requests.append({
             "seq": len(self.requests) + 1, "conn": conn.id, "conn_seq": conn.requests, "method": req.method,
             "mode": mode.segment, "key": key, "range": req.headers.get("range"),
-            "if_match": req.headers.get("if-match"), "status": status, "fault": fault,
+            "if_match": req.headers.get("if-match"), "status": status, "fault": fault, "concurrent": concurrent,
         })
 
     @staticmethod

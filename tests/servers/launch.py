@@ -282,7 +282,8 @@ class FaultServer(Server):
 
     def stats(self) -> dict[str, Any]:
         """{"counts": {"<mode>/<key>": n}, "requests": [{seq, conn, conn_seq, method, mode, key, range, if_match,
-        status, fault}]} since the start or the last reset()."""
+        status, fault, concurrent}]} since the start or the last reset(); `concurrent`: the object requests in progress
+        when this one arrived (itself included), while the latency or slow-first-byte delays run."""
         result: dict[str, Any] = self._control("GET", "/_stats")
         return result
 

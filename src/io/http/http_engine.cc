@@ -48,6 +48,7 @@ struct Transfer {
   Request req;
   Done done;
   Clock::time_point not_before;
+  uint64_t budget_bytes = 0;  // counted against max_inflight_bytes while active
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   Response resp;
@@ -78,6 +79,7 @@ struct Engine::Impl {
   std::unordered_map<uint64_t, std::unique_ptr<Transfer>> transfers;  // queued or active
   std::multimap<Clock::time_point, uint64_t> queued;                  // by not_before (FIFO within a time)
   size_t active = 0;
+  uint64_t active_bytes = 0;  // budget_bytes of the active transfers
   std::vector<CURL*> idle_handles;
 
   ~Impl();
@@ -90,6 +92,8 @@ struct Engine::Impl {
   void cancel_now(uint64_t id);
   void release(Transfer& t);
   int poll_timeout_ms() const;
+  bool room_for(const Transfer& t) const;
+  void deactivate(Transfer& t);
 };
 
 namespace {
@@ -260,7 +264,20 @@ Status Engine::Impl::start(Transfer& t) {
     return Status(StatusCode::kInternal, std::string("curl_multi_add_handle: ") + curl_multi_strerror(mc));
   }
   ++active;
+  active_bytes += t.budget_bytes;
   return {};
+}
+
+void Engine::Impl::deactivate(Transfer& t) {
+  --active;
+  active_bytes -= t.budget_bytes;
+}
+
+// Whether `t` may start now: under the count limit and, with a byte budget, within it (or nothing is active:
+// a transfer larger than the budget still runs, alone).
+bool Engine::Impl::room_for(const Transfer& t) const {
+  if (active >= limit.load()) return false;
+  return options.max_inflight_bytes == 0 || active == 0 || active_bytes + t.budget_bytes <= options.max_inflight_bytes;
 }
 
 // Returns the easy handle to the pool; the connection stays in the multi's cache.
@@ -286,7 +303,7 @@ void Engine::Impl::complete(CURL* easy, CURLcode code) {
   Transfer* raw = nullptr;
   curl_easy_getinfo(easy, CURLINFO_PRIVATE, &raw);
   curl_multi_remove_handle(multi, easy);
-  --active;
+  deactivate(*raw);
   auto it = transfers.find(raw->id);
   std::unique_ptr<Transfer> t = std::move(it->second);
   transfers.erase(it);
@@ -314,7 +331,7 @@ void Engine::Impl::cancel_now(uint64_t id) {
   transfers.erase(it);
   if (t->easy) {
     curl_multi_remove_handle(multi, t->easy);
-    --active;
+    deactivate(*t);
     release(*t);
   } else {
     for (auto q = queued.begin(); q != queued.end(); ++q) {
@@ -348,9 +365,13 @@ void Engine::Impl::admit() {
   const Clock::time_point now = Clock::now();
   while (active < limit.load() && !queued.empty() && queued.begin()->first <= now) {
     const uint64_t id = queued.begin()->second;
-    queued.erase(queued.begin());
     auto it = transfers.find(id);
-    if (it == transfers.end()) continue;
+    if (it == transfers.end()) {
+      queued.erase(queued.begin());
+      continue;
+    }
+    if (!room_for(*it->second)) break;  // in order: a big transfer is not overtaken for ever by small ones
+    queued.erase(queued.begin());
     if (Status s = start(*it->second); !s.ok()) {
       std::unique_ptr<Transfer> t = std::move(it->second);
       transfers.erase(it);
@@ -361,7 +382,8 @@ void Engine::Impl::admit() {
 }
 
 int Engine::Impl::poll_timeout_ms() const {
-  if (queued.empty() || active >= limit.load()) return 1000;
+  if (queued.empty() || active >= limit.load()) return 1000;  // a completion wakes the poll
+  if (auto it = transfers.find(queued.begin()->second); it != transfers.end() && !room_for(*it->second)) return 1000;
   const auto wait = queued.begin()->first - Clock::now();
   return static_cast<int>(
       std::clamp<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count() + 1, 0, 1000));
@@ -434,6 +456,7 @@ uint64_t Engine::submit(Request request, Done done, Clock::time_point not_before
   t->req = std::move(request);
   t->done = std::move(done);
   t->not_before = not_before;
+  t->budget_bytes = std::max<uint64_t>(t->req.write_into ? t->req.into.size() : 0, t->req.upload.size());
   const uint64_t id = t->id;
   {
     std::lock_guard lock(impl_->mu);
@@ -480,8 +503,10 @@ bool Engine::on_event_thread() const { return std::this_thread::get_id() == impl
 std::string Engine::description() const {
   const curl_version_info_data* v = curl_version_info(CURLVERSION_NOW);
   return std::string("curl ") + (v ? v->version : "?") + (impl_->options.http2 ? ", HTTP/2" : ", HTTP/1.1") +
-         ", up to " + std::to_string(impl_->options.max_inflight) + " requests in flight, " +
-         std::to_string(impl_->options.max_connections) + " connections per host";
+         ", up to " + std::to_string(impl_->options.max_inflight) + " requests" +
+         (impl_->options.max_inflight_bytes ? " and " + std::to_string(impl_->options.max_inflight_bytes) + " bytes"
+                                            : std::string()) +
+         " in flight, " + std::to_string(impl_->options.max_connections) + " connections per host";
 }
 
 }  // namespace lsio::io::http

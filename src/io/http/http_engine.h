@@ -1,6 +1,7 @@
 // HttpEngine: HTTP requests on libcurl's multi interface, driven by one event
 // thread. Our own queue admits at most `limit` transfers into curl at a time,
-// so curl's timeouts never count time spent waiting for a slot, and a 503/429
+// and, with a byte budget, no more body bytes than it (many small requests,
+// few big ones: big responses in flight slow each other), so curl's timeouts never count time spent waiting for a slot, and a 503/429
 // can halve the limit (it grows back by one per `limit` successes).
 //
 // Bodies land where the caller says: straight into a caller span (a ranged GET
@@ -28,6 +29,9 @@ using Clock = std::chrono::steady_clock;
 struct TransportOptions {
   unsigned max_connections = 64;  // per host
   unsigned max_inflight = 64;     // transfers admitted into curl at once (adaptive, never above this)
+  // Body bytes (into-span or upload) of the admitted transfers; 0: no limit. One transfer is always admitted,
+  // whatever its size, so a budget below one part only serialises.
+  uint64_t max_inflight_bytes = 0;
   bool http2 = false;
   double connect_timeout_s = 5;
   uint64_t low_speed_bytes = 1024;  // abort a transfer slower than this per second ...

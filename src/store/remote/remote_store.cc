@@ -14,6 +14,7 @@ io::http::TransportOptions transport_options(const RemoteOptions& o) {
   io::http::TransportOptions t;
   t.max_connections = o.max_connections;
   t.max_inflight = o.max_inflight;
+  t.max_inflight_bytes = o.max_inflight_bytes;
   t.http2 = o.http2;
   t.connect_timeout_s = o.connect_timeout_s;
   t.low_speed_bytes = o.low_speed_bytes;
