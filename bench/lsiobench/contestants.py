@@ -63,6 +63,9 @@ CONTESTANTS: tuple[Contestant, ...] = (
     # cap its work so the whole benchmark stays near 10 minutes.
     Contestant("obstore", "python", impl="obstore", max_ranges=200_000),
     Contestant("Python threads + os.pread", "python", impl="pread"),
+    # No LSIO: C++ threads pread into read_into's destinations, the bound that writing every byte to a large
+    # output sets (fio reads into one small buffer that stays in the CPU cache).
+    Contestant("C++ threads + pread into read_into's output", "lsio_bench", engine="posix", mode="pread_into"),
 )
 
 
@@ -121,6 +124,8 @@ def run(c: Contestant, w: Workload, inputs: Inputs, ctx: RunContext, round_index
     """Runs `c` once (one process) on `w`; its output goes to <raw_dir>/<workload>-<contestant>-r<round>.json."""
     if c.kind == "lsio_bench" and ctx.lsio_bench is None:
         return failed(w.key, c.name, ctx.lsio_bench_missing)
+    if c.mode == "pread_into" and w.direct:
+        return failed(w.key, c.name, "the pread reference reads buffered only", skipped=True)
     cmd = lsio_bench_cmd(c, w, inputs, ctx) if c.kind == "lsio_bench" else python_cmd(c, w, inputs, ctx)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")])))
     r = proc.run(cmd, timeout=ctx.timeout_s, env=env, cwd=BENCH_DIR)
@@ -162,6 +167,8 @@ def to_measurement(c: Contestant, w: Workload, doc: dict[str, Any], peak_rss_kib
 
 
 def _config_label(c: Contestant, doc: dict[str, Any]) -> str:
+    if c.mode == "pread_into":
+        return "no LSIO: 2 threads, pread into the read_into destinations"
     if c.kind == "lsio_bench":
         return str(doc.get("engine", c.engine)) + (", max_merged 16 MiB" if c.merge else "")
     if c.impl == "lsio":

@@ -282,6 +282,7 @@ COLORS = {
     "LSIO Python read_into": "#b98ad6",
     "obstore": "#e08e0b",
     "Python threads + os.pread": "#c0392b",
+    "C++ threads + pread into read_into's output": "#7f8c8d",
 }
 
 
