@@ -22,7 +22,11 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-CONTESTANTS = ["lsio", "tensorstore", "zarr-python", "zarr-python+zarrs", "fio"]
+CONTESTANTS = ["lsio", "tensorstore", "zarr-python", "zarr-python+zarrs", "fio", "output write"]
+# References of raw read-all, not libraries: fio (the files read into a small buffer: the machine's read limit)
+# and "output write" (np.full of the result's shape: allocating and writing the output once, which every
+# library's read-all pays and fio does not).
+REFERENCES = ("fio", "output write")
 WORKLOADS = ["read all", "chunk by chunk", "inner chunk by inner chunk", "random 64^3 crops"]
 
 
@@ -79,6 +83,8 @@ def selections(workload: str, size: int, layout: dict, crops: int) -> list[tuple
 def open_reader(contestant: str, path: str):
     """A function reading a list of selections, each library's fastest way: LSIO reads equal-shaped boxes in one
     batch (read_crops), tensorstore issues every read before waiting, zarr-python reads one selection at a time."""
+    if contestant == "output write":
+        return lambda sels: [np.full(tuple(s.stop - s.start for s in sel), 1, np.uint16) for sel in sels]
     if contestant == "lsio":
         import lsio.zarr
         a = lsio.zarr.open(path)
@@ -190,7 +196,10 @@ def report(results: dict, size: int, cold: bool, rounds: int, out: Path, command
         "- ratio = LSIO speed / that contestant's speed; fio (raw read all only): every chunk file read once, "
         "sequentially, 1 MiB blocks, 2 jobs, best of psync and io_uring qd8 (the machine's limit for that job; "
         "its GB/s are file bytes, equal to decoded bytes for raw chunks), both engines once per round, in the "
-        "rotation with the libraries", "",
+        "rotation with the libraries; output write (raw read all only): `np.full` of a uint16 array of the "
+        "result's shape in a fresh process, the cost of allocating and writing the output once, which every "
+        "library's read-all pays (a fresh 2 GiB array's pages are faulted and zeroed by the kernel) and fio does "
+        "not", "",
         "| layout | workload | contestant | seconds | GB/s decoded | peak RSS MiB | LSIO × |",
         "|---|---|---|--:|--:|--:|--:|",
     ]
@@ -274,8 +283,8 @@ def main() -> None:
                 continue
             chosen = [c for c in CONTESTANTS if not only or only & {c, layout_name, w}]
             per = results.setdefault((layout_name, w), {})
-            with_fio = w == "read all" and layout_name == "raw"  # fio is the reference of raw read-all only
-            libs = [c for c in chosen if c != "fio" or with_fio]
+            with_refs = w == "read all" and layout_name == "raw"  # the references of raw read-all only
+            libs = [c for c in chosen if c not in REFERENCES or with_refs]
             if libs and not a.cold:
                 # Again before each workload: this VM's DAMON pages out file pages idle for a minute.
                 warm(root / f"{layout_name}.zarr")

@@ -8,6 +8,7 @@
 #include "lsio/zarr.h"
 #include "test_util.h"
 #include "zarr/metadata.h"
+#include "zarr_test_util.h"
 
 namespace lsio::zarr {
 namespace {
@@ -49,13 +50,9 @@ class Crops : public ::testing::TestWithParam<Layout> {
  protected:
   void SetUp() override {
     store_ = *open_store(dir_.path());
-    ArrayMetadata m;
-    m.zarr_format = 3;
-    m.shape = {kShape[0], kShape[1], kShape[2]};
-    m.chunk_shape = GetParam().chunks;
-    m.dtype = DataType::kUInt16;
-    m.fill_value = {std::byte{kFill}, std::byte{0}};
-    m.codecs = json::parse(GetParam().codecs.dump());
+    const ArrayMetadata m =
+        testing::v3_metadata({kShape[0], kShape[1], kShape[2]}, GetParam().chunks, DataType::kUInt16,
+                             {std::byte{kFill}, std::byte{0}}, GetParam().codecs);
     auto a = Array::create(store_, "a", to_v3_json(m));
     ASSERT_TRUE(a) << a.error().to_string();
     array_ = *a;
@@ -138,14 +135,8 @@ INSTANTIATE_TEST_SUITE_P(Layouts, Crops, ::testing::ValuesIn(layouts()),
 
 // An uncompressed uint8 array, fill value 0.
 ArrayMetadata raw_uint8(std::vector<uint64_t> shape, std::vector<uint64_t> chunks) {
-  ArrayMetadata m;
-  m.zarr_format = 3;
-  m.shape = std::move(shape);
-  m.chunk_shape = std::move(chunks);
-  m.dtype = DataType::kUInt8;
-  m.fill_value = {std::byte{0}};
-  m.codecs = json::parse(json::array({kBytes}).dump());
-  return m;
+  return testing::v3_metadata(std::move(shape), std::move(chunks), DataType::kUInt8, {std::byte{0}},
+                              json::array({kBytes}));
 }
 
 TEST(CropsErrors, BadArgumentsAreRefused) {

@@ -11,6 +11,7 @@
 #include "lsio/zarr.h"
 #include "test_util.h"
 #include "zarr/metadata.h"
+#include "zarr_test_util.h"
 
 namespace lsio::zarr {
 namespace {
@@ -36,13 +37,10 @@ class Slabs : public ::testing::TestWithParam<bool> {  // sharded (inner chunks 
  protected:
   void SetUp() override {
     store_ = *open_store(dir_.path());
-    ArrayMetadata m;
-    m.zarr_format = 3;
-    m.shape = {kShape[0], kShape[1], kShape[2]};
-    m.chunk_shape = GetParam() ? std::vector<uint64_t>{32, 256, 512} : std::vector<uint64_t>{16, 256, 512};
-    m.dtype = DataType::kUInt8;
-    m.fill_value = {std::byte{7}};
-    m.codecs = GetParam() ? sharded_raw() : json::array({kBytes});
+    const ArrayMetadata m =
+        testing::v3_metadata({kShape[0], kShape[1], kShape[2]},
+                             GetParam() ? std::vector<uint64_t>{32, 256, 512} : std::vector<uint64_t>{16, 256, 512},
+                             DataType::kUInt8, {std::byte{7}}, GetParam() ? sharded_raw() : json::array({kBytes}));
     auto a = Array::create(store_, "a", to_v3_json(m));
     ASSERT_TRUE(a) << a.error().to_string();
     array_ = *a;
