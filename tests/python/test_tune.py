@@ -183,6 +183,18 @@ def test_remote_byte_budget_is_the_fewest_parts_in_flight_near_the_best_bandwidt
     assert budget == 0 and "too few" in why and tiny.asked == []
 
 
+def test_page_cache_probes_measure_the_page_cache(local_profile: tuple[Path, TuneProfile]) -> None:
+    """The scratch file is written with O_DIRECT and the cold probe drops it: the hot probes after that must
+    read it into the page cache first (not with O_DIRECT, as large reads of an uncached file go), or they
+    measure the device. Page-cache hits are several times the device's bandwidth on any machine we run on."""
+    _, p = local_profile
+    m = p.measurements
+    assert m["o_direct"], "this test needs O_DIRECT on the file system of the temporary folder"
+    device = max(m["bandwidth_by_size_device"].values())
+    assert min(m["bandwidth_by_inflight_bytes_hot"].values()) > 2 * device, m
+    assert max(m["bandwidth_by_size_hot"].values()) > 2 * device, m
+
+
 def test_a_read_only_folder_is_probed_through_an_existing_file(tmp_path: Path) -> None:
     (tmp_path / "big.bin").write_bytes(os.urandom(8 * MiB))
     (tmp_path / "small.bin").write_bytes(b"x")
