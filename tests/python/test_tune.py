@@ -170,7 +170,7 @@ class _FakeLink:
         return self.bandwidth[store["max_inflight"]] / length
 
 
-def test_remote_byte_budget_is_the_fewest_parts_in_flight_near_the_best_bandwidth() -> None:
+def test_remote_byte_budget_is_the_most_parts_in_flight_that_keep_the_bandwidth() -> None:
     part = 1 * MiB
     link = _FakeLink(1 << 30, {1: 300e6, 2: 950e6, 4: 1000e6, 8: 920e6, 16: 700e6})  # flat from 2 to 8
     budget, why, seen = _remote_byte_budget(link, link.store_for, part, False, lambda _m: None)  # type: ignore[arg-type]
