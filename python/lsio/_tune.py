@@ -409,9 +409,8 @@ def _tune_file(url: str, quick: bool, probe_key: Optional[str], log: Callable[[s
             hot_by_depth[engine] = {qd: probe.random_reads(store_for(engine=engine, queue_depth=qd), n_small * 4,
                                                            4 * KiB) for qd in depths}  # fmt: skip
             hot[engine] = max(hot_by_depth[engine].values())
-        m["iops_4k_device_by_depth" if device else "iops_4k_by_depth"] = {
-            e: {str(q): round(v) for q, v in d.items()} for e, d in iops.items()}  # fmt: skip
-        m["reads_per_s_4k_hot_by_depth"] = {e: {str(q): round(v) for q, v in d.items()} for e, d in hot_by_depth.items()}
+        m["iops_4k_device_by_depth" if device else "iops_4k_by_depth"] = {e: _ints(d) for e, d in iops.items()}
+        m["reads_per_s_4k_hot_by_depth"] = {e: _ints(d) for e, d in hot_by_depth.items()}
         # Engine: the better geometric mean of its device and page-cache rates relative to the other.
         score = {e: math.sqrt(max(iops[e].values()) * hot[e]) for e in engines}
         engine = max(score, key=lambda e: score[e])
@@ -432,7 +431,7 @@ def _tune_file(url: str, quick: bool, probe_key: Optional[str], log: Callable[[s
                                    probe.random_reads(store_for(engine=engine, queue_depth=qd, workers=w),
                                                       max(n_small, 4 * qd), 4 * KiB, direct=device))
                       for w in counts}  # fmt: skip
-        m["reads_per_s_4k_by_workers"] = {str(w): round(v) for w, v in per_worker.items()}
+        m["reads_per_s_4k_by_workers"] = _ints(per_worker)
         best_workers = max(per_worker, key=lambda w: per_worker[w])
         workers = 0 if per_worker[cpus] >= 0.9 * per_worker[best_workers] else best_workers
         reasons["workers"] = (f"one per CPU unless another count is >10% better (geometric mean of page-cache and "
@@ -450,8 +449,8 @@ def _tune_file(url: str, quick: bool, probe_key: Optional[str], log: Callable[[s
         hot_store = store_for(engine=engine, queue_depth=qd, workers=workers, direct_threshold=0)
         bw_hot = {s: probe.random_reads(hot_store, max(8, min(n_small, 4 * size // s)), s) * s
                   for s in sizes if s >= 256 * KiB}  # fmt: skip
-        m["bandwidth_by_size" + ("_device" if device else "_hot")] = {str(s): round(v) for s, v in bw.items()}
-        m["bandwidth_by_size_hot"] = {str(s): round(v) for s, v in bw_hot.items()}
+        m["bandwidth_by_size" + ("_device" if device else "_hot")] = _ints(bw)
+        m["bandwidth_by_size_hot"] = _ints(bw_hot)
         peak = max(bw.values())
         rate = max(iops[engine].values()) if device else hot[engine]
         # A gap is worth reading when it costs less than a request: gap = bandwidth / request rate. The same
@@ -478,7 +477,7 @@ def _tune_file(url: str, quick: bool, probe_key: Optional[str], log: Callable[[s
             # it clearly wins: direct reads >10% faster than buffered reads of that size from a cold file.
             log("buffered reads of a cold file against request size")
             cold = {s: probe.cold_bandwidth(chosen, s, lambda: _drop_from_page_cache(path)) for s in bw_hot}
-            m["bandwidth_by_size_cold_buffered"] = {str(s): round(v) for s, v in cold.items()}
+            m["bandwidth_by_size_cold_buffered"] = _ints(cold)
             wins = [s for s in cold if bw[s] >= 1.1 * cold[s]]
             threshold = min(wins) if wins else 0
             reasons["direct_threshold"] = (
@@ -503,7 +502,7 @@ def _tune_file(url: str, quick: bool, probe_key: Optional[str], log: Callable[[s
             return probe.random_reads(store, size // big, big) * big
 
         by_budget = {b: big_reads(b) for b in budgets}
-        m["bandwidth_by_inflight_bytes_hot"] = {str(b): round(v) for b, v in by_budget.items()}
+        m["bandwidth_by_inflight_bytes_hot"] = _ints(by_budget)
         inflight = _smallest_within(by_budget, 0.9)
         reasons["max_inflight_bytes"] = (f"smallest within 90% of the best {_size(big)}-read bandwidth (page cache): "
                                          + ", ".join(f"{_size(b)}: {_size(v)}/s" for b, v in by_budget.items()))
@@ -574,7 +573,7 @@ def _tune_remote(url: str, quick: bool, probe_key: Optional[str], remote: dict[s
             n = max(8, 2 * level)
             rates[level] = probe.random_reads(s, n, 4 * KiB)
             log(f"{level} requests in flight: {rates[level]:,.0f} requests/s")
-        m["requests_per_s_by_inflight"] = {str(k): round(v) for k, v in rates.items()}
+        m["requests_per_s_by_inflight"] = _ints(rates)
         # Little's law: the requests in flight that sustain the best rate are rate x latency; twice that, as
         # a power of two in 16-256, leaves headroom (the rate may still have been climbing at the last level).
         best_rate = max(rates.values())
@@ -630,6 +629,7 @@ def _remote_byte_budget(probe: _Probe, store_for: Callable[..., Any], part: int,
 
 
 def _ints(d: dict[int, float]) -> dict[str, int]:
+    """A measurement table keyed by setting, as stored in a profile: string keys, whole numbers."""
     return {str(k): round(v) for k, v in d.items()}
 
 

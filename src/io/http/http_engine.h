@@ -1,8 +1,9 @@
 // HttpEngine: HTTP requests on libcurl's multi interface, driven by one event
-// thread. Our own queue admits at most `limit` transfers into curl at a time,
-// and, with a byte budget, no more body bytes than it (many small requests,
-// few big ones: big responses in flight slow each other), so curl's timeouts never count time spent waiting for a slot, and a 503/429
-// can halve the limit (it grows back by one per `limit` successes).
+// thread. Our own queue admits at most `limit` transfers into curl at a time
+// and, with a byte budget, no more body bytes than the budget (many small
+// requests in flight, few big ones: big responses in flight slow each other).
+// Curl's timeouts therefore never count time spent waiting for a slot, and a
+// 503/429 can halve the limit (it grows back by one per `limit` successes).
 //
 // Bodies land where the caller says: straight into a caller span (a ranged GET
 // of known length: no copy) or into a buffer allocated from Content-Length.
