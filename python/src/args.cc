@@ -133,6 +133,7 @@ IntColumn::IntColumn(nb::handle values, const char* name, bool allow_none, int64
   PyObject** items = PySequence_Fast_ITEMS(seq.ptr());
   owned_.resize(size_);
   for (size_t i = 0; i < size_; ++i) {
+    poll_signals(i);
     PyObject* item = items[i];
     if (item == Py_None && allow_none) {
       owned_[i] = none;
@@ -171,6 +172,7 @@ void for_each_file_id(ReadBatch& batch, nb::handle paths, size_t n, Add add) {
     constexpr uint32_t kUnset = UINT32_MAX;
     std::vector<uint32_t> ids(files.size(), kUnset);  // converted on first use
     for (size_t i = 0; i < n; ++i) {
+      poll_signals(i);
       const int64_t k = index[i];
       if (k < 0 || static_cast<uint64_t>(k) >= files.size())
         raise_value("file_index[%zu] = %lld is out of range for %zu files", i, static_cast<long long>(k), files.size());
@@ -182,7 +184,10 @@ void for_each_file_id(ReadBatch& batch, nb::handle paths, size_t n, Add add) {
   }
   const PathList items(paths, n);
   PathConverter converter;
-  for (size_t i = 0; i < n; ++i) add(i, converter.file_id(batch, items[i], i));
+  for (size_t i = 0; i < n; ++i) {
+    poll_signals(i);
+    add(i, converter.file_id(batch, items[i], i));
+  }
 }
 
 }  // namespace
@@ -224,6 +229,12 @@ BufferViews::BufferViews(nb::handle objects, const char* name, bool writable) {
   const int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
   views_.reserve(n);
   for (size_t i = 0; i < n; ++i) {
+    try {
+      poll_signals(i);
+    } catch (...) {
+      release();
+      throw;
+    }
     Py_buffer view;
     if (PyObject_GetBuffer(items[i], &view, flags) != 0) {
       release();  // the destructor does not run when the constructor throws

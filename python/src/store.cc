@@ -59,6 +59,7 @@ nb::list result_list(std::vector<Result<Bytes>>& results, OnError on_error) {
       if (!r) raise_status(r.error());
   nb::list list = new_list(results.size());
   for (size_t i = 0; i < results.size(); ++i) {
+    poll_signals(i);
     Result<Bytes>& r = results[i];
     nb::object item = r ? make_buffer(std::move(*r)) : error_object(r.error());
     PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), item.release().ptr());
@@ -75,6 +76,7 @@ nb::object status_list(const std::vector<Status>& statuses, OnError on_error) {
   }
   nb::list list = new_list(statuses.size());
   for (size_t i = 0; i < statuses.size(); ++i) {
+    poll_signals(i);
     nb::object item = statuses[i].ok() ? nb::none() : error_object(statuses[i]);
     PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), item.release().ptr());
   }
@@ -231,6 +233,7 @@ nb::object read_into(PyStore& self, nb::handle paths, nb::handle starts, nb::han
   deadline_of(timeout);
   auto batch = std::make_shared<ReadIntoBatch>();
   for (size_t i = 0; i < n; ++i) {
+    poll_signals(i);
     const int64_t offset = offsets[i];
     const Py_buffer& view = views[i];
     if (offset < 0 && offset != -static_cast<int64_t>(view.len))
@@ -269,6 +272,7 @@ nb::list sizes(PyStore& self, nb::handle paths, std::string_view on_error) {
       if (!r) raise_status(r.error());
   nb::list list = new_list(results.size());
   for (size_t i = 0; i < results.size(); ++i) {
+    poll_signals(i);
     nb::object item = results[i] ? nb::int_(*results[i]) : error_object(results[i].error());
     PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), item.release().ptr());
   }
@@ -338,6 +342,7 @@ nb::object write(PyStore& self, nb::handle paths, nb::handle offsets, nb::handle
   PathConverter converter;
   std::vector<WriteRequest> requests(n);
   for (size_t i = 0; i < n; ++i) {
+    poll_signals(i);
     if (at[i] < 0) raise_value("offsets[" + std::to_string(i) + "] is negative: " + std::to_string(at[i]));
     requests[i].path = converter.view(items[i], i);
     requests[i].offset = static_cast<uint64_t>(at[i]);
